@@ -1,0 +1,191 @@
+//! Prometheus metrics shared by the HTTP layer, the MCP tools and the Notion client.
+//!
+//! One `Metrics` value owns its own registry (no process globals), so tests and several servers in one
+//! process never share counters. `/metrics` renders it in the text exposition format.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use std::time::Duration;
+
+/// Latency buckets in seconds: sub-millisecond MCP overhead up to Notion's slowest answers.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// All metrics of one server.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    tool_calls: IntCounterVec,
+    tool_duration: HistogramVec,
+    notion_requests: IntCounterVec,
+    notion_duration: HistogramVec,
+    notion_retries: IntCounterVec,
+    pacing_wait: HistogramVec,
+    active_principals: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("notion_mcp".into()), None)
+            .expect("static registry prefix is valid");
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition");
+            registry.register(Box::new(c.clone())).expect("metric registered once");
+            c
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(BUCKETS.to_vec()), labels)
+                .expect("static metric definition");
+            registry.register(Box::new(h.clone())).expect("metric registered once");
+            h
+        };
+        let http_requests = counter(
+            "http_requests_total",
+            "HTTP requests answered, by route and status code.",
+            &["route", "status"],
+        );
+        let http_duration = histogram(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request (to the first byte of the body).",
+            &["route"],
+        );
+        let tool_calls = counter(
+            "tool_calls_total",
+            "MCP tool calls, by tool and outcome (ok, tool_error, invalid_arguments).",
+            &["tool", "outcome"],
+        );
+        let tool_duration =
+            histogram("tool_call_duration_seconds", "Duration of MCP tool calls.", &["tool"]);
+        let notion_requests = counter(
+            "notion_requests_total",
+            "Requests sent to the Notion API, by endpoint template and HTTP status (or 'error').",
+            &["endpoint", "status"],
+        );
+        let notion_duration = histogram(
+            "notion_request_duration_seconds",
+            "Latency of single Notion API requests (one attempt).",
+            &["endpoint"],
+        );
+        let notion_retries = counter(
+            "notion_retries_total",
+            "Notion requests retried, by reason (rate_limited, overloaded, unavailable, connection).",
+            &["reason"],
+        );
+        let pacing_wait = histogram(
+            "notion_pacing_wait_seconds",
+            "Time a Notion request waited for its workspace's pacing budget or a Retry-After.",
+            &["kind"],
+        );
+        let active_principals = IntGauge::new(
+            "active_notion_tokens",
+            "Notion tokens with live per-token state (pacer, client) in this process.",
+        )
+        .expect("static metric definition");
+        registry.register(Box::new(active_principals.clone())).expect("metric registered once");
+        Metrics {
+            registry,
+            http_requests,
+            http_duration,
+            tool_calls,
+            tool_duration,
+            notion_requests,
+            notion_duration,
+            notion_retries,
+            pacing_wait,
+            active_principals,
+        }
+    }
+
+    pub fn observe_http(&self, route: &str, status: u16, elapsed: Duration) {
+        self.http_requests.with_label_values(&[route, status_label(status)]).inc();
+        self.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+    }
+
+    pub fn observe_tool(&self, tool: &str, outcome: &str, elapsed: Duration) {
+        self.tool_calls.with_label_values(&[tool, outcome]).inc();
+        self.tool_duration.with_label_values(&[tool]).observe(elapsed.as_secs_f64());
+    }
+
+    /// `status` is the HTTP status, or `None` for a transport error.
+    pub fn observe_notion(&self, endpoint: &str, status: Option<u16>, elapsed: Duration) {
+        let status = status.map_or("error", status_label);
+        self.notion_requests.with_label_values(&[endpoint, status]).inc();
+        self.notion_duration.with_label_values(&[endpoint]).observe(elapsed.as_secs_f64());
+    }
+
+    pub fn observe_retry(&self, reason: &str) {
+        self.notion_retries.with_label_values(&[reason]).inc();
+    }
+
+    /// `kind` is `pacing` (own token bucket) or `retry_after` (a wait Notion asked for).
+    pub fn observe_wait(&self, kind: &str, waited: Duration) {
+        self.pacing_wait.with_label_values(&[kind]).observe(waited.as_secs_f64());
+    }
+
+    pub fn set_active_tokens(&self, n: usize) {
+        self.active_principals.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Status codes as static label strings (no allocation on the hot path for common codes).
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        421 => "421",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        529 => "529",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.observe_tool("search", "ok", Duration::from_millis(3));
+        m.observe_notion("POST /v1/search", Some(200), Duration::from_millis(2));
+        let text = m.render();
+        assert!(text.contains("notion_mcp_tool_calls_total{outcome=\"ok\",tool=\"search\"} 1"), "{text}");
+        assert!(text.contains("notion_mcp_notion_requests_total{endpoint=\"POST /v1/search\",status=\"200\"} 1"));
+    }
+}
