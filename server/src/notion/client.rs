@@ -1,0 +1,602 @@
+//! The Notion HTTP client. Every request goes through [`NotionClient::send`], which paces per
+//! connection, applies the attempt timeout, retries per [`RetryPolicy`], records metrics and traces —
+//! so no tool can forget any of it. Credentials are per call ([`NotionAuth`]); one client serves every
+//! tenant. Tokens never appear in logs, errors or `Debug` output.
+
+use super::error::NotionError;
+use super::pacer::{Pacer, PacingConfig};
+use super::retry::{Decision, RetryPolicy};
+use crate::metrics::Metrics;
+use http::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// A `Notion-Version` this server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NotionVersion {
+    V2025_09_03,
+    #[default]
+    V2026_03_11,
+}
+
+impl NotionVersion {
+    pub const ALL: [NotionVersion; 2] = [NotionVersion::V2025_09_03, NotionVersion::V2026_03_11];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotionVersion::V2025_09_03 => "2025-09-03",
+            NotionVersion::V2026_03_11 => "2026-03-11",
+        }
+    }
+}
+
+impl fmt::Display for NotionVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for NotionVersion {
+    type Err = NotionError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        NotionVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                NotionError::invalid(
+                    "notion_version",
+                    format!(
+                        "'{s}' is not a supported Notion-Version; supported: 2025-09-03, 2026-03-11"
+                    ),
+                )
+            })
+    }
+}
+
+impl serde::Serialize for NotionVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NotionVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The credentials and per-call settings of one Notion connection.
+#[derive(Clone)]
+pub struct NotionAuth {
+    token: String,
+    /// Requests with the same key share one pacing budget (a bot id or workspace id when known).
+    pub pacing_key: String,
+    pub version: NotionVersion,
+}
+
+impl NotionAuth {
+    /// Auth for a bearer token; the pacing key is derived from a hash of the token.
+    pub fn new(token: impl Into<String>, version: NotionVersion) -> Self {
+        let token = token.into();
+        let digest = Sha256::digest(token.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        NotionAuth {
+            token,
+            pacing_key: format!("token:{hex}"),
+            version,
+        }
+    }
+
+    /// Pace by this key instead (e.g. the bot id or workspace id of an OAuth grant).
+    pub fn with_pacing_key(mut self, key: impl Into<String>) -> Self {
+        self.pacing_key = key.into();
+        self
+    }
+
+    pub fn with_version(mut self, version: NotionVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The bearer token (for code that must hand it on, e.g. to store it).
+    pub fn expose_token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl fmt::Debug for NotionAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotionAuth")
+            .field("token", &"[redacted]")
+            .field("pacing_key", &self.pacing_key)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Settings of a [`NotionClient`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Where the API lives; also used for `/v1/oauth/*`. A path prefix is kept.
+    pub base_url: url::Url,
+    /// Version for calls that do not carry one (OAuth).
+    pub default_version: NotionVersion,
+    /// Limit of one attempt, from connecting to the end of the body.
+    pub attempt_timeout: Duration,
+    pub pacing: PacingConfig,
+    pub retry: RetryPolicy,
+    pub user_agent: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            base_url: url::Url::parse("https://api.notion.com").expect("static URL is valid"),
+            default_version: NotionVersion::default(),
+            attempt_timeout: Duration::from_secs(30),
+            pacing: PacingConfig::default(),
+            retry: RetryPolicy::default(),
+            user_agent: concat!("notion-mcp-remote/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// One API request, before credentials are added.
+#[derive(Debug, Clone)]
+pub struct NotionRequest {
+    pub method: Method,
+    /// Path starting with `/v1/`, ids already encoded.
+    pub path: String,
+    /// Metrics label, e.g. `GET /v1/pages/{id}`.
+    pub endpoint: &'static str,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    /// Safe to repeat after a failure whose effect is unknown (5xx, timeout, lost connection).
+    pub idempotent: bool,
+}
+
+impl NotionRequest {
+    pub fn new(method: Method, endpoint: &'static str, path: impl Into<String>) -> Self {
+        let idempotent = matches!(method, Method::GET | Method::DELETE | Method::HEAD);
+        NotionRequest {
+            method,
+            path: path.into(),
+            endpoint,
+            query: Vec::new(),
+            body: None,
+            idempotent,
+        }
+    }
+    pub fn get(endpoint: &'static str, path: impl Into<String>) -> Self {
+        Self::new(Method::GET, endpoint, path)
+    }
+    pub fn post(endpoint: &'static str, path: impl Into<String>) -> Self {
+        Self::new(Method::POST, endpoint, path)
+    }
+    pub fn patch(endpoint: &'static str, path: impl Into<String>) -> Self {
+        Self::new(Method::PATCH, endpoint, path)
+    }
+    pub fn delete(endpoint: &'static str, path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, endpoint, path)
+    }
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+}
+
+/// How one request authenticates.
+enum Credentials<'a> {
+    Bearer(&'a str),
+    Basic {
+        client_id: &'a str,
+        client_secret: &'a str,
+    },
+}
+
+impl Credentials<'_> {
+    fn secret(&self) -> &str {
+        match self {
+            Credentials::Bearer(t) => t,
+            Credentials::Basic { client_secret, .. } => client_secret,
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    cfg: ClientConfig,
+    pacer: Pacer,
+    metrics: Metrics,
+}
+
+/// The shared, cheaply cloneable Notion client.
+#[derive(Clone)]
+pub struct NotionClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for NotionClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotionClient")
+            .field("base_url", &self.inner.cfg.base_url.as_str())
+            .finish()
+    }
+}
+
+impl NotionClient {
+    pub fn new(cfg: ClientConfig, metrics: Metrics) -> Result<Self, NotionError> {
+        // Several parts of the process may install it; "already installed" is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if !matches!(cfg.base_url.scheme(), "http" | "https") || cfg.base_url.cannot_be_a_base() {
+            return Err(NotionError::Config {
+                message: format!("base URL '{}' must be an http(s) URL", cfg.base_url),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(cfg.attempt_timeout.min(Duration::from_secs(10)))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| NotionError::Config {
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        let pacer = Pacer::new(&cfg.pacing, metrics.clone())?;
+        Ok(NotionClient {
+            inner: Arc::new(Inner {
+                http,
+                cfg,
+                pacer,
+                metrics,
+            }),
+        })
+    }
+
+    pub fn base_url(&self) -> &url::Url {
+        &self.inner.cfg.base_url
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.cfg
+    }
+
+    pub fn pacer(&self) -> &Pacer {
+        &self.inner.pacer
+    }
+
+    /// Send a request and return Notion's JSON (`Value::Null` for an empty 2xx body).
+    pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
+        self.execute(
+            Credentials::Bearer(&auth.token),
+            &auth.pacing_key,
+            auth.version,
+            &req,
+        )
+        .await
+    }
+
+    /// Send a request and decode the response into `T`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        auth: &NotionAuth,
+        req: NotionRequest,
+    ) -> Result<T, NotionError> {
+        let endpoint = req.endpoint;
+        let value = self.send(auth, req).await?;
+        decode(endpoint, value)
+    }
+
+    /// `POST /v1/oauth/token` (code exchange or refresh) with HTTP Basic client credentials.
+    pub async fn oauth_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        body: Value,
+    ) -> Result<Value, NotionError> {
+        // A code is single-use: never replay after an unknown outcome (connect errors and 429 only).
+        let req = NotionRequest::post("POST /v1/oauth/token", "/v1/oauth/token").json(body);
+        self.oauth(client_id, client_secret, req).await
+    }
+
+    /// `POST /v1/oauth/revoke` for an access token.
+    pub async fn oauth_revoke(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        token: &str,
+    ) -> Result<Value, NotionError> {
+        let req = NotionRequest::post("POST /v1/oauth/revoke", "/v1/oauth/revoke")
+            .json(serde_json::json!({ "token": token }))
+            .idempotent(true);
+        self.oauth(client_id, client_secret, req)
+            .await
+            .map_err(|e| e.redact(token))
+    }
+
+    /// `POST /v1/oauth/introspect` → `{active, scope?, iat?}`.
+    pub async fn oauth_introspect(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        token: &str,
+    ) -> Result<Value, NotionError> {
+        let req = NotionRequest::post("POST /v1/oauth/introspect", "/v1/oauth/introspect")
+            .json(serde_json::json!({ "token": token }))
+            .idempotent(true);
+        self.oauth(client_id, client_secret, req)
+            .await
+            .map_err(|e| e.redact(token))
+    }
+
+    async fn oauth(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        req: NotionRequest,
+    ) -> Result<Value, NotionError> {
+        let key = format!("oauth:{client_id}");
+        let creds = Credentials::Basic {
+            client_id,
+            client_secret,
+        };
+        self.execute(creds, &key, self.inner.cfg.default_version, &req)
+            .await
+    }
+
+    /// The retry loop around [`Self::attempt`].
+    async fn execute(
+        &self,
+        creds: Credentials<'_>,
+        pacing_key: &str,
+        version: NotionVersion,
+        req: &NotionRequest,
+    ) -> Result<Value, NotionError> {
+        let span = tracing::debug_span!("notion", endpoint = req.endpoint, method = %req.method);
+        async {
+            let policy = &self.inner.cfg.retry;
+            let mut waited = Duration::ZERO;
+            let mut retries = 0u32;
+            loop {
+                self.inner.pacer.acquire(pacing_key).await;
+                let err = match self.attempt(&creds, version, req, retries).await {
+                    Ok(v) => return Ok(v),
+                    Err(e) => e.redact(creds.secret()),
+                };
+                let unit = rand::random::<f64>();
+                match policy.decide(req.idempotent, &err, retries, waited, unit) {
+                    Decision::Retry {
+                        after,
+                        reason,
+                        kind,
+                    } => {
+                        tracing::debug!(
+                            reason,
+                            wait_ms = after.as_millis() as u64,
+                            retries,
+                            "retrying"
+                        );
+                        self.inner.metrics.observe_retry(reason);
+                        self.inner.metrics.observe_wait(kind.as_str(), after);
+                        tokio::time::sleep(after).await;
+                        waited += after;
+                        retries += 1;
+                    }
+                    Decision::GiveUp => return Err(err),
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One HTTP exchange.
+    async fn attempt(
+        &self,
+        creds: &Credentials<'_>,
+        version: NotionVersion,
+        req: &NotionRequest,
+        attempt: u32,
+    ) -> Result<Value, NotionError> {
+        let cfg = &self.inner.cfg;
+        let endpoint = req.endpoint;
+        let url = format!(
+            "{}{}",
+            cfg.base_url.as_str().trim_end_matches('/'),
+            req.path
+        );
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method.clone(), url)
+            .timeout(cfg.attempt_timeout)
+            .header("Notion-Version", version.as_str())
+            .header(http::header::ACCEPT, "application/json");
+        builder = match creds {
+            Credentials::Bearer(token) => builder.bearer_auth(token),
+            Credentials::Basic {
+                client_id,
+                client_secret,
+            } => builder.basic_auth(client_id, Some(client_secret)),
+        };
+        if !req.query.is_empty() {
+            builder = builder.query(&req.query);
+        }
+        if let Some(body) = &req.body {
+            let bytes = serde_json::to_vec(body)
+                .map_err(|e| NotionError::invalid("body", format!("cannot serialise: {e}")))?;
+            builder = builder
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        let started = Instant::now();
+        let result = async {
+            let resp = builder.send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        let elapsed = started.elapsed();
+        let (status, headers, body) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.inner.metrics.observe_notion(endpoint, None, elapsed);
+                let err = transport_error(endpoint, cfg.attempt_timeout, e);
+                tracing::debug!(
+                    endpoint,
+                    attempt,
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    error = %err,
+                    "notion request failed"
+                );
+                return Err(err);
+            }
+        };
+        self.inner
+            .metrics
+            .observe_notion(endpoint, Some(status), elapsed);
+        tracing::debug!(
+            endpoint,
+            status,
+            attempt,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "notion request"
+        );
+        if (200..300).contains(&status) {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
+            }
+            serde_json::from_slice(&body).map_err(|e| NotionError::Decode {
+                endpoint,
+                message: format!("the body is not JSON ({e})"),
+            })
+        } else {
+            Err(NotionError::from_response(status, &headers, &body))
+        }
+    }
+}
+
+/// Decode a response body into `T`, naming the endpoint on failure.
+pub fn decode<T: DeserializeOwned>(endpoint: &'static str, value: Value) -> Result<T, NotionError> {
+    serde_json::from_value(value).map_err(|e| NotionError::Decode {
+        endpoint,
+        message: format!("unexpected shape: {e}"),
+    })
+}
+
+fn transport_error(endpoint: &'static str, timeout: Duration, e: reqwest::Error) -> NotionError {
+    // Keep the chain of causes but not the URL (not secret, but noise for a caller).
+    let (connect, timed_out) = (e.is_connect(), e.is_timeout());
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    if connect {
+        NotionError::Transport {
+            endpoint,
+            message,
+            connect: true,
+        }
+    } else if timed_out {
+        NotionError::Timeout {
+            endpoint,
+            after: timeout,
+        }
+    } else {
+        NotionError::Transport {
+            endpoint,
+            message,
+            connect: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_print() {
+        assert_eq!(NotionVersion::default().as_str(), "2026-03-11");
+        assert_eq!(
+            "2025-09-03".parse::<NotionVersion>().unwrap(),
+            NotionVersion::V2025_09_03
+        );
+        let e = "2022-06-28"
+            .parse::<NotionVersion>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("supported: 2025-09-03, 2026-03-11"), "{e}");
+        let json = serde_json::to_string(&NotionVersion::V2026_03_11).unwrap();
+        assert_eq!(json, "\"2026-03-11\"");
+        let back: NotionVersion = serde_json::from_str("\"2025-09-03\"").unwrap();
+        assert_eq!(back.to_string(), "2025-09-03");
+        assert!(serde_json::from_str::<NotionVersion>("\"x\"").is_err());
+    }
+
+    #[test]
+    fn auth_debug_redacts_and_pacing_key_is_stable() {
+        let a = NotionAuth::new("ntn_super_secret", NotionVersion::default());
+        let dbg = format!("{a:?}");
+        assert!(!dbg.contains("ntn_super_secret"), "{dbg}");
+        assert!(a.pacing_key.starts_with("token:") && a.pacing_key.len() == 6 + 16);
+        assert_eq!(
+            a.pacing_key,
+            NotionAuth::new("ntn_super_secret", NotionVersion::V2025_09_03).pacing_key
+        );
+        assert_ne!(
+            a.pacing_key,
+            NotionAuth::new("ntn_other", NotionVersion::default()).pacing_key
+        );
+        assert!(!a.pacing_key.contains("secret"));
+        assert_eq!(a.with_pacing_key("bot-1").pacing_key, "bot-1");
+    }
+
+    #[test]
+    fn request_builders() {
+        assert!(NotionRequest::get("GET /x", "/x").idempotent);
+        assert!(NotionRequest::delete("DELETE /x", "/x").idempotent);
+        assert!(!NotionRequest::post("POST /x", "/x").idempotent);
+        assert!(!NotionRequest::patch("PATCH /x", "/x").idempotent);
+        let r = NotionRequest::post("POST /x", "/x")
+            .idempotent(true)
+            .query("a", "b")
+            .json(Value::Null);
+        assert!(r.idempotent && r.body.is_some() && r.query == [("a".into(), "b".into())]);
+    }
+
+    #[test]
+    fn rejects_non_http_base() {
+        let cfg = ClientConfig {
+            base_url: url::Url::parse("mailto:x@y").unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(
+            NotionClient::new(cfg, Metrics::new()).unwrap_err().code(),
+            "configuration_error"
+        );
+    }
+}

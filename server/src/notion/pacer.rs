@@ -1,0 +1,235 @@
+//! Client-side pacing: one token bucket per pacing key (a Notion connection or workspace), so a busy
+//! tenant waits for its own budget instead of collecting 429s, and tenants never slow each other down.
+//!
+//! With several replicas behind a load balancer each one paces at `per_second / replicas`. Idle keys
+//! are evicted at most once a minute, so memory does not grow with the number of tokens ever seen.
+
+use super::error::NotionError;
+use crate::metrics::Metrics;
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Jitter, Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How fast requests for one pacing key may go out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacingConfig {
+    /// Sustained requests per second per key, across all replicas (Notion: about 3).
+    pub per_second: f64,
+    /// Requests that may go out back to back after an idle period, across all replicas.
+    pub burst: u32,
+    /// Server replicas sharing the budget; each paces at `per_second / replicas`.
+    pub replicas: u32,
+    /// When false, requests are never delayed.
+    pub enabled: bool,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        PacingConfig {
+            per_second: 3.0,
+            burst: 10,
+            replicas: 1,
+            enabled: true,
+        }
+    }
+}
+
+impl PacingConfig {
+    /// The quota one replica enforces, or an error naming the bad setting.
+    pub fn quota(&self) -> Result<Quota, NotionError> {
+        let replicas = self.replicas.max(1);
+        let rate = self.per_second / f64::from(replicas);
+        if !rate.is_finite() || rate <= 0.0 {
+            return Err(NotionError::Config {
+                message: format!(
+                    "pacing per_second must be a positive number, got {}",
+                    self.per_second
+                ),
+            });
+        }
+        let period = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
+        let burst = self.burst.max(1).div_ceil(replicas).max(1);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Quota::with_period(period)
+            .map(|q| q.allow_burst(burst))
+            .ok_or_else(|| NotionError::Config {
+                message: format!("pacing rate {rate}/s is too high"),
+            })
+    }
+}
+
+type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// How often idle keys are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Per-key token buckets.
+pub struct Pacer {
+    limiter: Option<KeyedLimiter>,
+    jitter: Jitter,
+    metrics: Metrics,
+    last_sweep: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("enabled", &self.limiter.is_some())
+            .field("keys", &self.tracked_keys())
+            .finish()
+    }
+}
+
+impl Pacer {
+    pub fn new(cfg: &PacingConfig, metrics: Metrics) -> Result<Self, NotionError> {
+        let (limiter, jitter) = if cfg.enabled {
+            let quota = cfg.quota()?;
+            // Spread woken waiters over a tenth of the replenish period to avoid thundering herds.
+            let jitter = Jitter::up_to(quota.replenish_interval() / 10);
+            (Some(RateLimiter::keyed(quota)), jitter)
+        } else {
+            (None, Jitter::up_to(Duration::ZERO))
+        };
+        Ok(Pacer {
+            limiter,
+            jitter,
+            metrics,
+            last_sweep: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Wait until a request for `key` may go out; returns how long it waited.
+    pub async fn acquire(&self, key: &str) -> Duration {
+        let Some(limiter) = &self.limiter else {
+            return Duration::ZERO;
+        };
+        self.maybe_sweep();
+        let key = key.to_owned();
+        if limiter.check_key(&key).is_ok() {
+            return Duration::ZERO;
+        }
+        let started = Instant::now();
+        limiter.until_key_ready_with_jitter(&key, self.jitter).await;
+        let waited = started.elapsed();
+        if !waited.is_zero() {
+            self.metrics.observe_wait("pacing", waited);
+        }
+        waited
+    }
+
+    /// Keys with live bucket state (before the next sweep).
+    pub fn tracked_keys(&self) -> usize {
+        self.limiter.as_ref().map_or(0, KeyedLimiter::len)
+    }
+
+    /// Drop buckets that are full again (idle keys); at most once per [`SWEEP_EVERY`].
+    fn maybe_sweep(&self) {
+        let Ok(mut last) = self.last_sweep.try_lock() else {
+            return;
+        };
+        if last.elapsed() < SWEEP_EVERY {
+            return;
+        }
+        *last = Instant::now();
+        drop(last);
+        self.sweep_now();
+    }
+
+    /// Drop idle keys now.
+    pub fn sweep_now(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn quota_per_replica() {
+        let cfg = PacingConfig {
+            per_second: 3.0,
+            burst: 10,
+            replicas: 3,
+            enabled: true,
+        };
+        let q = cfg.quota().unwrap();
+        assert_eq!(q.replenish_interval(), Duration::from_secs(1));
+        assert_eq!(q.burst_size().get(), 4);
+        let slow = PacingConfig {
+            per_second: 0.5,
+            burst: 1,
+            replicas: 1,
+            enabled: true,
+        };
+        assert_eq!(
+            slow.quota().unwrap().replenish_interval(),
+            Duration::from_secs(2)
+        );
+        let bad = PacingConfig {
+            per_second: 0.0,
+            ..Default::default()
+        };
+        assert!(bad.quota().is_err());
+        let nan = PacingConfig {
+            per_second: f64::NAN,
+            ..Default::default()
+        };
+        assert!(nan.quota().is_err());
+    }
+
+    #[tokio::test]
+    async fn burst_then_wait_and_keys_are_independent() {
+        let cfg = PacingConfig {
+            per_second: 20.0,
+            burst: 2,
+            replicas: 1,
+            enabled: true,
+        };
+        let p = Pacer::new(&cfg, Metrics::new()).unwrap();
+        assert_eq!(p.acquire("a").await, Duration::ZERO);
+        assert_eq!(p.acquire("a").await, Duration::ZERO);
+        assert!(p.acquire("a").await > Duration::ZERO);
+        // Another key has its own full bucket.
+        assert_eq!(p.acquire("b").await, Duration::ZERO);
+        assert_eq!(p.tracked_keys(), 2);
+    }
+
+    #[tokio::test]
+    async fn idle_keys_are_evicted() {
+        let cfg = PacingConfig {
+            per_second: 1000.0,
+            burst: 1,
+            replicas: 1,
+            enabled: true,
+        };
+        let p = Pacer::new(&cfg, Metrics::new()).unwrap();
+        for i in 0..20 {
+            p.acquire(&format!("k{i}")).await;
+        }
+        assert_eq!(p.tracked_keys(), 20);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        p.sweep_now();
+        assert_eq!(p.tracked_keys(), 0);
+    }
+
+    #[tokio::test]
+    async fn disabled_never_waits() {
+        let cfg = PacingConfig {
+            enabled: false,
+            per_second: 0.0,
+            ..Default::default()
+        };
+        let p = Pacer::new(&cfg, Metrics::new()).unwrap();
+        for _ in 0..100 {
+            assert_eq!(p.acquire("a").await, Duration::ZERO);
+        }
+    }
+}
