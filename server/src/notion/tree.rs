@@ -1,9 +1,12 @@
 //! Fetching a page's (or block's) content as a tree of blocks, bounded in size and depth.
 //!
-//! Top-level children are fetched page by page, sequentially, so the returned cursor resumes exactly
-//! after the last top-level block included. Below that, sibling subtrees are fetched concurrently
-//! (bounded), every child list is fully paginated, and a shared block budget stops everything cleanly:
-//! a node whose children were not (all) fetched gets `children_omitted`.
+//! Blocks are budgeted in document order: each top-level block takes one unit, then its subtree takes
+//! what it needs. Sibling subtrees are fetched concurrently (bounded) and every child list is fully
+//! paginated. When the budget runs out, the result ends with the last top-level block whose subtree is
+//! complete (or with the first block, partially, so a call always makes progress), and `next_cursor`
+//! resumes right after it — if that is inside a Notion page, one extra request with
+//! `page_size = <blocks kept>` obtains an exact cursor. Nodes whose children were not fetched (depth
+//! bound, budget, or unreadable) get `children_omitted`.
 
 use super::client::{NotionAuth, NotionClient};
 use super::endpoints::list_block_children;
@@ -13,7 +16,7 @@ use super::types::{Block, BlockNode, ListResponse};
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 
 /// Bounds of one tree fetch.
@@ -42,13 +45,13 @@ impl Default for TreeLimits {
 pub struct BlockTree {
     /// Top-level blocks with their subtrees.
     pub nodes: Vec<BlockNode>,
-    /// When the block budget ran out before the last top-level block: where to continue (pass it as
-    /// `start_cursor`); it resumes right after the last top-level block in `nodes`.
+    /// Set when the block budget stopped the fetch before the end: pass it as `start_cursor` to
+    /// continue right after the last top-level block in `nodes`.
     pub next_cursor: Option<String>,
-    /// The block budget ran out somewhere (top level or a subtree). Depth cuts alone do not set it;
-    /// they show as `children_omitted` on the nodes.
+    /// The block budget ran out (some content is missing). Depth cuts alone do not set it; they show
+    /// as `children_omitted` on the nodes.
     pub truncated: bool,
-    /// Blocks included.
+    /// Blocks included, over all levels.
     pub fetched: usize,
 }
 
@@ -60,54 +63,83 @@ pub async fn fetch_block_tree(
     limits: TreeLimits,
     start_cursor: Option<String>,
 ) -> Result<BlockTree, NotionError> {
-    let max_blocks = limits.max_blocks.max(1);
     let concurrency = limits.concurrency.max(1);
     let ctx = Ctx {
         c,
         auth,
-        budget: AtomicUsize::new(max_blocks),
-        budget_hit: AtomicBool::new(false),
+        budget: AtomicUsize::new(limits.max_blocks.max(1)),
         requests: Semaphore::new(concurrency),
         max_depth: limits.max_depth.max(1),
         concurrency,
     };
     let mut tree = BlockTree::default();
     let mut cursor = start_cursor;
-    let mut overflow = 0;
     loop {
-        // Top-level pages are claimed in full before any subtree work, so a page always ends exactly
-        // at the budget and its cursor is an exact continuation point.
-        let size = ctx
-            .budget
-            .load(Ordering::SeqCst)
-            .min(MAX_PAGE_SIZE as usize);
-        if size == 0 {
+        let left = ctx.budget.load(Ordering::SeqCst);
+        if left == 0 {
             tree.truncated = true;
             tree.next_cursor = cursor;
             break;
         }
-        let page = ctx.list(root_id, cursor.as_deref(), size).await?;
+        let page = ctx
+            .list(root_id, cursor.as_deref(), left.min(MAX_PAGE_SIZE as usize))
+            .await?;
         let ListResponse {
             results,
             next_cursor,
             has_more,
             ..
         } = page;
-        // If Notion ignored page_size, keep the surplus anyway: cutting it would make the cursor skip.
-        overflow += results.len() - ctx.claim(results.len());
-        let nodes: Vec<BlockNode> = stream::iter(results.into_iter().map(|b| ctx.node(b, 1)))
-            .buffered(concurrency)
-            .try_collect()
-            .await?;
-        tree.nodes.extend(nodes);
-        match next_cursor.filter(|n| has_more && !n.is_empty()) {
+        let in_page = results.len();
+        let mut kept = 0;
+        let mut cut = false;
+        {
+            // In document order; dropping the stream at a cut cancels the subtrees still in flight.
+            let mut nodes =
+                stream::iter(results.into_iter().map(|b| ctx.top_node(b))).buffered(concurrency);
+            while let Some(next) = nodes.next().await {
+                let Some((node, complete)) = next? else {
+                    cut = true; // no budget left even for the block itself
+                    break;
+                };
+                if !complete && !tree.nodes.is_empty() {
+                    cut = true; // leave it for the next call, which can fetch it whole
+                    break;
+                }
+                tree.nodes.push(node);
+                kept += 1;
+                if !complete {
+                    cut = true; // the first block alone exceeds the budget: keep it partially
+                    break;
+                }
+            }
+        }
+        let next = next_cursor.filter(|n| has_more && !n.is_empty());
+        if cut {
+            tree.truncated = true;
+            tree.next_cursor = if kept == 0 {
+                cursor
+            } else if kept == in_page {
+                next
+            } else {
+                // Notion cursors mark page ends: ask for a page ending after the last kept block.
+                ctx.list(root_id, cursor.as_deref(), kept)
+                    .await?
+                    .next_cursor
+            };
+            break;
+        }
+        match next {
             Some(n) if cursor.as_deref() != Some(n.as_str()) => cursor = Some(n),
             _ => break,
         }
     }
-    tree.fetched = max_blocks - ctx.budget.load(Ordering::SeqCst) + overflow;
-    tree.truncated |= ctx.budget_hit.load(Ordering::SeqCst);
+    tree.fetched = tree.nodes.iter().map(count).sum();
     Ok(tree)
+}
+
+fn count(node: &BlockNode) -> usize {
+    usize::from(node.block.is_some()) + node.children.iter().map(count).sum::<usize>()
 }
 
 struct Ctx<'a> {
@@ -115,11 +147,13 @@ struct Ctx<'a> {
     auth: &'a NotionAuth,
     /// Blocks that may still be included.
     budget: AtomicUsize,
-    budget_hit: AtomicBool,
     requests: Semaphore,
     max_depth: usize,
     concurrency: usize,
 }
+
+/// A node and whether its subtree is complete (nothing left out for lack of budget).
+type Fetched = (BlockNode, bool);
 
 impl Ctx<'_> {
     /// Take up to `want` blocks from the budget; returns how many were granted.
@@ -131,9 +165,6 @@ impl Ctx<'_> {
                 granted = want.min(left);
                 Some(left - granted)
             });
-        if granted < want {
-            self.budget_hit.store(true, Ordering::SeqCst);
-        }
         granted
     }
 
@@ -150,46 +181,58 @@ impl Ctx<'_> {
             .map_err(|_| NotionError::Config {
                 message: "tree fetch request limiter closed".into(),
             })?;
-        let size = u32::try_from(size).unwrap_or(MAX_PAGE_SIZE);
+        let size = u32::try_from(size.max(1)).unwrap_or(MAX_PAGE_SIZE);
         list_block_children(self.c, self.auth, id, cursor, Some(size)).await
     }
 
-    /// One block with its subtree (depth 1 = top level).
-    fn node(&self, block: Block, depth: usize) -> BoxFuture<'_, Result<BlockNode, NotionError>> {
+    /// A top-level block: takes one unit of budget, then fetches its subtree. `None` without budget.
+    async fn top_node(&self, block: Block) -> Result<Option<Fetched>, NotionError> {
+        if self.claim(1) == 0 {
+            return Ok(None);
+        }
+        self.node(block, 1).await.map(Some)
+    }
+
+    /// One (already budgeted) block with its subtree; depth 1 is the top level.
+    fn node(&self, block: Block, depth: usize) -> BoxFuture<'_, Result<Fetched, NotionError>> {
         Box::pin(async move {
-            let is_link = matches!(block.kind.as_str(), "child_page" | "child_database");
-            if !block.has_children || is_link {
-                return Ok(BlockNode {
+            let leaf = |block, omitted| {
+                let node = BlockNode {
                     block: Some(block),
                     children: Vec::new(),
-                    children_omitted: false,
-                });
+                    children_omitted: omitted,
+                };
+                Ok((node, true))
+            };
+            // Child pages and databases are links to other documents, not content of this one.
+            if !block.has_children || matches!(block.kind.as_str(), "child_page" | "child_database")
+            {
+                return leaf(block, false);
             }
             if depth >= self.max_depth {
-                return Ok(BlockNode {
-                    block: Some(block),
-                    children: Vec::new(),
-                    children_omitted: true,
-                });
+                return leaf(block, true);
             }
             // A synced-block reference holds no children of its own: read the original's.
             let source = synced_source(&block).unwrap_or_else(|| block.id.clone());
-            let (children, complete) = self.children(&source, depth + 1).await?;
-            Ok(BlockNode {
+            let (children, fetched_all, complete) = self.children(&source, depth + 1).await?;
+            let node = BlockNode {
                 block: Some(block),
                 children,
-                children_omitted: !complete,
-            })
+                children_omitted: !fetched_all,
+            };
+            Ok((node, complete))
         })
     }
 
-    /// All children of `id` (each at `depth`), paginated; `false` when some were left out.
+    /// All children of `id` (each at `depth`), paginated. Returns the nodes, whether every child
+    /// was fetched, and whether the subtree is complete as far as the budget is concerned.
     async fn children(
         &self,
         id: &str,
         depth: usize,
-    ) -> Result<(Vec<BlockNode>, bool), NotionError> {
+    ) -> Result<(Vec<BlockNode>, bool, bool), NotionError> {
         let mut out = Vec::new();
+        let mut complete = true;
         let mut cursor: Option<String> = None;
         loop {
             // Ask for what the budget allows now; claim what arrived (siblings may have used some).
@@ -198,15 +241,14 @@ impl Ctx<'_> {
                 .load(Ordering::SeqCst)
                 .min(MAX_PAGE_SIZE as usize);
             if size == 0 {
-                self.budget_hit.store(true, Ordering::SeqCst);
-                return Ok((out, false));
+                return Ok((out, false, false));
             }
             let page = match self.list(id, cursor.as_deref(), size).await {
                 Ok(p) => p,
                 // An unshared synced original or a block we may not read: keep the rest of the tree.
                 Err(e) if matches!(e.code(), "object_not_found" | "restricted_resource") => {
                     tracing::debug!(code = e.code(), "block children not readable; omitted");
-                    return Ok((out, false));
+                    return Ok((out, false, complete));
                 }
                 Err(e) => return Err(e),
             };
@@ -219,19 +261,22 @@ impl Ctx<'_> {
             let wanted = results.len();
             let granted = self.claim(wanted);
             results.truncate(granted);
-            let nodes: Vec<BlockNode> =
+            let nodes: Vec<Fetched> =
                 stream::iter(results.into_iter().map(|b| self.node(b, depth)))
                     .buffered(self.concurrency)
                     .try_collect()
                     .await?;
-            out.extend(nodes);
+            for (node, node_complete) in nodes {
+                complete &= node_complete;
+                out.push(node);
+            }
             if granted < wanted {
-                return Ok((out, false));
+                return Ok((out, false, false));
             }
             match next_cursor.filter(|n| has_more && !n.is_empty()) {
                 Some(n) if cursor.as_deref() != Some(n.as_str()) => cursor = Some(n),
-                Some(_) => return Ok((out, false)),
-                None => return Ok((out, true)),
+                Some(_) => return Ok((out, false, complete)),
+                None => return Ok((out, true, complete)),
             }
         }
     }
@@ -269,5 +314,20 @@ mod tests {
             "synced_block":{"synced_from":null}}))
             .unwrap();
         assert_eq!(synced_source(&b), None);
+        let p: Block = serde_json::from_value(json!({"id":"p","type":"paragraph"})).unwrap();
+        assert_eq!(synced_source(&p), None);
+    }
+
+    #[test]
+    fn counts_nodes() {
+        let leaf = || BlockNode {
+            block: serde_json::from_value(json!({"id":"x","type":"paragraph"})).ok(),
+            ..Default::default()
+        };
+        let n = BlockNode {
+            children: vec![leaf(), leaf()],
+            ..leaf()
+        };
+        assert_eq!(count(&n), 3);
     }
 }
