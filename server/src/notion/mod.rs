@@ -13,5 +13,10 @@ pub mod slim;
 pub mod tree;
 pub mod types;
 
-// re-exports added once the client lands
+pub use client::{ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion};
 pub use error::NotionError;
+pub use ids::{IdError, NotionRef, parse_id, parse_ref};
+pub use pacer::{Pacer, PacingConfig};
+pub use pagination::{Collected, collect};
+pub use retry::RetryPolicy;
+pub use tree::{BlockTree, TreeLimits, fetch_block_tree};
