@@ -267,7 +267,7 @@ impl Renderer<'_> {
         match kind {
             "paragraph" => {
                 let text = text_lines(b);
-                if !text.is_empty() {
+                if !text.trim().is_empty() {
                     Parts::line(format!("{text}{}", color_suffix("")))
                 } else if node.children.is_empty()
                     && !node.children_omitted
@@ -336,8 +336,11 @@ impl Renderer<'_> {
                 let text = text_lines(b);
                 if !text.is_empty() {
                     for line in text.split('\n') {
-                        head.push_str("\n\t");
-                        head.push_str(line);
+                        head.push('\n');
+                        if !line.is_empty() {
+                            head.push('\t');
+                            head.push_str(line);
+                        }
                     }
                 }
                 Parts::tagged(head, "</callout>")

@@ -91,6 +91,9 @@ pub(crate) fn color_name(color: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -15,7 +15,7 @@ pub fn page_header(page: &Page) -> String {
         out.push_str(&icon);
         out.push(' ');
     }
-    let title = page.title();
+    let title = page.title().replace(['\n', '\r'], " ");
     out.push_str(if title.trim().is_empty() {
         "Untitled"
     } else {
