@@ -1,7 +1,7 @@
 //! Drops noise from Notion JSON before it is shown to an LLM, keeping every id, url, property name,
 //! type and timestamp.
 //!
-//! [`slim`] works recursively on any JSON and removes exactly:
+//! [`slim()`] works recursively on any JSON and removes exactly:
 //! - every field whose value is `null` (this covers `href: null`, `public_url: null`, `icon: null`, `cover: null`);
 //! - every `request_id`;
 //! - `object` anywhere but the top level, except on the items of a `results` array whose items

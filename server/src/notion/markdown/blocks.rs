@@ -7,7 +7,7 @@ use super::table::pipe_table;
 use super::{RenderOptions, color_name, escape, icon_text, notion_url, rich_text};
 use crate::notion::types::{Block, BlockNode, RichText, plain_text};
 
-/// The result of [`blocks`].
+/// The result of [`blocks()`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rendered {
     pub markdown: String,

@@ -44,7 +44,7 @@ pub use properties::property_value;
 pub use rich_text::rich_text;
 pub use table::pipe_table;
 
-/// How [`blocks`] renders.
+/// How [`blocks()`] renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenderOptions {
     /// Append a ` ^<block id>` anchor to every block (see the module docs).
