@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "notion_client/fake.rs"]
+mod fake;
 #[path = "notion_client/reads.rs"]
 mod reads;
 #[path = "notion_client/stub.rs"]

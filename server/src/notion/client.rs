@@ -459,7 +459,7 @@ impl NotionClient {
             Ok(r) => r,
             Err(e) => {
                 self.inner.metrics.observe_notion(endpoint, None, elapsed);
-                let err = transport_error(endpoint, cfg.attempt_timeout, e);
+                let err = transport_error(endpoint, cfg.attempt_timeout, e).redact(creds.secret());
                 tracing::debug!(
                     endpoint,
                     attempt,
