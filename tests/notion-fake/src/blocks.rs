@@ -1,0 +1,462 @@
+//! Block content: parsing appended children (API form, with Notion's limits) and fixture
+//! shorthand into `BlockSpec`s, and inserting block trees into the model.
+
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::errors::{ApiError, ApiResult};
+use crate::richtext::{self, short};
+use crate::state::{Block, Parent, State};
+
+/// Block types with a `rich_text` field.
+pub const TEXT_TYPES: &[&str] = &[
+    "paragraph",
+    "heading_1",
+    "heading_2",
+    "heading_3",
+    "heading_4",
+    "bulleted_list_item",
+    "numbered_list_item",
+    "quote",
+    "to_do",
+    "toggle",
+    "callout",
+    "code",
+    "template",
+];
+
+/// Other block types the API accepts.
+pub const OTHER_TYPES: &[&str] = &[
+    "divider",
+    "breadcrumb",
+    "table_of_contents",
+    "equation",
+    "bookmark",
+    "embed",
+    "image",
+    "video",
+    "pdf",
+    "file",
+    "audio",
+    "table",
+    "table_row",
+    "column_list",
+    "column",
+    "link_to_page",
+    "synced_block",
+    "tab",
+];
+
+/// Types that exist but cannot be created through block endpoints.
+pub const NOT_APPENDABLE: &[&str] = &[
+    "child_page",
+    "child_database",
+    "link_preview",
+    "meeting_notes",
+    "transcription",
+    "unsupported",
+];
+
+pub const MAX_BLOCKS_PER_REQUEST: usize = 1000;
+pub const MAX_NESTING: usize = 2;
+
+/// A block to create, with its children.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockSpec {
+    pub kind: String,
+    pub data: Value,
+    pub children: Vec<BlockSpec>,
+}
+
+/// Where to put new children.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InsertAt {
+    End,
+    Start,
+    After(Uuid),
+}
+
+fn is_known(kind: &str) -> bool {
+    TEXT_TYPES.contains(&kind) || OTHER_TYPES.contains(&kind)
+}
+
+/// Parses an API `children` array (level 1 = the request's top level).
+pub fn parse_api_children(value: &Value, path: &str) -> ApiResult<Vec<BlockSpec>> {
+    let mut count = 0usize;
+    let specs = parse_level(value, path, 1, &mut count)?;
+    if count > MAX_BLOCKS_PER_REQUEST {
+        return Err(ApiError::body_validation(format!(
+            "{path} should contain at most `{MAX_BLOCKS_PER_REQUEST}` block elements in total, instead was `{count}`."
+        )));
+    }
+    Ok(specs)
+}
+
+fn parse_level(
+    value: &Value,
+    path: &str,
+    level: usize,
+    count: &mut usize,
+) -> ApiResult<Vec<BlockSpec>> {
+    let items = value.as_array().ok_or_else(|| {
+        ApiError::body_validation(format!(
+            "{path} should be an array, instead was `{}`.",
+            short(value)
+        ))
+    })?;
+    if level > MAX_NESTING && !items.is_empty() {
+        return Err(ApiError::body_validation(format!(
+            "{path} should be not present, instead was `{}`.",
+            short(value)
+        )));
+    }
+    if items.len() > richtext::MAX_ARRAY {
+        return Err(ApiError::body_validation(format!(
+            "{path}.length should be ≤ `{}`, instead was `{}`.",
+            richtext::MAX_ARRAY,
+            items.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        *count += 1;
+        out.push(parse_api_block(
+            item,
+            &format!("{path}[{i}]"),
+            level,
+            count,
+        )?);
+    }
+    Ok(out)
+}
+
+fn block_kind(obj: &Map<String, Value>) -> Option<String> {
+    if let Some(t) = obj.get("type").and_then(Value::as_str) {
+        return Some(t.to_string());
+    }
+    obj.keys()
+        .find(|k| is_known(k) || NOT_APPENDABLE.contains(&k.as_str()))
+        .cloned()
+}
+
+fn parse_api_block(
+    item: &Value,
+    path: &str,
+    level: usize,
+    count: &mut usize,
+) -> ApiResult<BlockSpec> {
+    let obj = item.as_object().ok_or_else(|| {
+        ApiError::body_validation(format!(
+            "{path} should be an object, instead was `{}`.",
+            short(item)
+        ))
+    })?;
+    let kind = block_kind(obj).ok_or_else(|| {
+        ApiError::body_validation(format!(
+            "{path}.type should be defined, instead was `undefined`."
+        ))
+    })?;
+    if NOT_APPENDABLE.contains(&kind.as_str()) {
+        return Err(ApiError::body_validation(format!(
+            "{path}.type `{kind}` is not supported for creation via the API."
+        )));
+    }
+    if !is_known(&kind) {
+        return Err(ApiError::body_validation(format!(
+            "{path}.type should be a supported block type, instead was `\"{kind}\"`."
+        )));
+    }
+    let mut data = match obj.get(&kind) {
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Null) | None if !TEXT_TYPES.contains(&kind.as_str()) => Map::new(),
+        other => {
+            return Err(ApiError::body_validation(format!(
+                "{path}.{kind} should be an object, instead was `{}`.",
+                other.map(short).unwrap_or_else(|| "undefined".into())
+            )));
+        }
+    };
+    let children_value = data
+        .remove("children")
+        .or_else(|| obj.get("children").cloned());
+    let children = match children_value {
+        Some(v) => parse_level(&v, &format!("{path}.{kind}.children"), level + 1, count)?,
+        None => Vec::new(),
+    };
+    let data = normalize_data(&kind, data, &format!("{path}.{kind}"), true)?;
+    Ok(BlockSpec {
+        kind,
+        data,
+        children,
+    })
+}
+
+/// Fills defaults and normalises rich text of a type object. `strict` applies API limits.
+pub fn normalize_data(
+    kind: &str,
+    mut data: Map<String, Value>,
+    path: &str,
+    strict: bool,
+) -> ApiResult<Value> {
+    let rt = |v: &Value, p: &str| -> ApiResult<Vec<Value>> {
+        if strict {
+            richtext::normalize(v, p)
+        } else {
+            richtext::from_fixture(v)
+        }
+    };
+    if TEXT_TYPES.contains(&kind) {
+        let given = data
+            .remove("rich_text")
+            .or_else(|| data.remove("text"))
+            .unwrap_or(json!([]));
+        data.insert(
+            "rich_text".into(),
+            Value::Array(rt(&given, &format!("{path}.rich_text"))?),
+        );
+    }
+    let default = |data: &mut Map<String, Value>, key: &str, v: Value| {
+        data.entry(key.to_string()).or_insert(v);
+    };
+    match kind {
+        "to_do" => default(&mut data, "checked", json!(false)),
+        "code" => {
+            default(&mut data, "language", json!("plain text"));
+            let caption = data.remove("caption").unwrap_or(json!([]));
+            data.insert(
+                "caption".into(),
+                Value::Array(rt(&caption, &format!("{path}.caption"))?),
+            );
+        }
+        "heading_1" | "heading_2" | "heading_3" | "heading_4" => {
+            default(&mut data, "is_toggleable", json!(false))
+        }
+        "callout" => {
+            if let Some(Value::String(emoji)) = data.get("icon").cloned() {
+                data.insert("icon".into(), json!({"type": "emoji", "emoji": emoji}));
+            }
+            default(&mut data, "icon", json!({"type": "emoji", "emoji": "💡"}));
+        }
+        "equation" => {
+            let expr = data.get("expression").and_then(Value::as_str).unwrap_or("");
+            if strict && expr.chars().count() > 1000 {
+                return Err(ApiError::body_validation(format!(
+                    "{path}.expression.length should be ≤ `1000`, instead was `{}`.",
+                    expr.chars().count()
+                )));
+            }
+            default(&mut data, "expression", json!(""));
+        }
+        "table_row" => {
+            let cells = data.remove("cells").unwrap_or(json!([]));
+            let cells = cells.as_array().cloned().unwrap_or_default();
+            let mut out = Vec::with_capacity(cells.len());
+            for (i, cell) in cells.iter().enumerate() {
+                out.push(Value::Array(rt(cell, &format!("{path}.cells[{i}]"))?));
+            }
+            data.insert("cells".into(), Value::Array(out));
+        }
+        "table" => {
+            default(&mut data, "table_width", json!(1));
+            default(&mut data, "has_column_header", json!(false));
+            default(&mut data, "has_row_header", json!(false));
+        }
+        "bookmark" | "embed" | "image" | "video" | "pdf" | "file" | "audio" => {
+            if let Some(Value::String(url)) = data.remove("url") {
+                if kind == "bookmark" || kind == "embed" {
+                    data.insert("url".into(), json!(url));
+                } else {
+                    data.insert("type".into(), json!("external"));
+                    data.insert("external".into(), json!({"url": url}));
+                }
+            }
+            let caption = data.remove("caption").unwrap_or(json!([]));
+            data.insert(
+                "caption".into(),
+                Value::Array(rt(&caption, &format!("{path}.caption"))?),
+            );
+        }
+        "synced_block" => default(&mut data, "synced_from", Value::Null),
+        _ => {}
+    }
+    if TEXT_TYPES.contains(&kind) && kind != "code" {
+        default(&mut data, "color", json!("default"));
+    }
+    Ok(Value::Object(data))
+}
+
+/// Parses one fixture block in any accepted form (see the crate docs). Returns the spec
+/// without children plus the raw children values (so the loader can handle child pages).
+pub fn parse_fixture_block(value: &Value) -> ApiResult<(String, Value, Vec<Value>)> {
+    let fail = |m: &str| ApiError::validation(format!("fixture block {}: {m}", short(value)));
+    let obj = match value {
+        Value::String(s) => {
+            return Ok((
+                "paragraph".into(),
+                normalize_data(
+                    "paragraph",
+                    Map::from_iter([("rich_text".into(), json!(s))]),
+                    "",
+                    false,
+                )?,
+                Vec::new(),
+            ));
+        }
+        Value::Object(o) => o,
+        _ => return Err(fail("expected a string or an object")),
+    };
+    let kind = block_kind(obj).ok_or_else(|| fail("no block type"))?;
+    if !is_known(&kind) {
+        return Err(fail("unknown block type"));
+    }
+    let mut children: Vec<Value> = obj
+        .get("children")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut data = Map::new();
+    match obj.get(&kind) {
+        Some(Value::Object(m)) => data = m.clone(),
+        Some(Value::String(s)) => {
+            let key = match kind.as_str() {
+                "equation" => "expression",
+                "bookmark" | "embed" | "image" | "video" | "pdf" | "file" | "audio" => "url",
+                _ => "rich_text",
+            };
+            data.insert(key.into(), json!(s));
+        }
+        Some(Value::Array(rows)) if kind == "table" => {
+            let width = rows
+                .iter()
+                .filter_map(Value::as_array)
+                .map(Vec::len)
+                .max()
+                .unwrap_or(1);
+            data.insert("table_width".into(), json!(width));
+            children = rows
+                .iter()
+                .map(|r| json!({"type": "table_row", "table_row": {"cells": r}}))
+                .collect();
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => return Err(fail("unexpected block content")),
+    }
+    if let Some(Value::Array(nested)) = data.remove("children") {
+        children.extend(nested);
+    }
+    for (k, v) in obj {
+        if k != "type" && k != &kind && k != "children" && k != "object" && k != "id" {
+            data.insert(k.clone(), v.clone());
+        }
+    }
+    let data = normalize_data(&kind, data, "", false)?;
+    Ok((kind, data, children))
+}
+
+/// Inserts `specs` under `parent` at `at`; returns the ids of the new top-level blocks.
+pub fn insert_tree(
+    state: &mut State,
+    workspace_id: Uuid,
+    parent: Parent,
+    specs: Vec<BlockSpec>,
+    at: InsertAt,
+    by: Uuid,
+) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let id = state.new_id();
+        insert_one(state, workspace_id, parent, id, spec.kind, spec.data, by);
+        insert_tree(
+            state,
+            workspace_id,
+            Parent::Block(id),
+            spec.children,
+            InsertAt::End,
+            by,
+        );
+        ids.push(id);
+    }
+    if let Some(parent_id) = parent.id() {
+        place(state, parent_id, &ids, at);
+    }
+    ids
+}
+
+/// Creates one block record (not yet placed in its parent's children list).
+pub fn insert_one(
+    state: &mut State,
+    workspace_id: Uuid,
+    parent: Parent,
+    id: Uuid,
+    kind: String,
+    data: Value,
+    by: Uuid,
+) {
+    let stamp = state.stamp(by);
+    state.blocks.insert(
+        id,
+        Block {
+            id,
+            workspace_id,
+            parent,
+            kind,
+            data,
+            in_trash: false,
+            created: stamp,
+            edited: stamp,
+        },
+    );
+}
+
+/// Places ids into a parent's ordered children list.
+pub fn place(state: &mut State, parent_id: Uuid, ids: &[Uuid], at: InsertAt) {
+    let kids = state.children.entry(parent_id).or_default();
+    let index = match at {
+        InsertAt::End => kids.len(),
+        InsertAt::Start => 0,
+        InsertAt::After(after) => kids
+            .iter()
+            .position(|k| *k == after)
+            .map(|i| i + 1)
+            .unwrap_or(kids.len()),
+    };
+    for (offset, id) in ids.iter().enumerate() {
+        kids.insert(index + offset, *id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_limit() {
+        let deep = json!([{"toggle": {"rich_text": [], "children": [
+            {"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}
+        ]}}]);
+        let err = parse_api_children(&deep, "body.children").expect_err("too deep");
+        assert!(
+            err.message.contains(
+                "body.children[0].toggle.children[0].toggle.children should be not present"
+            ),
+            "{}",
+            err.message
+        );
+        let ok =
+            json!([{"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}]);
+        assert!(parse_api_children(&ok, "body.children").is_ok());
+    }
+
+    #[test]
+    fn fixture_shorthand() {
+        let (k, d, _) =
+            parse_fixture_block(&json!({"to_do": "Buy milk", "checked": true})).expect("ok");
+        assert_eq!(k, "to_do");
+        assert_eq!(d["checked"], json!(true));
+        assert_eq!(d["rich_text"][0]["plain_text"], json!("Buy milk"));
+        let (k, _, kids) =
+            parse_fixture_block(&json!({"table": [["a", "b"], ["c", "d"]]})).expect("ok");
+        assert_eq!(k, "table");
+        assert_eq!(kids.len(), 2);
+    }
+}

@@ -1,0 +1,170 @@
+//! Request routing for the data endpoints: the per-request context and the table mapping
+//! `(method, /v1/... segments)` to synchronous handlers over the locked model.
+
+pub mod blocks;
+pub mod comments;
+pub mod databases;
+pub mod oauth;
+pub mod pages;
+pub mod search;
+pub mod users;
+
+use http::Method;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::errors::{ApiError, ApiResult};
+use crate::pagination::{self, PageRequest};
+use crate::render::Version;
+use crate::richtext::short;
+use crate::state::{Bot, Capabilities, State};
+
+/// What a handler knows about the request.
+pub struct Ctx {
+    pub version: Version,
+    pub bot: Bot,
+    /// `http://host` the request was sent to (for `next_url`).
+    pub base_url: String,
+    pub query: Vec<(String, String)>,
+    /// The JSON body (`Null` when absent).
+    pub body: Value,
+}
+
+impl Ctx {
+    pub fn q(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn q_all(&self, key: &str) -> Vec<String> {
+        let bracketed = format!("{key}[]");
+        self.query
+            .iter()
+            .filter(|(k, _)| *k == key || *k == bracketed)
+            .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    pub fn field(&self, key: &str) -> Option<&Value> {
+        self.body.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Pagination from the query string (GET endpoints).
+    pub fn query_page(&self, max: usize) -> ApiResult<PageRequest> {
+        let cursor = self.q("start_cursor").map(|s| Value::String(s.into()));
+        let size = self.q("page_size").map(|s| Value::String(s.into()));
+        pagination::parse(cursor.as_ref(), size.as_ref(), "query", max)
+    }
+
+    /// Pagination from the JSON body (POST endpoints).
+    pub fn body_page(&self, max: usize) -> ApiResult<PageRequest> {
+        pagination::parse(
+            self.body.get("start_cursor"),
+            self.body.get("page_size"),
+            "body",
+            max,
+        )
+    }
+
+    /// `Filter_properties`-style list of property ids to keep, if any.
+    pub fn filter_properties(&self) -> Option<Vec<String>> {
+        let v = self.q_all("filter_properties");
+        (!v.is_empty()).then_some(v)
+    }
+
+    /// Requires a capability of the calling integration.
+    pub fn need(&self, cap: fn(&Capabilities) -> bool, name: &str) -> ApiResult<()> {
+        if cap(&self.bot.capabilities) {
+            Ok(())
+        } else {
+            Err(ApiError::insufficient_capability(name))
+        }
+    }
+
+    /// Rejects `archived` on 2026-03-11 requests; returns the requested trash flag.
+    pub fn trash_flag(&self) -> ApiResult<Option<bool>> {
+        if let Some(v) = self.field("archived")
+            && !self.version.legacy()
+        {
+            return Err(ApiError::body_validation(format!(
+                "body.archived should be not present, instead was `{}`. Use `in_trash` with Notion-Version 2026-03-11.",
+                short(v)
+            )));
+        }
+        let raw = self.field("in_trash").or_else(|| self.field("archived"));
+        match raw {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(ApiError::body_validation(format!(
+                "body.in_trash should be a boolean, instead was `{}`.",
+                short(other)
+            ))),
+        }
+    }
+}
+
+/// Parses a path id (`page_id`, `block_id`, ...).
+pub fn path_id(raw: &str, name: &str) -> ApiResult<Uuid> {
+    crate::ids::parse_id(raw).ok_or_else(|| {
+        ApiError::validation(format!(
+            "path failed validation: path.{name} should be a valid uuid, instead was `\"{raw}\"`."
+        ))
+    })
+}
+
+/// Parses a body id field.
+pub fn body_id(v: &Value, path: &str) -> ApiResult<Uuid> {
+    v.as_str().and_then(crate::ids::parse_id).ok_or_else(|| {
+        ApiError::body_validation(format!(
+            "{path} should be a valid uuid, instead was `{}`.",
+            short(v)
+        ))
+    })
+}
+
+pub fn required<'a>(ctx: &'a Ctx, key: &str) -> ApiResult<&'a Value> {
+    ctx.field(key).ok_or_else(|| {
+        ApiError::body_validation(format!(
+            "body.{key} should be defined, instead was `undefined`."
+        ))
+    })
+}
+
+/// Routes one authenticated data request.
+pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> ApiResult<Value> {
+    let get = method == Method::GET;
+    let post = method == Method::POST;
+    let patch = method == Method::PATCH;
+    let delete = method == Method::DELETE;
+    match seg {
+        ["pages"] if post => pages::create(state, ctx),
+        ["pages", id] if get => pages::get(state, ctx, id),
+        ["pages", id] if patch => pages::update(state, ctx, id),
+        ["pages", id, "move"] if post => pages::move_page(state, ctx, id),
+        ["pages", id, "properties", prop] if get => pages::property_item(state, ctx, id, prop),
+        ["blocks", id] if get => blocks::get(state, ctx, id),
+        ["blocks", id] if patch => blocks::update(state, ctx, id),
+        ["blocks", id] if delete => blocks::delete(state, ctx, id),
+        ["blocks", id, "children"] if get => blocks::children(state, ctx, id),
+        ["blocks", id, "children"] if patch => blocks::append(state, ctx, id),
+        ["databases"] if post => databases::create_database(state, ctx),
+        ["databases", id] if get => databases::get_database(state, ctx, id),
+        ["databases", id] if patch => databases::update_database(state, ctx, id),
+        ["data_sources"] if post => databases::create_data_source(state, ctx),
+        ["data_sources", id] if get => databases::get_data_source(state, ctx, id),
+        ["data_sources", id] if patch => databases::update_data_source(state, ctx, id),
+        ["data_sources", id, "query"] if post => databases::query(state, ctx, id),
+        ["data_sources", id, "templates"] if get => databases::templates(state, ctx, id),
+        ["search"] if post => search::search(state, ctx),
+        ["users"] if get => users::list(state, ctx),
+        ["users", "me"] if get => users::me(state, ctx),
+        ["users", id] if get => users::get(state, ctx, id),
+        ["comments"] if get => comments::list(state, ctx),
+        ["comments"] if post => comments::create(state, ctx),
+        ["comments", id] if get => comments::get(state, ctx, id),
+        _ => Err(ApiError::invalid_request_url()),
+    }
+}
