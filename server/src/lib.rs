@@ -1,9 +1,17 @@
 //! notion-mcp-remote: a remote MCP server that gives LLM clients safe, fast access to many Notion
 //! workspaces from one deployment.
 //!
-//! Data flow: `http` (router, host checks, limits, health, metrics) → `auth` (who is calling, which
-//! Notion token) → `mcp` (the MCP server: tools, resources, prompts) → `notion` (paced, retrying client
-//! and renderers) → Notion.
+//! Data flow: `http` (router layers: host checks, request guard, health, metrics) → `auth` (who is
+//! calling, which Notion token) → `mcp` (the MCP server: tools, resources, prompts) → `notion` (paced,
+//! retrying client and pure renderers) → Notion. `app` wires them together; `demo` runs it all
+//! against an embedded fake Notion.
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod mcp;
 pub mod metrics;
 pub mod notion;
+pub mod telemetry;

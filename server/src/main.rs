@@ -1,1 +1,44 @@
-fn main() {}
+//! The `notion-mcp-remote` binary: `serve` (default) or `demo`.
+
+use clap::Parser;
+use notion_mcp_remote::config::{Cli, Command, Settings};
+use notion_mcp_remote::{app, demo, telemetry};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Demo(args)) => {
+                telemetry::init(args.log_format, &args.log);
+                demo::run(args).await
+            }
+            Some(Command::Serve(args)) => serve(*args).await,
+            None => serve(cli.serve).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "exiting");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: notion_mcp_remote::config::ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(args.log_format, &args.log);
+    let settings = Settings::from_args(args)?;
+    app::run(settings, None).await
+}

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 /// Latency buckets in seconds: sub-millisecond MCP overhead up to Notion's slowest answers.
 const BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
 ];
 
 /// All metrics of one server.
@@ -33,14 +34,22 @@ impl Metrics {
         let registry = Registry::new_custom(Some("notion_mcp".into()), None)
             .expect("static registry prefix is valid");
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition");
-            registry.register(Box::new(c.clone())).expect("metric registered once");
+            let c = IntCounterVec::new(Opts::new(name, help), labels)
+                .expect("static metric definition");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric registered once");
             c
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(BUCKETS.to_vec()), labels)
-                .expect("static metric definition");
-            registry.register(Box::new(h.clone())).expect("metric registered once");
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(BUCKETS.to_vec()),
+                labels,
+            )
+            .expect("static metric definition");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("metric registered once");
             h
         };
         let http_requests = counter(
@@ -58,8 +67,11 @@ impl Metrics {
             "MCP tool calls, by tool and outcome (ok, tool_error, invalid_arguments).",
             &["tool", "outcome"],
         );
-        let tool_duration =
-            histogram("tool_call_duration_seconds", "Duration of MCP tool calls.", &["tool"]);
+        let tool_duration = histogram(
+            "tool_call_duration_seconds",
+            "Duration of MCP tool calls.",
+            &["tool"],
+        );
         let notion_requests = counter(
             "notion_requests_total",
             "Requests sent to the Notion API, by endpoint template and HTTP status (or 'error').",
@@ -85,7 +97,9 @@ impl Metrics {
             "Notion tokens with live per-token state (pacer, client) in this process.",
         )
         .expect("static metric definition");
-        registry.register(Box::new(active_principals.clone())).expect("metric registered once");
+        registry
+            .register(Box::new(active_principals.clone()))
+            .expect("metric registered once");
         Metrics {
             registry,
             http_requests,
@@ -101,20 +115,30 @@ impl Metrics {
     }
 
     pub fn observe_http(&self, route: &str, status: u16, elapsed: Duration) {
-        self.http_requests.with_label_values(&[route, status_label(status)]).inc();
-        self.http_duration.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+        self.http_requests
+            .with_label_values(&[route, status_label(status)])
+            .inc();
+        self.http_duration
+            .with_label_values(&[route])
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn observe_tool(&self, tool: &str, outcome: &str, elapsed: Duration) {
         self.tool_calls.with_label_values(&[tool, outcome]).inc();
-        self.tool_duration.with_label_values(&[tool]).observe(elapsed.as_secs_f64());
+        self.tool_duration
+            .with_label_values(&[tool])
+            .observe(elapsed.as_secs_f64());
     }
 
     /// `status` is the HTTP status, or `None` for a transport error.
     pub fn observe_notion(&self, endpoint: &str, status: Option<u16>, elapsed: Duration) {
         let status = status.map_or("error", status_label);
-        self.notion_requests.with_label_values(&[endpoint, status]).inc();
-        self.notion_duration.with_label_values(&[endpoint]).observe(elapsed.as_secs_f64());
+        self.notion_requests
+            .with_label_values(&[endpoint, status])
+            .inc();
+        self.notion_duration
+            .with_label_values(&[endpoint])
+            .observe(elapsed.as_secs_f64());
     }
 
     pub fn observe_retry(&self, reason: &str) {
@@ -123,11 +147,14 @@ impl Metrics {
 
     /// `kind` is `pacing` (own token bucket) or `retry_after` (a wait Notion asked for).
     pub fn observe_wait(&self, kind: &str, waited: Duration) {
-        self.pacing_wait.with_label_values(&[kind]).observe(waited.as_secs_f64());
+        self.pacing_wait
+            .with_label_values(&[kind])
+            .observe(waited.as_secs_f64());
     }
 
     pub fn set_active_tokens(&self, n: usize) {
-        self.active_principals.set(i64::try_from(n).unwrap_or(i64::MAX));
+        self.active_principals
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// The text exposition of every metric.
@@ -185,7 +212,12 @@ mod tests {
         m.observe_tool("search", "ok", Duration::from_millis(3));
         m.observe_notion("POST /v1/search", Some(200), Duration::from_millis(2));
         let text = m.render();
-        assert!(text.contains("notion_mcp_tool_calls_total{outcome=\"ok\",tool=\"search\"} 1"), "{text}");
-        assert!(text.contains("notion_mcp_notion_requests_total{endpoint=\"POST /v1/search\",status=\"200\"} 1"));
+        assert!(
+            text.contains("notion_mcp_tool_calls_total{outcome=\"ok\",tool=\"search\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "notion_mcp_notion_requests_total{endpoint=\"POST /v1/search\",status=\"200\"} 1"
+        ));
     }
 }

@@ -124,7 +124,10 @@ impl PropertyValue {
 
     /// Notion sets `has_more: true` on relation values cut at 25 references.
     pub fn has_more(&self) -> bool {
-        self.rest.get("has_more").and_then(Value::as_bool).unwrap_or(false)
+        self.rest
+            .get("has_more")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 }
 
@@ -229,7 +232,8 @@ pub mod indexmap_like {
         }
         /// Find a property by name or by property id.
         pub fn find(&self, name_or_id: &str) -> Option<(&String, &PropertyValue)> {
-            self.iter().find(|(k, v)| *k == name_or_id || v.id == name_or_id)
+            self.iter()
+                .find(|(k, v)| *k == name_or_id || v.id == name_or_id)
         }
         pub fn len(&self) -> usize {
             self.0.len()

@@ -1,0 +1,190 @@
+//! Assembling the service from settings, and serving it until shutdown.
+//!
+//! `build` wires shared state (Notion client, token registry, MCP handler) into the axum router;
+//! `serve` runs it on a listener with TCP_NODELAY and drains in-flight calls on SIGTERM.
+
+use crate::auth::{AuthState, TokenRegistry, authenticate};
+use crate::config::Settings;
+use crate::http::{self, Health, HostPolicy, McpGuard};
+use crate::mcp::transport::{self, McpEndpoint};
+use crate::mcp::{self, Limits, Shared};
+use crate::metrics::Metrics;
+use crate::notion::pacer::PacingConfig;
+use crate::notion::retry::RetryPolicy;
+use crate::notion::{ClientConfig, NotionClient};
+use anyhow::Context;
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{any, get};
+use axum::serve::ListenerExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A built service, ready to serve.
+pub struct App {
+    pub router: Router,
+    pub health: Arc<Health>,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    /// Cancelled at the end of the drain period: closes MCP streams.
+    pub streams: CancellationToken,
+    pub registry: Arc<TokenRegistry>,
+}
+
+/// Build the router and its shared state.
+pub fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Result<App> {
+    let args = &settings.args;
+    let metrics = Metrics::new();
+    let client_cfg = ClientConfig {
+        base_url: args.notion_base_url.clone(),
+        default_version: args.notion_version,
+        attempt_timeout: Duration::from_secs(args.notion_timeout_secs),
+        pacing: PacingConfig {
+            per_second: args.pacing_rps,
+            burst: args.pacing_burst,
+            replicas: args.replicas,
+            ..PacingConfig::default()
+        },
+        retry: RetryPolicy {
+            max_retries: args.retry_max,
+            max_total_wait: Duration::from_secs(args.retry_max_wait_secs),
+            ..RetryPolicy::default()
+        },
+        ..ClientConfig::default()
+    };
+    let notion =
+        NotionClient::new(client_cfg, metrics.clone()).context("building the Notion client")?;
+    let registry = Arc::new(TokenRegistry::new(
+        args.max_active_tokens,
+        Duration::from_secs(args.token_idle_secs),
+        args.notion_version,
+    ));
+    let shared = Arc::new(Shared {
+        registry: mcp::registry(),
+        notion,
+        limits: Limits {
+            max_output_chars: args.max_output_chars,
+            ..Limits::default()
+        },
+        metrics: metrics.clone(),
+        tool_timeout: settings.tool_timeout(),
+    });
+    let streams = CancellationToken::new();
+    let guard = McpGuard {
+        max_body_bytes: args.max_body_bytes,
+    };
+    let endpoint = Arc::new(McpEndpoint::new(
+        shared,
+        args.sessions,
+        guard,
+        streams.clone(),
+    ));
+    let auth = AuthState {
+        mode: args.auth_mode,
+        registry: registry.clone(),
+        demo_token,
+        metrics: metrics.clone(),
+    };
+    let health = Arc::new(Health::default());
+
+    // Layers run outside-in: host check → guard (body, headers) → authentication → MCP.
+    let mcp_routes = Router::new()
+        .route("/mcp", any(transport::handle))
+        .with_state(endpoint)
+        .layer(from_fn_with_state(auth, authenticate))
+        .layer(from_fn_with_state(guard, http::mcp_guard))
+        .layer(from_fn_with_state(
+            HostPolicy::from_settings(&settings),
+            http::check_host,
+        ));
+    let router = Router::new()
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz).with_state(health.clone()))
+        .route("/metrics", get(http::metrics).with_state(metrics.clone()))
+        .merge(mcp_routes)
+        .layer(from_fn_with_state(metrics.clone(), http::observe));
+    Ok(App {
+        router,
+        health,
+        settings,
+        metrics,
+        streams,
+        registry,
+    })
+}
+
+/// Serve `app` on `listener` until SIGTERM/SIGINT (or `stop` fires), then drain.
+pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(app.settings.args.shutdown_grace_secs);
+    let health = app.health.clone();
+    let streams = app.streams.clone();
+    let registry = app.registry.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            registry.sweep();
+        }
+    });
+    let shutdown_signal = {
+        let stop = stop.clone();
+        async move {
+            tokio::select! {
+                () = http::shutdown::signal() => {},
+                () = stop.cancelled() => {},
+            }
+            health.start_draining();
+            // Long-lived streams never finish by themselves: close them when the grace period ends.
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                streams.cancel();
+            });
+        }
+    };
+    // Without TCP_NODELAY, small SSE writes on kept-alive connections wait ~40 ms for delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    let server = axum::serve(listener, app.router).with_graceful_shutdown(shutdown_signal);
+    let result = tokio::select! {
+        r = server => r.context("serving HTTP"),
+        () = async {
+            stop.cancelled().await;
+            tokio::time::sleep(grace + Duration::from_secs(2)).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within the grace period");
+            Ok(())
+        }
+    };
+    sweeper.abort();
+    tracing::info!("stopped");
+    result
+}
+
+/// Bind the configured address and serve until shutdown.
+pub async fn run(settings: Settings, demo_token: Option<String>) -> anyhow::Result<()> {
+    let listen = settings.args.listen;
+    let app = build(settings, demo_token)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    tracing::info!(
+        listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        mcp_url = %app.settings.mcp_url(),
+        auth_mode = ?app.settings.args.auth_mode,
+        sessions = app.settings.args.sessions,
+        "ready"
+    );
+    let stop = CancellationToken::new();
+    // A signal also cancels `stop` so the hard deadline after the grace period applies.
+    let stop_on_signal = stop.clone();
+    tokio::spawn(async move {
+        http::shutdown::signal().await;
+        stop_on_signal.cancel();
+    });
+    serve(app, listener, stop).await
+}

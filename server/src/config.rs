@@ -1,0 +1,337 @@
+//! Command-line and environment configuration, validated once at start-up.
+//!
+//! Every setting is a flag with an environment-variable twin (`--listen` / `NOTION_MCP_LISTEN`), so the
+//! same binary is configured by hand, by a Kubernetes Deployment or by the operator.
+
+use crate::notion::NotionVersion;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::time::Duration;
+use url::Url;
+
+/// notion-mcp-remote: serve Notion to MCP clients (claude.ai, Claude Code, Cursor, …) over Streamable HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "notion-mcp-remote", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP at /mcp (the default when no subcommand is given).
+    Serve(Box<ServeArgs>),
+    /// Start an embedded fake Notion with a sample workspace and serve it: no Notion account needed.
+    Demo(DemoArgs),
+}
+
+/// How callers prove who they are and which Notion workspace they reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Each caller sends its own Notion integration token as `Authorization: Bearer ntn_…`.
+    NotionToken,
+    /// Like notion-token, but callers without a bearer use the demo workspace's token.
+    Demo,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON lines when stderr is not a terminal, pretty otherwise.
+    Auto,
+    Json,
+    Pretty,
+}
+
+/// Settings of the MCP server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NOTION_MCP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Public base URL clients use (scheme://host[:port]); the MCP endpoint is `<public-url>/mcp`.
+    /// Its host is always an allowed Host. Defaults to http://localhost:<listen port>.
+    #[arg(long, env = "NOTION_MCP_PUBLIC_URL")]
+    pub public_url: Option<Url>,
+
+    /// Extra Host values to accept (comma separated), e.g. the in-cluster Service name.
+    #[arg(long, env = "NOTION_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Extra browser Origins to accept (comma separated, with scheme), besides the public URL's.
+    #[arg(long, env = "NOTION_MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Trust X-Forwarded-Host / X-Forwarded-Proto: set only behind a proxy that overwrites them.
+    #[arg(
+        long,
+        env = "NOTION_MCP_TRUST_FORWARDED_HEADERS",
+        default_value_t = false
+    )]
+    pub trust_forwarded_headers: bool,
+
+    /// How callers authenticate.
+    #[arg(long, env = "NOTION_MCP_AUTH_MODE", value_enum, default_value_t = AuthMode::NotionToken)]
+    pub auth_mode: AuthMode,
+
+    /// Base URL of the Notion API and its OAuth endpoints (point it at a fake in tests).
+    #[arg(
+        long,
+        env = "NOTION_BASE_URL",
+        default_value = "https://api.notion.com"
+    )]
+    pub notion_base_url: Url,
+
+    /// Notion-Version sent to Notion: 2026-03-11 or 2025-09-03.
+    #[arg(long, env = "NOTION_VERSION", default_value = "2026-03-11")]
+    pub notion_version: NotionVersion,
+
+    /// Average Notion requests per second allowed per workspace (shared by all its sessions).
+    #[arg(long, env = "NOTION_MCP_PACING_RPS", default_value_t = 3.0)]
+    pub pacing_rps: f64,
+
+    /// Burst size of the per-workspace Notion budget.
+    #[arg(long, env = "NOTION_MCP_PACING_BURST", default_value_t = 10)]
+    pub pacing_burst: u32,
+
+    /// Number of server replicas sharing Notion's budget; each paces at 1/N of it.
+    #[arg(long, env = "NOTION_MCP_REPLICAS", default_value_t = 1)]
+    pub replicas: u32,
+
+    /// Retries of one Notion request (rate limits, overload, transient errors).
+    #[arg(long, env = "NOTION_MCP_RETRY_MAX", default_value_t = 3)]
+    pub retry_max: u32,
+
+    /// Longest total time one Notion request may spend waiting between retries, in seconds.
+    #[arg(long, env = "NOTION_MCP_RETRY_MAX_WAIT_SECS", default_value_t = 60)]
+    pub retry_max_wait_secs: u64,
+
+    /// Timeout of one attempt of a Notion request, in seconds.
+    #[arg(long, env = "NOTION_MCP_NOTION_TIMEOUT_SECS", default_value_t = 30)]
+    pub notion_timeout_secs: u64,
+
+    /// Deadline of one tool call, in seconds (claude.ai gives up after 300).
+    #[arg(long, env = "NOTION_MCP_TOOL_TIMEOUT_SECS", default_value_t = 240)]
+    pub tool_timeout_secs: u64,
+
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    #[arg(long, env = "NOTION_MCP_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest tool output in characters before it is cut with a continuation marker.
+    #[arg(long, env = "NOTION_MCP_MAX_OUTPUT_CHARS", default_value_t = 100_000)]
+    pub max_output_chars: usize,
+
+    /// Most Notion tokens with live state at once; beyond it idle ones are evicted, else 503.
+    #[arg(long, env = "NOTION_MCP_MAX_ACTIVE_TOKENS", default_value_t = 1000)]
+    pub max_active_tokens: usize,
+
+    /// Seconds after which an unused token's state (pacer, cached identity) is dropped.
+    #[arg(long, env = "NOTION_MCP_TOKEN_IDLE_SECS", default_value_t = 900)]
+    pub token_idle_secs: u64,
+
+    /// Also offer MCP sessions (Mcp-Session-Id, GET streams) to clients that initialize; requests
+    /// without a known session are still served statelessly.
+    #[arg(long, env = "NOTION_MCP_SESSIONS", default_value_t = false)]
+    pub sessions: bool,
+
+    /// Seconds to drain in-flight requests after SIGTERM before exiting.
+    #[arg(long, env = "NOTION_MCP_SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+    pub shutdown_grace_secs: u64,
+
+    /// Log format.
+    #[arg(long, env = "NOTION_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `notion_mcp_remote=debug`.
+    #[arg(long, env = "NOTION_MCP_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Settings of `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NOTION_MCP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Seed the fake Notion from this JSON or YAML fixture instead of the built-in sample workspace.
+    #[arg(long)]
+    pub fixture: Option<std::path::PathBuf>,
+    /// Log format.
+    #[arg(long, env = "NOTION_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// Log filter.
+    #[arg(long, env = "NOTION_MCP_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Validated settings derived from `ServeArgs`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub args: ServeArgs,
+    /// `scheme://host[:port]` without a trailing slash.
+    pub public_base: String,
+    /// Lower-case `host` and `host:port` values accepted in Host / X-Forwarded-Host.
+    pub allowed_hosts: Vec<String>,
+    /// Accepted Origin values (`scheme://host[:port]`, lower case).
+    pub allowed_origins: Vec<String>,
+}
+
+/// A setting that cannot work, named with the flag to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {flag}: {message}")]
+pub struct ConfigError {
+    pub flag: &'static str,
+    pub message: String,
+}
+
+impl Settings {
+    pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let bad = |flag, message: String| ConfigError { flag, message };
+        let public = match &args.public_url {
+            Some(u) => u.clone(),
+            None => Url::parse(&format!("http://localhost:{}", args.listen.port()))
+                .map_err(|e| bad("--public-url", e.to_string()))?,
+        };
+        if !matches!(public.scheme(), "http" | "https") {
+            return Err(bad(
+                "--public-url",
+                format!("scheme must be http or https, got '{}'", public.scheme()),
+            ));
+        }
+        let host = public
+            .host_str()
+            .ok_or_else(|| bad("--public-url", "has no host".into()))?
+            .to_ascii_lowercase();
+        if public.path() != "/" && !public.path().is_empty() {
+            return Err(bad(
+                "--public-url",
+                format!(
+                    "must be a base URL without a path (the MCP endpoint is always /mcp), got path '{}'",
+                    public.path()
+                ),
+            ));
+        }
+        let mut origin = format!("{}://{}", public.scheme(), host);
+        let mut allowed_hosts = vec![host.clone()];
+        if let Some(port) = public.port() {
+            origin.push_str(&format!(":{port}"));
+            allowed_hosts.push(format!("{host}:{port}"));
+        }
+        if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
+            for h in ["localhost", "127.0.0.1", "[::1]"] {
+                allowed_hosts.push(h.to_string());
+                allowed_hosts.push(format!("{h}:{}", args.listen.port()));
+            }
+        }
+        for h in &args.allowed_hosts {
+            let h = h.trim().to_ascii_lowercase();
+            if h.is_empty() {
+                continue;
+            }
+            if h.contains('/') {
+                return Err(bad(
+                    "--allowed-hosts",
+                    format!("'{h}' must be a host or host:port, not a URL"),
+                ));
+            }
+            allowed_hosts.push(h);
+        }
+        let mut allowed_origins = vec![origin.clone()];
+        for o in &args.allowed_origins {
+            let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
+            if o.is_empty() {
+                continue;
+            }
+            if !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(bad(
+                    "--allowed-origins",
+                    format!("'{o}' must include the scheme, e.g. https://{o}"),
+                ));
+            }
+            allowed_origins.push(o);
+        }
+        if !(args.pacing_rps > 0.0 && args.pacing_rps.is_finite()) {
+            return Err(bad(
+                "--pacing-rps",
+                format!("must be a positive number, got {}", args.pacing_rps),
+            ));
+        }
+        if args.pacing_burst == 0 {
+            return Err(bad("--pacing-burst", "must be at least 1".into()));
+        }
+        if args.replicas == 0 {
+            return Err(bad("--replicas", "must be at least 1".into()));
+        }
+        if args.max_body_bytes < 1024 {
+            return Err(bad("--max-body-bytes", "must be at least 1024".into()));
+        }
+        if args.max_active_tokens == 0 {
+            return Err(bad("--max-active-tokens", "must be at least 1".into()));
+        }
+        allowed_hosts.sort();
+        allowed_hosts.dedup();
+        Ok(Settings {
+            public_base: origin,
+            allowed_hosts,
+            allowed_origins,
+            args,
+        })
+    }
+
+    /// The MCP endpoint URL clients connect to.
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.public_base)
+    }
+
+    pub fn tool_timeout(&self) -> Duration {
+        Duration::from_secs(self.args.tool_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> ServeArgs {
+        let mut argv = vec!["notion-mcp-remote"];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).expect("parses").serve
+    }
+
+    #[test]
+    fn default_public_url_is_localhost_with_listen_port() {
+        let s = Settings::from_args(args(&["--listen", "127.0.0.1:9000"])).expect("valid");
+        assert_eq!(s.mcp_url(), "http://localhost:9000/mcp");
+        assert!(s.allowed_hosts.contains(&"127.0.0.1:9000".to_string()));
+    }
+
+    #[test]
+    fn public_url_host_and_extra_hosts_are_allowed() {
+        let s = Settings::from_args(args(&[
+            "--public-url",
+            "https://Notion.Example.ts.net",
+            "--allowed-hosts",
+            "notion-mcp,notion-mcp:8080",
+        ]))
+        .expect("valid");
+        assert_eq!(s.public_base, "https://notion.example.ts.net");
+        for h in ["notion.example.ts.net", "notion-mcp", "notion-mcp:8080"] {
+            assert!(s.allowed_hosts.contains(&h.to_string()), "{h}");
+        }
+        assert!(!s.allowed_hosts.contains(&"localhost".to_string()));
+    }
+
+    #[test]
+    fn bad_settings_name_the_flag() {
+        let e = Settings::from_args(args(&["--public-url", "https://x.example/mcp"])).unwrap_err();
+        assert_eq!(e.flag, "--public-url");
+        let e = Settings::from_args(args(&["--allowed-origins", "app.example"])).unwrap_err();
+        assert_eq!(e.flag, "--allowed-origins");
+        let e = Settings::from_args(args(&["--pacing-rps", "0"])).unwrap_err();
+        assert_eq!(e.flag, "--pacing-rps");
+    }
+}

@@ -1,0 +1,49 @@
+//! `notion-mcp-remote demo`: the whole server against an embedded fake Notion holding a sample
+//! workspace, so a newcomer can connect an MCP client in one command, with no Notion account.
+
+use crate::app;
+use crate::config::{AuthMode, Cli, DemoArgs, Settings};
+use anyhow::Context;
+use clap::Parser;
+
+/// The integration token of the sample workspace.
+pub const DEMO_TOKEN: &str = "ntn_demo_acme";
+
+/// Start the fake, then serve MCP against it until Ctrl-C.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let fixture = match &args.fixture {
+        Some(path) => notion_fake::Fixture::from_path(path)
+            .with_context(|| format!("loading fixture {}", path.display()))?,
+        None => notion_fake::Fixture::sample(),
+    };
+    let fake = notion_fake::FakeNotion::start(fixture)
+        .await
+        .context("starting the fake Notion")?;
+    let mut serve = Cli::try_parse_from(["notion-mcp-remote"])
+        .context("default settings")?
+        .serve;
+    serve.listen = args.listen;
+    serve.auth_mode = AuthMode::Demo;
+    serve.notion_base_url = fake.base_url().parse().context("fake Notion URL")?;
+    serve.log_format = args.log_format;
+    serve.log = args.log.clone();
+    // The fake answers instantly; keep pacing generous so the demo feels like a real workspace.
+    serve.pacing_rps = 50.0;
+    serve.pacing_burst = 50;
+    let settings = Settings::from_args(serve)?;
+    let url = settings.mcp_url();
+    println!(
+        "\nnotion-mcp-remote demo — a sample Notion workspace (\"Acme Demo\") served by an embedded fake.\n\n\
+         MCP endpoint:  {url}\n\
+         Bearer token:  {DEMO_TOKEN}   (optional in demo mode)\n\
+         Fake Notion:   {}\n\n\
+         Try it:\n  \
+         npx @modelcontextprotocol/inspector@latest --cli {url} --transport http --method tools/list\n  \
+         claude mcp add --transport http notion-demo {url}\n\n\
+         Press Ctrl-C to stop.\n",
+        fake.base_url()
+    );
+    let result = app::run(settings, Some(DEMO_TOKEN.to_string())).await;
+    fake.shutdown().await;
+    result
+}

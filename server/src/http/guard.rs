@@ -1,0 +1,267 @@
+//! Request guard in front of the MCP transport.
+//!
+//! It reads the POST body once (bounded: oversize → 413 with a JSON error), answers malformed JSON with
+//! a JSON-RPC parse error, and smooths over header quirks of real clients instead of failing them:
+//! a missing or partial `Accept`, a missing `Content-Type`, and `MCP-Protocol-Version` values that
+//! disagree with the request (claude.ai sends a newer header than it negotiated, or none at all). Each
+//! rewrite is logged at debug level. It also records what the message is, for session routing.
+
+use super::json_error;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::{Value, json};
+
+/// Versions the transport negotiates with an `initialize` handshake.
+const HANDSHAKE_VERSIONS: &[&str] = &["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+/// The stateless revision, valid only with per-request `_meta`.
+const STATELESS_VERSION: &str = "2026-07-28";
+const META_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+const PROTOCOL_HEADER: &str = "mcp-protocol-version";
+
+/// Settings of the guard.
+#[derive(Debug, Clone, Copy)]
+pub struct McpGuard {
+    pub max_body_bytes: usize,
+}
+
+/// What the guard learnt about a POSTed message; used to route it to a session or not.
+#[derive(Debug, Clone, Default)]
+pub struct McpMessage {
+    pub is_initialize: bool,
+}
+
+/// Middleware for `/mcp`.
+pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > guard.max_body_bytes as u64) {
+        return too_large(guard.max_body_bytes);
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, guard.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => {
+            // axum reports a length-limit overflow through the error's source chain.
+            if is_length_limit(&e) {
+                return too_large(guard.max_body_bytes);
+            }
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("could not read the request body: {e}"),
+            );
+        }
+    };
+    let message: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                -32700,
+                &format!("Parse error: the body is not valid JSON ({e})"),
+            );
+        }
+    };
+    let Some(obj) = message.as_object() else {
+        let why = if message.is_array() {
+            "Invalid Request: JSON-RPC batches are not supported; send one message per POST"
+        } else {
+            "Invalid Request: the body must be a JSON-RPC 2.0 object"
+        };
+        return jsonrpc_error(StatusCode::BAD_REQUEST, -32600, why);
+    };
+    let method = obj.get("method").and_then(Value::as_str).unwrap_or("");
+    let is_initialize = method == "initialize";
+
+    ensure_media_types(&mut parts.headers);
+    normalise_protocol_header(&mut parts.headers, obj, is_initialize);
+    parts.extensions.insert(McpMessage { is_initialize });
+
+    let req = Request::from_parts(parts, Body::from(bytes));
+    next.run(req).await
+}
+
+/// Clients must accept JSON and SSE and send JSON; fill in what lenient clients leave out.
+fn ensure_media_types(headers: &mut http::HeaderMap) {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let wants_json = accept.contains("application/json");
+    let wants_sse = accept.contains("text/event-stream");
+    if !(wants_json && wants_sse) {
+        tracing::debug!(%accept, "rewriting Accept to application/json, text/event-stream");
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.to_ascii_lowercase().starts_with("application/json") {
+        tracing::debug!(content_type = %ct, "body is JSON; setting Content-Type: application/json");
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+}
+
+/// Make `MCP-Protocol-Version` consistent with the message, per the quirks real clients show.
+fn normalise_protocol_header(
+    headers: &mut http::HeaderMap,
+    msg: &serde_json::Map<String, Value>,
+    is_initialize: bool,
+) {
+    let header_value = headers
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if is_initialize {
+        // The body carries the version being negotiated; a header can only contradict it.
+        if header_value.is_some() {
+            headers.remove(PROTOCOL_HEADER);
+        }
+        return;
+    }
+    let meta_version = msg
+        .get("params")
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(META_VERSION_KEY))
+        .and_then(Value::as_str);
+    let wanted = match (meta_version, header_value.as_deref()) {
+        // Per-request metadata is authoritative.
+        (Some(meta), h) if Some(meta) != h => Some(meta.to_string()),
+        (Some(_), _) => return,
+        (None, None) => return,
+        (None, Some(h)) if HANDSHAKE_VERSIONS.contains(&h) => return,
+        // A stateless or unknown version without per-request metadata: fall back to the newest
+        // handshake revision rather than refusing the request.
+        (None, Some(h)) if h == STATELESS_VERSION || looks_like_version(h) => {
+            Some("2025-11-25".to_string())
+        }
+        (None, Some(_)) => None,
+    };
+    tracing::debug!(from = ?header_value, to = ?wanted, "normalising MCP-Protocol-Version");
+    match wanted.and_then(|w| HeaderValue::from_str(&w).ok()) {
+        Some(v) => {
+            headers.insert(PROTOCOL_HEADER, v);
+        }
+        None => {
+            headers.remove(PROTOCOL_HEADER);
+        }
+    }
+}
+
+fn looks_like_version(v: &str) -> bool {
+    v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn too_large(limit: usize) -> Response {
+    json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_too_large",
+        &format!("the request body exceeds the limit of {limit} bytes"),
+    )
+}
+
+fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers_with(version: Option<&str>) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        if let Some(v) = version {
+            h.insert(PROTOCOL_HEADER, HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    fn msg(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().cloned().expect("object")
+    }
+
+    fn version(h: &http::HeaderMap) -> Option<&str> {
+        h.get(PROTOCOL_HEADER).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn meta_version_wins_over_header() {
+        let mut h = headers_with(Some("2025-11-25"));
+        let m =
+            msg(json!({"method":"tools/list","params":{"_meta":{META_VERSION_KEY:"2026-07-28"}}}));
+        normalise_protocol_header(&mut h, &m, false);
+        assert_eq!(version(&h), Some("2026-07-28"));
+    }
+
+    #[test]
+    fn stateless_header_without_meta_falls_back() {
+        let mut h = headers_with(Some("2026-07-28"));
+        normalise_protocol_header(&mut h, &msg(json!({"method":"tools/list"})), false);
+        assert_eq!(version(&h), Some("2025-11-25"));
+        let mut h = headers_with(Some("2031-01-01"));
+        normalise_protocol_header(&mut h, &msg(json!({"method":"tools/list"})), false);
+        assert_eq!(version(&h), Some("2025-11-25"));
+    }
+
+    #[test]
+    fn garbage_header_is_dropped_and_known_ones_kept() {
+        let mut h = headers_with(Some("latest"));
+        normalise_protocol_header(&mut h, &msg(json!({"method":"ping"})), false);
+        assert_eq!(version(&h), None);
+        let mut h = headers_with(Some("2025-06-18"));
+        normalise_protocol_header(&mut h, &msg(json!({"method":"ping"})), false);
+        assert_eq!(version(&h), Some("2025-06-18"));
+    }
+
+    #[test]
+    fn initialize_drops_header() {
+        let mut h = headers_with(Some("2026-07-28"));
+        normalise_protocol_header(&mut h, &msg(json!({"method":"initialize"})), true);
+        assert_eq!(version(&h), None);
+    }
+
+    #[test]
+    fn accept_is_completed() {
+        let mut h = http::HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        ensure_media_types(&mut h);
+        assert_eq!(h[header::ACCEPT], "application/json, text/event-stream");
+        assert_eq!(h[header::CONTENT_TYPE], "application/json");
+    }
+}

@@ -1,0 +1,40 @@
+//! One tracing span and one set of metrics per HTTP request.
+
+use crate::metrics::Metrics;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Middleware: wrap the request in a span (method, route, status, latency) and count it.
+pub async fn observe(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let route = route_label(req.uri().path());
+    let span = tracing::info_span!("http", method = %req.method(), route, status = tracing::field::Empty, subject = tracing::field::Empty);
+    let started = Instant::now();
+    let resp = next.run(req).instrument(span.clone()).await;
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    span.record("status", status);
+    metrics.observe_http(route, status, elapsed);
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(elapsed_ms = elapsed.as_secs_f64() * 1e3, "request failed");
+        } else {
+            tracing::debug!(elapsed_ms = elapsed.as_secs_f64() * 1e3, "request done");
+        }
+    });
+    resp
+}
+
+/// A bounded set of route labels (never the raw path, which would explode metric cardinality).
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/mcp" | "/mcp/" => "/mcp",
+        "/healthz" => "/healthz",
+        "/readyz" => "/readyz",
+        "/metrics" => "/metrics",
+        p if p.starts_with("/.well-known/") => "/.well-known",
+        _ => "other",
+    }
+}

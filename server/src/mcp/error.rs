@@ -1,0 +1,106 @@
+//! The one error type of tool calls, and how it reaches the client.
+//!
+//! Every failure becomes a tool result with `isError: true`, a one-paragraph text an LLM can act on and
+//! a structured body `{"error": {code, message, status?, retry_after_seconds?, request_id?, field?}}`.
+//! Nothing here ever includes a token or a stack trace.
+
+use crate::notion::NotionError;
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
+
+/// Why a tool call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// An argument is missing, has the wrong type or an invalid value.
+    #[error("invalid argument `{field}`: {message}")]
+    InvalidArgument { field: String, message: String },
+    /// Notion answered with an error, or could not be reached.
+    #[error(transparent)]
+    Notion(#[from] NotionError),
+    /// The call ran past its deadline.
+    #[error(
+        "the tool call did not finish within {seconds} s; narrow the request (smaller limit, a filter, a sub-block) and retry"
+    )]
+    Deadline { seconds: u64 },
+    /// The caller is not authenticated for this server.
+    #[error("not authenticated: {0}")]
+    Unauthenticated(String),
+}
+
+impl ToolError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ToolError::InvalidArgument {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> String {
+        match self {
+            ToolError::InvalidArgument { .. } => "invalid_argument".into(),
+            ToolError::Notion(e) => e.code().to_string(),
+            ToolError::Deadline { .. } => "deadline_exceeded".into(),
+            ToolError::Unauthenticated(_) => "unauthorized".into(),
+        }
+    }
+
+    /// The metrics outcome label.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            ToolError::InvalidArgument { .. } => "invalid_arguments",
+            ToolError::Notion(e) if e.status() == Some(429) => "rate_limited",
+            ToolError::Notion(_) => "notion_error",
+            ToolError::Deadline { .. } => "deadline",
+            ToolError::Unauthenticated(_) => "unauthenticated",
+        }
+    }
+
+    /// The `isError: true` result for the client.
+    pub fn into_result(self) -> CallToolResult {
+        let mut body = Map::new();
+        body.insert("code".into(), json!(self.code()));
+        body.insert("message".into(), json!(self.to_string()));
+        match &self {
+            ToolError::InvalidArgument { field, .. } => {
+                body.insert("field".into(), json!(field));
+            }
+            ToolError::Notion(e) => {
+                if let Some(s) = e.status() {
+                    body.insert("status".into(), json!(s));
+                }
+                if let Some(s) = e.retry_after_seconds() {
+                    body.insert("retry_after_seconds".into(), json!(s));
+                }
+                if let Some(id) = e.request_id() {
+                    body.insert("request_id".into(), json!(id));
+                }
+                if let Some(id) = e.committed_resource_id() {
+                    body.insert("committed_resource_id".into(), json!(id));
+                }
+            }
+            ToolError::Deadline { .. } | ToolError::Unauthenticated(_) => {}
+        }
+        let mut text = format!("Error ({}): {}", self.code(), self);
+        if let Some(s) = body.get("retry_after_seconds") {
+            text.push_str(&format!(" Retry after {s} s."));
+        }
+        let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(json!({ "error": Value::Object(body) }));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_names_the_field() {
+        let r = ToolError::invalid("filter.and[0]", "expected an object").into_result();
+        assert_eq!(r.is_error, Some(true));
+        let s = r.structured_content.expect("structured");
+        assert_eq!(s["error"]["code"], "invalid_argument");
+        assert_eq!(s["error"]["field"], "filter.and[0]");
+    }
+}

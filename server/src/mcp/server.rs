@@ -1,0 +1,226 @@
+//! The MCP server handler: tools, resources, prompts, completions and logging, over one shared state.
+//!
+//! A new handler value is made per request (stateless) or per session; it is a cheap `Arc` clone. The
+//! caller's identity is read from each request's HTTP parts, never from the session.
+
+use super::context::{Limits, ToolCtx};
+use super::error::ToolError;
+use super::registry::Registry;
+use super::{prompts, resources};
+use crate::auth::Principal;
+use crate::metrics::Metrics;
+use crate::notion::NotionClient;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+const INSTRUCTIONS: &str = "Notion workspace tools. Find things with `search`, read any page, database, data source or block \
+with `fetch` (ids or Notion URLs; output is Markdown), query rows with `query_data_source`. Ids in outputs can be passed \
+to any tool. When an output ends with a continuation marker, call again with the given cursor.";
+
+/// State shared by every handler instance.
+pub struct Shared {
+    pub registry: Registry,
+    pub notion: NotionClient,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub tool_timeout: Duration,
+}
+
+/// The MCP server for Notion.
+#[derive(Clone)]
+pub struct NotionMcp {
+    shared: Arc<Shared>,
+}
+
+impl NotionMcp {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        NotionMcp { shared }
+    }
+
+    /// The tool context for this request, or why there is none.
+    fn tool_ctx(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(ToolCtx, String), ToolError> {
+        let principal = principal_of(context).ok_or_else(|| {
+            ToolError::Unauthenticated("no credentials were attached to this request".into())
+        })?;
+        let ctx = ToolCtx {
+            notion: self.shared.notion.clone(),
+            auth: principal.notion.clone(),
+            limits: self.shared.limits,
+            cancel: context.ct.clone(),
+        };
+        Ok((ctx, principal.subject.clone()))
+    }
+}
+
+/// The principal the authentication layer attached to the HTTP request behind this MCP request.
+pub fn principal_of(context: &RequestContext<RoleServer>) -> Option<&Principal> {
+    context
+        .extensions
+        .get::<http::request::Parts>()?
+        .extensions
+        .get::<Principal>()
+}
+
+impl ServerHandler for NotionMcp {
+    fn get_info(&self) -> ServerConfig {
+        let mut caps = ServerCapabilities::default();
+        caps.tools = Some(Default::default());
+        caps.resources = Some(Default::default());
+        caps.prompts = Some(Default::default());
+        caps.completions = Some(Default::default());
+        caps.logging = Some(Default::default());
+        ServerConfig::new(caps)
+            .with_server_info(
+                Implementation::new("notion-mcp-remote", env!("CARGO_PKG_VERSION"))
+                    .with_title("Notion")
+                    .with_description("Notion workspaces over MCP: search, read, query"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(
+            self.shared.registry.tools().as_ref().clone(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.shared.registry.get(name).map(|d| d.tool.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        let Some(def) = self.shared.registry.get(&name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown tool '{name}'; call tools/list for the available tools"),
+                None,
+            ));
+        };
+        let started = Instant::now();
+        let (ctx, subject) = match self.tool_ctx(&context) {
+            Ok(v) => v,
+            Err(e) => return Ok(e.into_result().into()),
+        };
+        let span =
+            tracing::info_span!("tool", tool = %name, %subject, outcome = tracing::field::Empty);
+        let deadline = self.shared.tool_timeout;
+        let cancel = context.ct.clone();
+        let run = def.call(ctx, request.arguments);
+        let outcome = async {
+            tokio::select! {
+                r = tokio::time::timeout(deadline, run) => match r {
+                    Ok(r) => r,
+                    Err(_) => Err(ToolError::Deadline { seconds: deadline.as_secs() }),
+                },
+                () = cancel.cancelled() => Err(ToolError::Deadline { seconds: 0 }),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(e) => e.outcome(),
+        };
+        span.record("outcome", label);
+        self.shared
+            .metrics
+            .observe_tool(&name, label, started.elapsed());
+        span.in_scope(|| {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+                "tool call"
+            )
+        });
+        Ok(match outcome {
+            Ok(text) => super::output::success(text, self.shared.limits.max_output_chars),
+            Err(e) => e.into_result(),
+        }
+        .into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(resources::list()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let ctx = self.tool_ctx(&context).ok().map(|(c, _)| c);
+        resources::read(&request.uri, ctx).await.map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        prompts::get(&request.name, request.arguments.as_ref()).map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let ctx = self.tool_ctx(&context).ok().map(|(c, _)| c);
+        Ok(super::complete::complete(&request, ctx).await)
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        // The server logs through tracing to its own output; the client's level is acknowledged and
+        // recorded so operators can see what clients ask for.
+        #[allow(deprecated)]
+        let level = request.level;
+        tracing::debug!(?level, "client set log level");
+        Ok(())
+    }
+}

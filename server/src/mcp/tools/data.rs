@@ -1,0 +1,266 @@
+//! Databases and data sources: `query_data_source`, `get_database`, `get_data_source`,
+//! `list_data_source_templates`.
+
+use super::{Format, id_arg, json_out, limit_arg, more};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Effect, ToolDef};
+use crate::notion::markdown;
+use crate::notion::types::{Database, Page};
+use crate::notion::{NotionError, endpoints, pagination};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        ToolDef::new(
+            "query_data_source",
+            "Query database rows",
+            "Rows of a data source (or a database's first source) as a Markdown table. `filter`/`sorts` use Notion's \
+             query JSON, e.g. {\"property\":\"Status\",\"status\":{\"equals\":\"Done\"}}.",
+            Effect::Read,
+            query_data_source,
+        ),
+        ToolDef::new(
+            "get_database",
+            "Get database",
+            "A database container: title and its data sources (ids for query_data_source / get_data_source).",
+            Effect::Read,
+            get_database,
+        ),
+        ToolDef::new(
+            "get_data_source",
+            "Get data source schema",
+            "A data source's property schema: names, types, select options, relation targets, formulas.",
+            Effect::Read,
+            get_data_source,
+        ),
+        ToolDef::new(
+            "list_data_source_templates",
+            "List page templates",
+            "Page templates available in a data source (ids for creating pages from a template).",
+            Effect::Read,
+            list_templates,
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryArgs {
+    /// Data source or database id/URL.
+    id: String,
+    /// Notion filter object.
+    filter: Option<Value>,
+    /// Sort order, first key first.
+    sorts: Option<Vec<SortKey>>,
+    /// Only these properties as columns (names).
+    columns: Option<Vec<String>>,
+    /// Max rows (default 50, max 2000).
+    limit: Option<u32>,
+    cursor: Option<String>,
+    format: Option<Format>,
+}
+
+/// One sort key: a property (by name) or a timestamp.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SortKey {
+    property: Option<String>,
+    timestamp: Option<Timestamp>,
+    direction: Direction,
+}
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Timestamp {
+    CreatedTime,
+    LastEditedTime,
+}
+
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Direction {
+    Ascending,
+    Descending,
+}
+
+async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let limit = limit_arg(a.limit, 50, 2000)?;
+    if let Some(f) = &a.filter {
+        if !f.is_object() {
+            return Err(ToolError::invalid(
+                "filter",
+                "must be a Notion filter object",
+            ));
+        }
+    }
+    let mut body = json!({});
+    if let Some(f) = a.filter {
+        body["filter"] = f;
+    }
+    if let Some(sorts) = a.sorts {
+        for (i, s) in sorts.iter().enumerate() {
+            if s.property.is_some() == s.timestamp.is_some() {
+                return Err(ToolError::invalid(
+                    format!("sorts[{i}]"),
+                    "give exactly one of `property` or `timestamp`",
+                ));
+            }
+        }
+        body["sorts"] = serde_json::to_value(sorts).unwrap_or_default();
+    }
+    let mut note = String::new();
+    let (ds_id, rows) = match run_query(&ctx, &id, &body, limit, a.cursor.clone()).await {
+        Ok(r) => (id.clone(), r),
+        Err(ToolError::Notion(e)) if e.status() == Some(404) => {
+            // Maybe a database id: resolve its data source(s).
+            let db: Database = match endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id).await
+            {
+                Ok(db) => db,
+                Err(_) => return Err(ToolError::Notion(e)),
+            };
+            let first = db.data_sources.first().ok_or_else(|| {
+                ToolError::invalid(
+                    "id",
+                    format!("database {id} has no data sources shared with this integration"),
+                )
+            })?;
+            if db.data_sources.len() > 1 {
+                let others: Vec<String> = db
+                    .data_sources
+                    .iter()
+                    .skip(1)
+                    .map(|s| format!("{} ({})", s.name, s.id))
+                    .collect();
+                note = format!(
+                    "Database has {} data sources; showing \"{}\". Others: {}.\n\n",
+                    db.data_sources.len(),
+                    first.name,
+                    others.join(", ")
+                );
+            }
+            let rows = run_query(&ctx, &first.id, &body, limit, a.cursor).await?;
+            (first.id.clone(), rows)
+        }
+        Err(e) => return Err(e),
+    };
+    if a.format == Some(Format::Json) {
+        return Ok(json_out(
+            &json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor}),
+        ));
+    }
+    let mut out = note;
+    if rows.items.is_empty() {
+        out.push_str("No rows match.");
+        return Ok(out);
+    }
+    out.push_str(&markdown::rows_table(&rows.items, a.columns.as_deref()));
+    out.push_str(&format!("\n\n{} row(s).", rows.items.len()));
+    if let Some(Value::Object(s)) = &rows.request_status {
+        if let Some(r) = s.get("incomplete_reason").and_then(Value::as_str) {
+            out.push_str(&format!(" Notion stopped early ({r}); narrow the filter."));
+        }
+    }
+    out.push_str(&more("query_data_source", rows.next_cursor.as_deref()));
+    Ok(out)
+}
+
+async fn run_query(
+    ctx: &ToolCtx,
+    id: &str,
+    body: &Value,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<pagination::Collected<Page>, ToolError> {
+    let res = pagination::collect(limit, cursor, |cursor, page_size| {
+        let (ctx, b, id) = (ctx.clone(), body.clone(), id.to_string());
+        async move {
+            endpoints::query_data_source(
+                &ctx.notion,
+                &ctx.auth,
+                &id,
+                b,
+                &[],
+                cursor.as_deref(),
+                Some(page_size),
+            )
+            .await
+        }
+    })
+    .await;
+    res.map_err(|e: NotionError| e.into())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdArgs {
+    /// Id or Notion URL.
+    id: String,
+    format: Option<Format>,
+}
+
+async fn get_database(ctx: ToolCtx, a: IdArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let db: Database = endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id).await?;
+    Ok(match a.format {
+        Some(Format::Json) => json_out(&serde_json::to_value(&db).unwrap_or_default()),
+        _ => markdown::database_summary(&db),
+    })
+}
+
+async fn get_data_source(ctx: ToolCtx, a: IdArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let ds = endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &id).await?;
+    Ok(match a.format {
+        Some(Format::Json) => json_out(&serde_json::to_value(&ds).unwrap_or_default()),
+        _ => markdown::data_source_schema(&ds),
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateArgs {
+    /// Data source id/URL.
+    id: String,
+    /// Only templates whose name contains this.
+    name: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list_templates(ctx: ToolCtx, a: TemplateArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let v = endpoints::list_data_source_templates(
+        &ctx.notion,
+        &ctx.auth,
+        &id,
+        a.name.as_deref(),
+        a.cursor.as_deref(),
+        None,
+    )
+    .await?;
+    let templates = v
+        .get("templates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if templates.is_empty() {
+        return Ok("This data source has no page templates.".into());
+    }
+    let mut out = String::new();
+    for t in &templates {
+        let name = t.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+        let tid = t.get("id").and_then(Value::as_str).unwrap_or("");
+        let default = if t.get("is_default").and_then(Value::as_bool) == Some(true) {
+            " (default)"
+        } else {
+            ""
+        };
+        out.push_str(&format!("- {name}{default} — {tid}\n"));
+    }
+    let next = v.get("next_cursor").and_then(Value::as_str);
+    out.push_str(&more("list_data_source_templates", next));
+    Ok(out)
+}

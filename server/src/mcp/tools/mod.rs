@@ -1,0 +1,90 @@
+//! The tools, grouped by Notion area. Each file defines its argument types and thin async functions:
+//! validate → call `notion::endpoints` → render with `notion::markdown` (or slim JSON).
+
+mod blocks;
+mod comments;
+mod data;
+mod fetch;
+mod pages;
+mod search;
+mod users;
+
+use super::error::ToolError;
+use super::registry::ToolDef;
+use crate::notion::ids;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Every tool, in the order clients list them.
+pub fn all() -> Vec<ToolDef> {
+    let mut v = Vec::new();
+    v.extend(search::tools());
+    v.extend(fetch::tools());
+    v.extend(data::tools());
+    v.extend(pages::tools());
+    v.extend(blocks::tools());
+    v.extend(users::tools());
+    v.extend(comments::tools());
+    v
+}
+
+/// Output format of tools that can return either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Compact Markdown (default).
+    #[default]
+    Markdown,
+    /// Notion's JSON with noise removed.
+    Json,
+}
+
+/// Parse an id-or-URL argument, naming the field on error.
+pub(crate) fn id_arg(field: &str, value: &str) -> Result<String, ToolError> {
+    ids::parse_id(value).map_err(|e| ToolError::invalid(field, e.to_string()))
+}
+
+/// A result-count argument clamped to `1..=max`, defaulting to `default`.
+pub(crate) fn limit_arg(
+    value: Option<u32>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ToolError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ToolError::invalid("limit", "must be at least 1")),
+        Some(n) if n as usize > max => Err(ToolError::invalid(
+            "limit",
+            format!("must be at most {max}, got {n}"),
+        )),
+        Some(n) => Ok(n as usize),
+    }
+}
+
+/// Slim JSON, pretty enough to read, compact enough to pay for.
+pub(crate) fn json_out(value: &serde_json::Value) -> String {
+    serde_json::to_string(&crate::notion::slim::slim(value)).unwrap_or_default()
+}
+
+/// The line that tells the model how to continue a bounded listing.
+pub(crate) fn more(tool: &str, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) => format!(
+            "\n\nMore results: call `{tool}` again with the same arguments and cursor=\"{c}\"."
+        ),
+        None => String::new(),
+    }
+}
+
+/// A page's properties and content as Markdown (used by the `notion://page/{id}` resource).
+pub(crate) async fn fetch_page_markdown(
+    ctx: &super::context::ToolCtx,
+    id_or_url: &str,
+) -> Result<String, ToolError> {
+    let id = id_arg("id", id_or_url)?;
+    let opts = crate::notion::markdown::RenderOptions {
+        include_block_ids: false,
+        max_chars: ctx.limits.max_output_chars,
+    };
+    fetch::fetch_page(ctx, &id, None, &opts, false).await
+}

@@ -1,0 +1,154 @@
+//! `search`: find pages and data sources by title.
+
+use super::{Format, json_out, limit_arg, more};
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Effect, ToolDef};
+use crate::notion::markdown::pipe_table;
+use crate::notion::types::{DataSource, Page, plain_text};
+use crate::notion::{endpoints, pagination};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![ToolDef::new(
+        "search",
+        "Search Notion",
+        "Find pages and databases (data sources) by title words, newest edits first. Returns titles, types and ids \
+         for `fetch`. Omit `query` to list recently edited items.",
+        Effect::Read,
+        search,
+    )]
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// Words to match in titles.
+    query: Option<String>,
+    /// Only pages, or only data sources (database tables).
+    #[serde(rename = "type")]
+    kind: Option<Kind>,
+    /// Order by last edit: newest first (default) or oldest first.
+    sort: Option<Sort>,
+    /// Max results (default 20, max 500).
+    limit: Option<u32>,
+    /// Continue from a previous result's cursor.
+    cursor: Option<String>,
+    format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Page,
+    DataSource,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Sort {
+    Newest,
+    Oldest,
+}
+
+async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<String, ToolError> {
+    let limit = limit_arg(a.limit, 20, 500)?;
+    let mut body = json!({});
+    if let Some(q) = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        body["query"] = json!(q);
+    }
+    if let Some(k) = a.kind {
+        let value = match k {
+            Kind::Page => "page",
+            Kind::DataSource => "data_source",
+        };
+        body["filter"] = json!({"property": "object", "value": value});
+    }
+    let direction = match a.sort.unwrap_or(Sort::Newest) {
+        Sort::Newest => "descending",
+        Sort::Oldest => "ascending",
+    };
+    body["sort"] = json!({"timestamp": "last_edited_time", "direction": direction});
+    let found = pagination::collect(limit, a.cursor, |cursor, page_size| {
+        let (ctx, b) = (ctx.clone(), body.clone());
+        async move {
+            endpoints::search(
+                &ctx.notion,
+                &ctx.auth,
+                b,
+                cursor.as_deref(),
+                Some(page_size),
+            )
+            .await
+        }
+    })
+    .await?;
+    if a.format == Some(Format::Json) {
+        return Ok(json_out(
+            &json!({"results": found.items, "next_cursor": found.next_cursor}),
+        ));
+    }
+    if found.items.is_empty() {
+        return Ok(match a.query {
+            Some(q) => format!("No pages or data sources shared with this integration match \"{q}\". Search matches titles only; try fewer or other words."),
+            None => "Nothing is shared with this integration yet: share pages with it in Notion (⋯ → Connections).".into(),
+        });
+    }
+    let header = ["Title", "Type", "Id", "Last edited"].map(String::from);
+    let rows: Vec<Vec<String>> = found
+        .items
+        .iter()
+        .map(|item| {
+            let (title, kind) = describe(item);
+            let id = item.get("id").and_then(Value::as_str).unwrap_or("");
+            let edited = item
+                .get("last_edited_time")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            vec![
+                title,
+                kind.to_string(),
+                id.to_string(),
+                edited.get(..10).unwrap_or(edited).to_string(),
+            ]
+        })
+        .collect();
+    let mut out = pipe_table(&header, &rows);
+    out.push_str(&more("search", found.next_cursor.as_deref()));
+    Ok(out)
+}
+
+/// Title and kind of one search result.
+fn describe(item: &Value) -> (String, &'static str) {
+    let untitled = |t: String| {
+        if t.trim().is_empty() {
+            "(untitled)".to_string()
+        } else {
+            t
+        }
+    };
+    match item.get("object").and_then(Value::as_str) {
+        Some("data_source") => {
+            let title = serde_json::from_value::<DataSource>(item.clone())
+                .map(|d| plain_text(&d.title))
+                .unwrap_or_default();
+            (untitled(title), "data source")
+        }
+        Some("database") => {
+            let title = item
+                .get("title")
+                .and_then(|t| serde_json::from_value(t.clone()).ok())
+                .map(|t: Vec<crate::notion::types::RichText>| plain_text(&t))
+                .unwrap_or_default();
+            (untitled(title), "database")
+        }
+        _ => {
+            let title = serde_json::from_value::<Page>(item.clone())
+                .map(|p| p.title())
+                .unwrap_or_default();
+            (untitled(title), "page")
+        }
+    }
+}

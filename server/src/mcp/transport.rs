@@ -1,0 +1,99 @@
+//! The `/mcp` endpoint: rmcp's Streamable HTTP service, stateless by default.
+//!
+//! Stateless serving needs no `Mcp-Session-Id`, so clients that drop or never send it (claude.ai does)
+//! work, and any replica can answer any request. With `--sessions`, clients that initialize also get a
+//! session (and GET streams); a request whose session is unknown or missing is still answered
+//! statelessly instead of failing, since no state lives in the session anyway.
+
+use super::server::{NotionMcp, Shared};
+use crate::http::McpGuard;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::Method;
+use rmcp::transport::streamable_http_server::session::SessionManager;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// The services behind `/mcp`.
+pub struct McpEndpoint {
+    stateless: StreamableHttpService<NotionMcp, NeverSessionManager>,
+    sessions: Option<(
+        StreamableHttpService<NotionMcp, LocalSessionManager>,
+        Arc<LocalSessionManager>,
+    )>,
+}
+
+impl McpEndpoint {
+    pub fn new(
+        shared: Arc<Shared>,
+        with_sessions: bool,
+        guard: McpGuard,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let base = StreamableHttpServerConfig::default()
+            // Host and Origin are checked by our own layer, which understands trusted proxies.
+            .disable_allowed_hosts()
+            .with_max_request_body_bytes(guard.max_body_bytes)
+            .with_cancellation_token(shutdown)
+            .with_sse_keep_alive(Some(Duration::from_secs(15)));
+        let factory = {
+            let shared = shared.clone();
+            move || Ok(NotionMcp::new(shared.clone()))
+        };
+        let stateless = StreamableHttpService::new(
+            factory.clone(),
+            Arc::new(NeverSessionManager::default()),
+            base.clone()
+                .with_legacy_session_mode(false)
+                .with_json_response(true),
+        );
+        let sessions = with_sessions.then(|| {
+            let manager = Arc::new(LocalSessionManager::default());
+            let svc = StreamableHttpService::new(
+                factory,
+                manager.clone(),
+                base.with_legacy_session_mode(true),
+            );
+            (svc, manager)
+        });
+        McpEndpoint {
+            stateless,
+            sessions,
+        }
+    }
+}
+
+/// Route one `/mcp` request to the session service or the stateless one.
+pub async fn handle(State(ep): State<Arc<McpEndpoint>>, req: Request) -> Response {
+    if let Some((svc, manager)) = &ep.sessions {
+        let sid = req
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let initialize = req
+            .extensions()
+            .get::<crate::http::McpMessage>()
+            .is_some_and(|m| m.is_initialize);
+        let use_session = match (&sid, req.method()) {
+            (None, &Method::POST) => initialize,
+            (None, _) => false,
+            (Some(_), &Method::GET) | (Some(_), &Method::DELETE) => true,
+            (Some(id), _) => manager
+                .has_session(&id.clone().into())
+                .await
+                .unwrap_or(false),
+        };
+        if use_session {
+            return svc.handle(req).await.map(Body::new);
+        }
+    }
+    ep.stateless.handle(req).await.map(Body::new)
+}

@@ -1,0 +1,144 @@
+//! Test harness: a fake Notion plus our server on loopback, and a tiny JSON-RPC client.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use clap::Parser;
+use notion_fake::{FakeNotion, Fixture, RunningFake};
+use notion_mcp_remote::app;
+use notion_mcp_remote::config::{Cli, ServeArgs, Settings};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub struct Harness {
+    pub fake: RunningFake,
+    pub url: String,
+    pub base: String,
+    pub http: reqwest::Client,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Default settings for tests: fast retries, generous pacing.
+pub fn test_args() -> ServeArgs {
+    let mut a = Cli::try_parse_from(["notion-mcp-remote"]).unwrap().serve;
+    a.pacing_rps = 1000.0;
+    a.pacing_burst = 1000;
+    a.retry_max_wait_secs = 10;
+    a.shutdown_grace_secs = 1;
+    a
+}
+
+impl Harness {
+    pub async fn start(fixture: Fixture) -> Self {
+        Self::start_with(fixture, |_| {}).await
+    }
+
+    pub async fn start_with(fixture: Fixture, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        let fake = FakeNotion::start(fixture).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut args = test_args();
+        args.listen = addr;
+        args.notion_base_url = fake.base_url().parse().unwrap();
+        tweak(&mut args);
+        let settings = Settings::from_args(args).unwrap();
+        let built = app::build(settings, Some("ntn_demo_acme".into())).unwrap();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(app::serve(built, listener, stop.clone()));
+        let base = format!("http://127.0.0.1:{}", addr.port());
+        Harness {
+            fake,
+            url: format!("{base}/mcp"),
+            base,
+            http: reqwest::Client::new(),
+            stop,
+            task,
+        }
+    }
+
+    pub fn fake(&self) -> &FakeNotion {
+        &self.fake.fake
+    }
+
+    /// POST one JSON-RPC message; returns the HTTP status and the parsed JSON body (SSE unwrapped).
+    pub async fn post(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, parse_body(&text))
+    }
+
+    /// A JSON-RPC request; returns the whole response object.
+    pub async fn rpc(&self, token: Option<&str>, method: &str, params: Value) -> Value {
+        let (status, v) = self
+            .post(
+                token,
+                &json!({"jsonrpc":"2.0","id":1,"method":method,"params":params}),
+            )
+            .await;
+        assert!(
+            status == 200 || status == 400 || status == 404,
+            "unexpected status {status}: {v}"
+        );
+        v
+    }
+
+    /// Call a tool; returns the `result` object (panics on a JSON-RPC error).
+    pub async fn call(&self, token: &str, tool: &str, args: Value) -> Value {
+        let v = self
+            .rpc(
+                Some(token),
+                "tools/call",
+                json!({"name": tool, "arguments": args}),
+            )
+            .await;
+        assert!(v.get("error").is_none(), "JSON-RPC error from {tool}: {v}");
+        v["result"].clone()
+    }
+
+    /// Call a tool that must succeed; returns its text.
+    pub async fn text(&self, token: &str, tool: &str, args: Value) -> String {
+        let r = self.call(token, tool, args.clone()).await;
+        assert_ne!(r["isError"], json!(true), "{tool}({args}) failed: {r}");
+        result_text(&r)
+    }
+
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+        self.fake.shutdown().await;
+    }
+}
+
+pub fn result_text(r: &Value) -> String {
+    r["content"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Parse a JSON body or the last `data:` event of an SSE body.
+pub fn parse_body(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .last()
+        .unwrap_or(Value::Null)
+}
