@@ -32,13 +32,12 @@ impl HostPolicy {
 
     /// The host the client addressed: `X-Forwarded-Host` (first value) when trusted, else `Host`.
     fn effective_host<'a>(&self, headers: &'a HeaderMap, uri: &'a http::Uri) -> Option<&'a str> {
-        if self.trust_forwarded {
-            if let Some(h) = headers
+        if self.trust_forwarded
+            && let Some(h) = headers
                 .get("x-forwarded-host")
                 .and_then(|v| v.to_str().ok())
-            {
-                return h.split(',').next().map(str::trim);
-            }
+        {
+            return h.split(',').next().map(str::trim);
         }
         headers
             .get(header::HOST)

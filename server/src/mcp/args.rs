@@ -99,15 +99,12 @@ fn coerce(value: &mut Value, allowed: &[String]) {
     let allows = |t: &str| allowed.iter().any(|a| a == t);
     if allowed.is_empty() || allows("string") {
         // A free-form argument (`filter` declared as any JSON) may still arrive encoded as a string.
-        if allowed.is_empty() {
-            if let Value::String(s) = value {
-                let t = s.trim_start();
-                if t.starts_with('{') || t.starts_with('[') {
-                    if let Ok(parsed) = serde_json::from_str::<Value>(s) {
-                        *value = parsed;
-                    }
-                }
-            }
+        if allowed.is_empty()
+            && let Value::String(s) = value
+            && matches!(s.trim_start().chars().next(), Some('{' | '['))
+            && let Ok(parsed) = serde_json::from_str::<Value>(s)
+        {
+            *value = parsed;
         }
         return;
     }
@@ -120,10 +117,8 @@ fn coerce(value: &mut Value, allowed: &[String]) {
     } else if allows("integer") || allows("number") {
         if let Ok(n) = s.parse::<i64>() {
             *value = Value::from(n);
-        } else if let Ok(f) = s.parse::<f64>() {
-            if let Some(n) = serde_json::Number::from_f64(f) {
-                *value = Value::Number(n);
-            }
+        } else if let Some(n) = s.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+            *value = Value::Number(n);
         }
     } else if allows("boolean") {
         match s.to_ascii_lowercase().as_str() {
@@ -142,6 +137,7 @@ fn tidy(msg: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde::Deserialize;

@@ -93,10 +93,6 @@ async fn list_comments(ctx: ToolCtx, a: CommentArgs) -> Result<String, ToolError
         }
         out.push('\n');
     }
-    out.push_str(
-        &more("list_comments", got.next_cursor.as_deref())
-            .trim_start()
-            .to_string(),
-    );
+    out.push_str(more("list_comments", got.next_cursor.as_deref()).trim_start());
     Ok(out.trim_end().to_string())
 }

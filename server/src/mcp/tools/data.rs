@@ -89,13 +89,11 @@ enum Direction {
 async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<String, ToolError> {
     let id = id_arg("id", &a.id)?;
     let limit = limit_arg(a.limit, 50, 2000)?;
-    if let Some(f) = &a.filter {
-        if !f.is_object() {
-            return Err(ToolError::invalid(
-                "filter",
-                "must be a Notion filter object",
-            ));
-        }
+    if a.filter.as_ref().is_some_and(|f| !f.is_object()) {
+        return Err(ToolError::invalid(
+            "filter",
+            "must be a Notion filter object",
+        ));
     }
     let mut body = json!({});
     if let Some(f) = a.filter {
@@ -159,10 +157,13 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<String, ToolErr
     }
     out.push_str(&markdown::rows_table(&rows.items, a.columns.as_deref()));
     out.push_str(&format!("\n\n{} row(s).", rows.items.len()));
-    if let Some(Value::Object(s)) = &rows.request_status {
-        if let Some(r) = s.get("incomplete_reason").and_then(Value::as_str) {
-            out.push_str(&format!(" Notion stopped early ({r}); narrow the filter."));
-        }
+    if let Some(r) = rows
+        .request_status
+        .as_ref()
+        .and_then(|s| s.get("incomplete_reason"))
+        .and_then(Value::as_str)
+    {
+        out.push_str(&format!(" Notion stopped early ({r}); narrow the filter."));
     }
     out.push_str(&more("query_data_source", rows.next_cursor.as_deref()));
     Ok(out)
