@@ -31,11 +31,18 @@ fn fnv1a64(seed: u64, data: &[u8]) -> u64 {
     hash
 }
 
+/// splitmix64 finaliser: spreads similar inputs over the whole output.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// A deterministic version-4-shaped UUID derived from `name`. Fixtures and the test builder use
 /// it so tests can compute ids of generated objects: `stable_id("page:Doc 3")`.
 pub fn stable_id(name: &str) -> Uuid {
-    let a = fnv1a64(0x1234_5678, name.as_bytes());
-    let b = fnv1a64(0x9abc_def0_1357_2468, name.as_bytes());
+    let a = mix(fnv1a64(0x1234_5678, name.as_bytes()));
+    let b = mix(fnv1a64(0x9abc_def0_1357_2468, name.as_bytes()));
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&a.to_be_bytes());
     bytes[8..].copy_from_slice(&b.to_be_bytes());

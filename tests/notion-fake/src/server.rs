@@ -54,12 +54,16 @@ fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
     .unwrap_or_default()
 }
 
-fn parse_body(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, ApiError> {
+/// Parses a JSON body (whatever the content type, as clients often omit it); OAuth endpoints
+/// also accept form-encoded bodies.
+fn parse_body(headers: &HeaderMap, bytes: &Bytes, path: &str) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    let form = header_str(headers, "content-type")
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let form = path.starts_with("/v1/oauth/")
+        && header_str(headers, "content-type")
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+        && !bytes.trim_ascii_start().starts_with(b"{");
     if form {
         let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(bytes)
             .into_owned()
@@ -88,7 +92,7 @@ pub async fn handle(fake: FakeNotion, req: Request) -> Response {
     if let Some(v) = header_str(&parts.headers, "authorization") {
         headers.insert("authorization".into(), redact_authorization(v));
     }
-    let parsed = parse_body(&parts.headers, &bytes);
+    let parsed = parse_body(&parts.headers, &bytes, &path);
     let mut record = RecordedRequest {
         method: method.clone(),
         path: path.clone(),

@@ -214,19 +214,26 @@ impl DataSource {
     }
 
     pub fn prop_index(&self, key: &str) -> Option<usize> {
-        let decoded = crate::ids::percent_decode(key);
-        self.properties
-            .iter()
-            .position(|p| p.id == key || p.name == key)
-            .or_else(|| {
-                self.properties
-                    .iter()
-                    .position(|p| crate::ids::percent_decode(&p.id) == decoded)
-            })
+        prop_index_in(&self.properties, key)
     }
 
     pub fn title_prop(&self) -> Option<&PropSchema> {
         self.properties.iter().find(|p| p.kind == "title")
+    }
+}
+
+/// Index of a schema entry by id or name (ids compared percent-decoded too).
+pub fn prop_index_in(properties: &[PropSchema], key: &str) -> Option<usize> {
+    let decoded = crate::ids::percent_decode(key);
+    {
+        properties
+            .iter()
+            .position(|p| p.id == key || p.name == key)
+            .or_else(|| {
+                properties
+                    .iter()
+                    .position(|p| crate::ids::percent_decode(&p.id) == decoded)
+            })
     }
 }
 

@@ -138,3 +138,32 @@ async fn users_list_paginates() {
     // 1 owner + 120 generated + 1 bot
     assert_eq!(users.len(), 122);
 }
+
+#[tokio::test]
+async fn real_ten_thousand_cap() {
+    let fixture = Fixture::builder()
+        .workspace("Huge", "ntn_huge")
+        .database_with_rows("Huge", 10_050)
+        .build();
+    let api = Api::start(fixture, "ntn_huge").await;
+    let ds = GeneratedIds::data_source("Huge");
+    let path = format!("/v1/data_sources/{ds}/query?filter_properties=title");
+    let mut body = json!({});
+    let mut seen = 0;
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let (s, page) = api.post(&path, body.clone()).await;
+        assert_eq!(s, 200);
+        seen += page["results"].as_array().unwrap().len();
+        if page["has_more"] == false {
+            last = page;
+            break;
+        }
+        body["start_cursor"] = page["next_cursor"].clone();
+    }
+    assert_eq!(seen, 10_000);
+    assert_eq!(
+        last["request_status"]["incomplete_reason"],
+        "query_result_limit_reached"
+    );
+}
