@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # the inline Node programs are single-quoted on purpose
 # End-to-end tests of a built notion-mcp-remote against its embedded demo workspace, with real MCP
 # clients: the official TypeScript SDK, the MCP Inspector CLI and the MCP conformance suite.
 #
@@ -52,6 +53,7 @@ FAILED=0
 FAILED_STEPS=()
 SERVER_PIDS=()
 TOOLS_LIST_BYTES=""
+PORT_stateless="" PORT_sessions=""
 
 log() { printf '%s\n' "e2e: $*"; }
 
