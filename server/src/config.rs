@@ -160,6 +160,9 @@ pub struct DemoArgs {
     /// Seed the fake Notion from this JSON or YAML fixture instead of the built-in sample workspace.
     #[arg(long)]
     pub fixture: Option<std::path::PathBuf>,
+    /// Also offer MCP sessions (see `serve --sessions`).
+    #[arg(long, env = "NOTION_MCP_SESSIONS", default_value_t = false)]
+    pub sessions: bool,
     /// Log format.
     #[arg(long, env = "NOTION_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,

@@ -27,6 +27,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     serve.notion_base_url = fake.base_url().parse().context("fake Notion URL")?;
     serve.log_format = args.log_format;
     serve.log = args.log.clone();
+    serve.sessions = args.sessions;
     // The fake answers instantly; keep pacing generous so the demo feels like a real workspace.
     serve.pacing_rps = 50.0;
     serve.pacing_burst = 50;

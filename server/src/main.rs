@@ -1,7 +1,7 @@
 //! The `notion-mcp-remote` binary: `serve` (default) or `demo`.
 
 use clap::Parser;
-use notion_mcp_remote::config::{Cli, Command, Settings};
+use notion_mcp_remote::config::{AuthMode, Cli, Command, Settings};
 use notion_mcp_remote::{app, demo, telemetry};
 use std::process::ExitCode;
 
@@ -39,6 +39,8 @@ fn main() -> ExitCode {
 
 async fn serve(args: notion_mcp_remote::config::ServeArgs) -> anyhow::Result<()> {
     telemetry::init(args.log_format, &args.log);
+    // In demo auth mode, callers without a bearer use the sample workspace's token.
+    let demo_token = (args.auth_mode == AuthMode::Demo).then(|| demo::DEMO_TOKEN.to_string());
     let settings = Settings::from_args(args)?;
-    app::run(settings, None).await
+    app::run(settings, demo_token).await
 }

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 const SPEC: &str = include_str!("contract/notion-openapi.json");
 const TOKEN: &str = "ntn_demo_acme";
-/// `Notion-Version` values Notion has released for the data-source model (reference: notion-api.md §1).
+/// `Notion-Version` values Notion has released for the data-source model (developers.notion.com/reference/changes-by-version).
 const KNOWN_VERSIONS: [&str; 2] = ["2025-09-03", "2026-03-11"];
 
 /// Requests the spec does not accept, each with the reason it is tolerated for now.
@@ -32,32 +32,23 @@ const KNOWN_VERSIONS: [&str; 2] = ["2025-09-03", "2026-03-11"];
 /// Entries with `must_be_hit: true` must still be needed by the read tools, so a fixed mismatch fails
 /// the test until its entry is removed.
 static ALLOWED: &[Allowed] = &[
-    // spec gap: `GET /v1/data_sources/{id}/templates` takes a `name` filter (notion-api.md §2
-    // "Databases and data sources"), but the vendored spec declares only `start_cursor` and `page_size`.
+    // spec gap: `GET /v1/data_sources/{id}/templates` takes a `name` filter
+    // (developers.notion.com/reference/list-data-source-templates), but the vendored spec declares
+    // only `start_cursor` and `page_size`.
     Allowed {
         method: "GET",
         template: "/v1/data_sources/{data_source_id}/templates",
         violation: Some("undeclared query parameter `name`"),
         must_be_hit: true,
     },
-    // known mismatch: `query_data_source` serialises both keys of every sort, so a timestamp sort goes
-    // out as `{"property":null,"timestamp":"last_edited_time","direction":…}` (and a property sort
-    // carries `"timestamp":null`). Notion expects exactly one of `property` / `timestamp` (notion-api.md
-    // §2 "Sorts"); the spec's `sortObject` says `property` must be a string.
-    Allowed {
-        method: "POST",
-        template: "/v1/data_sources/{data_source_id}/query",
-        violation: Some("null is not of type \"string\" (at `/sorts/"),
-        must_be_hit: true,
-    },
     // spec gap: timestamp sorts (`{"timestamp":"last_edited_time","direction":…}`, no `property`) are
-    // part of the API (notion-api.md §2 "Sorts"), but the spec's `sortObject` requires `property`.
-    // Needed once the mismatch above is fixed.
+    // part of Notion's query API (developers.notion.com/reference/sort-data-source-entries), but the
+    // spec's `sortObject` requires `property`.
     Allowed {
         method: "POST",
         template: "/v1/data_sources/{data_source_id}/query",
         violation: Some("\"property\" is a required property (at `/sorts/"),
-        must_be_hit: false,
+        must_be_hit: true,
     },
 ];
 

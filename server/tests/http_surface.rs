@@ -354,3 +354,82 @@ async fn tools_list_is_compact_and_annotated() {
     let _ = test_args();
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_calls() {
+    let h = harness().await;
+    let mut slow = notion_fake::FaultRule::new(notion_fake::Fault::Delay(
+        std::time::Duration::from_millis(700),
+    ));
+    slow.path_prefix = Some("/v1/users/me".into());
+    h.fake().push_fault(slow);
+    let (result, ()) = tokio::join!(h.call(TOKEN, "get_self", json!({})), async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        h.begin_shutdown();
+    });
+    assert_ne!(
+        result["isError"], true,
+        "the in-flight call finished: {result}"
+    );
+    assert!(common::result_text(&result).contains("Acme Demo"));
+    // After the drain the listener is closed.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        h.http
+            .get(format!("{}/healthz", h.base))
+            .send()
+            .await
+            .is_err(),
+        "no new connections after shutdown"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn stateless_2026_07_28_requests_are_served() {
+    let h = harness().await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}
+    });
+    let send = |method: &'static str, name: Option<&'static str>, params: Value| {
+        let mut req = h
+            .http
+            .post(&h.url)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method)
+            .body(json!({"jsonrpc":"2.0","id":7,"method":method,"params":params}).to_string());
+        if let Some(n) = name {
+            req = req.header("mcp-name", n);
+        }
+        req.send()
+    };
+    let r = send("server/discover", None, json!({"_meta": meta}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = common::parse_body(&r.text().await.unwrap());
+    let versions = v["result"]["supportedVersions"].to_string();
+    assert!(
+        versions.contains("2026-07-28") && versions.contains("2025-06-18"),
+        "{v}"
+    );
+    let r = send(
+        "tools/call",
+        Some("get_self"),
+        json!({"name": "get_self", "arguments": {}, "_meta": meta}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = common::parse_body(&r.text().await.unwrap());
+    assert!(
+        common::result_text(&v["result"]).contains("Acme Demo"),
+        "{v}"
+    );
+    h.shutdown().await;
+}

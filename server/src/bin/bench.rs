@@ -18,7 +18,9 @@ const TOKEN: &str = "ntn_demo_acme";
 async fn main() -> Result<()> {
     let concurrency: usize = arg("--concurrency").unwrap_or(16);
     let calls: usize = arg("--calls").unwrap_or(20_000);
+    let latency_calls: usize = arg("--latency-calls").unwrap_or(3_000);
     let sessions: usize = arg("--sessions").unwrap_or(1_000);
+    notion_mcp_remote::notion::client::install_crypto_provider();
 
     let fake = notion_fake::FakeNotion::start(notion_fake::Fixture::sample()).await?;
     let http = reqwest::Client::builder()
@@ -45,9 +47,10 @@ async fn main() -> Result<()> {
     let list_bytes = serde_json::to_string(&list["result"])?.len();
     let tool_count = list["result"]["tools"].as_array().map_or(0, Vec::len);
 
-    // Direct calls to the fake: the baseline the server's overhead is measured against.
+    // Direct calls to the fake: the baseline the server's overhead is measured against. Latency is
+    // measured one call at a time (no queueing on the 2 cores), throughput with `concurrency` clients.
     let direct_url = format!("{}/v1/pages/{page_id}", fake.base_url());
-    let direct = run_load(concurrency, calls / 4, {
+    let direct_call = {
         let http = http.clone();
         move || {
             let http = http.clone();
@@ -66,11 +69,11 @@ async fn main() -> Result<()> {
                 Ok(())
             }
         }
-    })
-    .await?;
+    };
+    let direct = run_load(1, latency_calls, direct_call.clone()).await?;
 
     // The same Notion request through MCP (get_page = one Notion call), plus a mix.
-    let single = run_load(concurrency, calls, {
+    let get_page_call = {
         let (http, base, page_id) = (http.clone(), base.clone(), page_id.clone());
         move || {
             let (http, base, id) = (http.clone(), base.clone(), page_id.clone());
@@ -83,8 +86,10 @@ async fn main() -> Result<()> {
                 Ok(())
             }
         }
-    })
-    .await?;
+    };
+    let single = run_load(1, latency_calls, get_page_call.clone()).await?;
+    let direct_tp = run_load(concurrency, calls / 2, direct_call).await?;
+    let single_tp = run_load(concurrency, calls, get_page_call).await?;
     let mix = run_load(concurrency, calls / 4, {
         let (http, base, page_id) = (http.clone(), base.clone(), page_id.clone());
         let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -134,7 +139,8 @@ async fn main() -> Result<()> {
         }
         r.bytes().await?;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Past the server's replay window for finished request streams, what remains is the idle cost.
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let after = rss_kb(server.id())?;
     let _ = server.kill();
     let _ = server.wait();
@@ -150,37 +156,46 @@ async fn main() -> Result<()> {
     println!("| idle RSS | {:.1} MB |", idle_rss as f64 / 1024.0);
     println!("| RSS after load | {:.1} MB |", loaded_rss as f64 / 1024.0);
     println!("| tools/list | {list_bytes} bytes, {tool_count} tools |");
+    let row = |name: String, r: &LoadResult, with_tp: bool| {
+        let tp = if with_tp {
+            format!("{:.0}/s, ", r.throughput())
+        } else {
+            String::new()
+        };
+        println!(
+            "| {name} | {tp}p50 {:.3} ms, p99 {:.3} ms |",
+            r.percentile(0.5),
+            r.percentile(0.99)
+        );
+    };
+    row("fake direct, 1 client (GET page)".into(), &direct, false);
+    row("get_page via MCP, 1 client".into(), &single, false);
     println!(
-        "| fake direct (GET page) | {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms |",
-        direct.throughput(),
-        direct.percentile(0.5),
-        direct.percentile(0.99)
-    );
-    println!(
-        "| get_page via MCP | {:.0} calls/s, p50 {:.3} ms, p99 {:.3} ms |",
-        single.throughput(),
-        single.percentile(0.5),
-        single.percentile(0.99)
-    );
-    println!(
-        "| added latency | p50 {:.3} ms, p99 {:.3} ms |",
+        "| added latency (MCP − direct) | p50 {:.3} ms, p99 {:.3} ms |",
         added(0.5),
         added(0.99)
     );
-    println!(
-        "| mixed tools via MCP | {:.0} calls/s, p50 {:.3} ms, p99 {:.3} ms |",
-        mix.throughput(),
-        mix.percentile(0.5),
-        mix.percentile(0.99)
+    row(
+        format!("fake direct, {concurrency} clients"),
+        &direct_tp,
+        true,
+    );
+    row(
+        format!("get_page via MCP, {concurrency} clients"),
+        &single_tp,
+        true,
+    );
+    row(
+        format!("mixed tools via MCP, {concurrency} clients"),
+        &mix,
+        true,
     );
     println!(
-        "| idle sessions | {opened} opened, {:.1} KB each |",
+        "| idle sessions (--sessions) | {opened} opened, {:.1} KB each |",
         (after.saturating_sub(before)) as f64 / opened.max(1) as f64
     );
-    println!(
-        "| errors | {} |",
-        direct.errors + single.errors + mix.errors
-    );
+    let errors = direct.errors + single.errors + direct_tp.errors + single_tp.errors + mix.errors;
+    println!("| errors | {errors} |");
     Ok(())
 }
 

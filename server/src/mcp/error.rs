@@ -22,6 +22,9 @@ pub enum ToolError {
         "the tool call did not finish within {seconds} s; narrow the request (smaller limit, a filter, a sub-block) and retry"
     )]
     Deadline { seconds: u64 },
+    /// The client cancelled the request or went away.
+    #[error("the tool call was cancelled by the client")]
+    Cancelled,
     /// The caller is not authenticated for this server.
     #[error("not authenticated: {0}")]
     Unauthenticated(String),
@@ -41,6 +44,7 @@ impl ToolError {
             ToolError::InvalidArgument { .. } => "invalid_argument".into(),
             ToolError::Notion(e) => e.code().to_string(),
             ToolError::Deadline { .. } => "deadline_exceeded".into(),
+            ToolError::Cancelled => "cancelled".into(),
             ToolError::Unauthenticated(_) => "unauthorized".into(),
         }
     }
@@ -52,6 +56,7 @@ impl ToolError {
             ToolError::Notion(e) if e.status() == Some(429) => "rate_limited",
             ToolError::Notion(_) => "notion_error",
             ToolError::Deadline { .. } => "deadline",
+            ToolError::Cancelled => "cancelled",
             ToolError::Unauthenticated(_) => "unauthenticated",
         }
     }
@@ -79,7 +84,7 @@ impl ToolError {
                     body.insert("committed_resource_id".into(), json!(id));
                 }
             }
-            ToolError::Deadline { .. } | ToolError::Unauthenticated(_) => {}
+            ToolError::Deadline { .. } | ToolError::Cancelled | ToolError::Unauthenticated(_) => {}
         }
         let mut text = format!("Error ({}): {}", self.code(), self);
         if let Some(s) = body.get("retry_after_seconds") {

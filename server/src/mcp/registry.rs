@@ -33,7 +33,6 @@ type Runner = Arc<dyn Fn(ToolCtx, Option<JsonObject>) -> ToolFuture + Send + Syn
 /// One tool: its MCP definition and its implementation.
 pub struct ToolDef {
     pub tool: Tool,
-    types: FieldTypes,
     run: Runner,
 }
 
@@ -74,26 +73,20 @@ impl ToolDef {
         tool.input_schema = Arc::new(schema);
         tool.annotations = Some(annotations);
         let f = Arc::new(f);
-        let types_for_run = types.clone();
         let run: Runner = Arc::new(move |ctx, args| {
             let f = f.clone();
-            let decoded = decode::<A>(args, &types_for_run);
+            let decoded = decode::<A>(args, &types);
             Box::pin(async move {
                 let a = decoded?;
                 f(ctx, a).await
             })
         });
-        ToolDef { tool, types, run }
+        ToolDef { tool, run }
     }
 
     /// Run the tool on raw arguments.
     pub fn call(&self, ctx: ToolCtx, args: Option<JsonObject>) -> ToolFuture {
         (self.run)(ctx, args)
-    }
-
-    #[allow(dead_code)]
-    pub fn field_types(&self) -> &FieldTypes {
-        &self.types
     }
 }
 
@@ -149,27 +142,106 @@ fn input_schema<A: JsonSchema>() -> JsonObject {
     }
 }
 
-/// Remove schema keys that cost tokens and tell a model nothing.
+/// Rewrite a generated schema into the plain, compact form clients and models read best: no
+/// `$schema`/root `title`, optional fields typed `X` rather than `[X, null]`, `anyOf [S, null]`
+/// collapsed to `S`, one-of-constants collapsed to an `enum`, no Rust integer formats.
 fn strip_noise(v: &mut Value, top: bool) {
-    match v {
-        Value::Object(o) => {
-            o.remove("$schema");
-            if top {
-                o.remove("title");
-            }
-            // `format: uint32` and friends are Rust details; `minimum: 0` already says it.
-            if o.get("format")
-                .and_then(Value::as_str)
-                .is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
-            {
-                o.remove("format");
-            }
-            // Only the root title goes: below it, "title" may be a property name.
-            for child in o.values_mut() {
-                strip_noise(child, false);
+    let Value::Object(o) = v else { return };
+    o.remove("$schema");
+    if top {
+        o.remove("title");
+    }
+    if o.get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
+    {
+        o.remove("format");
+    }
+    // `type: [X, "null"]` → `type: X` (optional arguments are simply not required).
+    if let Some(Value::Array(types)) = o.get("type") {
+        let non_null: Vec<Value> = types
+            .iter()
+            .filter(|t| t.as_str() != Some("null"))
+            .cloned()
+            .collect();
+        if non_null.len() == 1 {
+            o.insert("type".into(), non_null[0].clone());
+        }
+    }
+    if let Some(Value::Array(values)) = o.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    // `anyOf: [S, {type: null}]` → S, keeping this level's description.
+    if let Some(Value::Array(alts)) = o.get("anyOf") {
+        let non_null: Vec<&Value> = alts
+            .iter()
+            .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+            .collect();
+        if non_null.len() == 1
+            && alts.len() == 2
+            && let Some(inner) = non_null[0].as_object().cloned()
+        {
+            o.remove("anyOf");
+            for (k, val) in inner {
+                o.entry(k).or_insert(val);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(|c| strip_noise(c, false)),
-        _ => {}
+    }
+    // `oneOf` of string constants → `enum`.
+    if let Some(Value::Array(alts)) = o.get("oneOf") {
+        let consts: Option<Vec<Value>> = alts.iter().map(|a| a.get("const").cloned()).collect();
+        if let Some(values) = consts.filter(|c| c.iter().all(Value::is_string)) {
+            o.remove("oneOf");
+            o.insert("type".into(), Value::String("string".into()));
+            o.insert("enum".into(), Value::Array(values));
+        }
+    }
+    // Recurse into subschemas only (never into the `properties` map's keys, which are names).
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        props.values_mut().for_each(|p| strip_noise(p, false));
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(sub) = o.get_mut(key) {
+            strip_noise(sub, false);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
+        if let Some(Value::Array(subs)) = o.get_mut(key) {
+            subs.iter_mut().for_each(|s| strip_noise(s, false));
+        }
+    }
+    if let Some(Value::Object(defs)) = o.get_mut("$defs") {
+        defs.values_mut().for_each(|d| strip_noise(d, false));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn optional_and_enum_schemas_are_plain() {
+        let mut v = json!({
+            "$schema": "x", "title": "Args", "type": "object",
+            "properties": {
+                "type": {"type": ["string", "null"], "enum": ["page", null], "description": "kind"},
+                "limit": {"type": ["integer", "null"], "format": "uint32", "minimum": 0},
+                "format": {"anyOf": [{"description": "Output.", "oneOf": [
+                    {"type": "string", "const": "markdown"}, {"type": "string", "const": "json"}]}, {"type": "null"}]}
+            }
+        });
+        strip_noise(&mut v, true);
+        assert_eq!(
+            v,
+            json!({
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["page"], "description": "kind"},
+                    "limit": {"type": "integer", "minimum": 0},
+                    "format": {"description": "Output.", "type": "string", "enum": ["markdown", "json"]}
+                }
+            })
+        );
     }
 }

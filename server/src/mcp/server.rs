@@ -132,7 +132,7 @@ impl ServerHandler for NotionMcp {
                     Ok(r) => r,
                     Err(_) => Err(ToolError::Deadline { seconds: deadline.as_secs() }),
                 },
-                () = cancel.cancelled() => Err(ToolError::Deadline { seconds: 0 }),
+                () = cancel.cancelled() => Err(ToolError::Cancelled),
             }
         }
         .instrument(span.clone())

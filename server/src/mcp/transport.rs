@@ -20,6 +20,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const SESSION_HEADER: &str = "mcp-session-id";
+/// Messages buffered per session.
+const SESSION_CHANNEL_CAPACITY: usize = 8;
+/// How long finished request streams stay available for a client that reconnects with Last-Event-ID.
+const SESSION_REPLAY_TTL: Duration = Duration::from_secs(10);
 
 /// The services behind `/mcp`.
 pub struct McpEndpoint {
@@ -55,7 +59,11 @@ impl McpEndpoint {
                 .with_json_response(true),
         );
         let sessions = with_sessions.then(|| {
-            let manager = Arc::new(LocalSessionManager::default());
+            let mut manager = LocalSessionManager::default();
+            // Sessions hold no state of ours: keep their buffers small so idle sessions stay cheap.
+            manager.session_config.channel_capacity = SESSION_CHANNEL_CAPACITY;
+            manager.session_config.completed_cache_ttl = SESSION_REPLAY_TTL;
+            let manager = Arc::new(manager);
             let svc = StreamableHttpService::new(
                 factory,
                 manager.clone(),

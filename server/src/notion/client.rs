@@ -240,10 +240,15 @@ impl fmt::Debug for NotionClient {
     }
 }
 
+/// Install the process-wide TLS crypto provider (ring). Idempotent: "already installed" is fine.
+/// Every `reqwest::Client` in the process needs it, ours and any a caller builds.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl NotionClient {
     pub fn new(cfg: ClientConfig, metrics: Metrics) -> Result<Self, NotionError> {
-        // Several parts of the process may install it; "already installed" is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         if !matches!(cfg.base_url.scheme(), "http" | "https") || cfg.base_url.cannot_be_a_base() {
             return Err(NotionError::Config {
                 message: format!("base URL '{}' must be an http(s) URL", cfg.base_url),

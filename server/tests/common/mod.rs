@@ -112,6 +112,11 @@ impl Harness {
         result_text(&r)
     }
 
+    /// Start a graceful shutdown, as SIGTERM would.
+    pub fn begin_shutdown(&self) {
+        self.stop.cancel();
+    }
+
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.task.await;

@@ -67,7 +67,9 @@ pub struct QueryArgs {
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SortKey {
+    #[serde(skip_serializing_if = "Option::is_none")]
     property: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     timestamp: Option<Timestamp>,
     direction: Direction,
 }

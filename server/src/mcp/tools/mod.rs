@@ -28,14 +28,12 @@ pub fn all() -> Vec<ToolDef> {
     v
 }
 
-/// Output format of tools that can return either.
+/// Output: markdown (default) or json (Notion's JSON, slimmed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
-    /// Compact Markdown (default).
     #[default]
     Markdown,
-    /// Notion's JSON with noise removed.
     Json,
 }
 
