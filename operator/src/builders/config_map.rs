@@ -1,0 +1,102 @@
+//! ConfigMap with the server's non-secret settings, loaded with `envFrom` (the env contract with the server).
+//!
+//! Secrets never land here: the OAuth client comes from `secretKeyRef`s in the Deployment and keys are mounted
+//! as files.
+
+use super::{
+    API_KEYS_DIR, Facts, HTTP_PORT, KEYS_DIR, base_name, config_map_name, meta, public_base_url,
+};
+use crate::crd::NotionMcpRemote;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::ResourceExt;
+use std::collections::BTreeMap;
+
+/// Seconds the server drains in-flight requests after SIGTERM; the pod's grace period is a little longer.
+pub const SHUTDOWN_GRACE_SECS: i64 = 25;
+
+/// Environment of the server (all but secrets), sorted by name.
+pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, String> {
+    let spec = &cr.spec;
+    let name = cr.name_any();
+    let namespace = cr.namespace().unwrap_or_else(|| "default".into());
+    let service = base_name(cr);
+    let mut env = BTreeMap::new();
+    let mut set = |key: &str, value: String| {
+        env.insert(key.to_string(), value);
+    };
+    set("NOTION_MCP_LISTEN", format!("0.0.0.0:{HTTP_PORT}"));
+    if let Some(url) = public_base_url(cr, facts) {
+        set("NOTION_MCP_PUBLIC_URL", url);
+    }
+    set(
+        "NOTION_MCP_ALLOWED_HOSTS",
+        [
+            service.clone(),
+            format!("{service}.{namespace}"),
+            format!("{service}.{namespace}.svc"),
+            format!("{service}.{namespace}.svc.cluster.local"),
+        ]
+        .join(","),
+    );
+    let auth_mode = if spec.notion.oauth_secret_ref.is_some() {
+        "oauth"
+    } else {
+        "notion-token"
+    };
+    set("NOTION_MCP_AUTH_MODE", auth_mode.into());
+    set("NOTION_BASE_URL", spec.notion.base_url.clone());
+    set("NOTION_VERSION", spec.notion.api_version.as_str().into());
+    set(
+        "NOTION_MCP_PACING_RPS",
+        spec.notion.pacing.requests_per_second.to_string(),
+    );
+    set(
+        "NOTION_MCP_PACING_BURST",
+        spec.notion.pacing.burst.to_string(),
+    );
+    set("NOTION_MCP_REPLICAS", spec.replicas.max(1).to_string());
+    set("NOTION_MCP_LOG_FORMAT", "json".into());
+    set("NOTION_MCP_LOG", spec.log_level.clone());
+    set(
+        "NOTION_MCP_SHUTDOWN_GRACE_SECS",
+        SHUTDOWN_GRACE_SECS.to_string(),
+    );
+    // Grant store: one Secret per grant in this namespace, labelled for this instance.
+    set("NOTION_MCP_STORE", "kubernetes".into());
+    set("NOTION_MCP_STORE_NAMESPACE", namespace);
+    set("NOTION_MCP_INSTANCE", name);
+    set("NOTION_MCP_KEYS_DIR", KEYS_DIR.into());
+    set(
+        "NOTION_MCP_ACTIVE_KEY_ID",
+        spec.encryption.active_key_id.clone(),
+    );
+    if !spec.auth.allowed_redirect_hosts.is_empty() {
+        set(
+            "NOTION_MCP_ALLOWED_REDIRECT_HOSTS",
+            spec.auth.allowed_redirect_hosts.join(","),
+        );
+    }
+    if let Some(api_keys) = &spec.auth.api_key_secret_ref {
+        set(
+            "NOTION_MCP_API_KEYS_FILE",
+            format!("{API_KEYS_DIR}/{}", api_keys.key),
+        );
+    }
+    if let Some(rate) = &spec.auth.rate_limit {
+        set(
+            "NOTION_MCP_RATE_LIMIT_PER_MINUTE",
+            rate.requests_per_minute.to_string(),
+        );
+        set("NOTION_MCP_RATE_LIMIT_BURST", rate.burst.to_string());
+    }
+    env
+}
+
+/// The server's ConfigMap.
+pub fn config_map(cr: &NotionMcpRemote, facts: &Facts) -> ConfigMap {
+    ConfigMap {
+        metadata: meta(cr, config_map_name(cr)),
+        data: Some(server_env(cr, facts)),
+        ..ConfigMap::default()
+    }
+}
