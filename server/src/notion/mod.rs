@@ -8,6 +8,7 @@ pub mod ids;
 pub mod markdown;
 pub mod pacer;
 pub mod pagination;
+pub mod relations;
 pub mod retry;
 pub mod slim;
 pub mod tree;

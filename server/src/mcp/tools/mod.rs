@@ -5,7 +5,9 @@ mod blocks;
 mod comments;
 mod data;
 mod fetch;
+mod join;
 mod pages;
+mod relations;
 mod search;
 mod users;
 
@@ -22,6 +24,8 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(fetch::tools());
     v.extend(data::tools());
     v.extend(pages::tools());
+    v.extend(relations::tools());
+    v.extend(join::tools());
     v.extend(blocks::tools());
     v.extend(users::tools());
     v.extend(comments::tools());
