@@ -2,17 +2,21 @@
 //! typed objects, pagination, block-tree fetching, id parsing and the pure Markdown renderers.
 
 pub mod client;
+pub mod content_in;
 pub mod endpoints;
 pub mod error;
 pub mod ids;
 pub mod markdown;
 pub mod pacer;
 pub mod pagination;
+pub mod properties_in;
 pub mod relations;
 pub mod retry;
 pub mod slim;
 pub mod tree;
 pub mod types;
+pub mod uploads;
+pub mod writes;
 
 pub use client::{ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion};
 pub use error::NotionError;

@@ -31,6 +31,7 @@ pub mod richtext;
 pub mod routes;
 mod server;
 pub mod state;
+pub mod uploads;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -19,6 +19,8 @@ use crate::routes::oauth::{self, OAuthReply};
 use crate::routes::{Ctx, dispatch};
 
 const MAX_BODY: usize = 500 * 1024;
+/// Largest body read at all (file-upload sends may exceed the 20 MB part limit, to be refused).
+const MAX_READ: usize = 48 * 1024 * 1024;
 
 /// The outcome before it becomes an HTTP response.
 struct Outcome {
@@ -57,7 +59,7 @@ fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
 /// Parses a JSON body (whatever the content type, as clients often omit it); OAuth endpoints
 /// also accept form-encoded bodies.
 fn parse_body(headers: &HeaderMap, bytes: &Bytes, path: &str) -> Result<Value, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if multipart_type(headers).is_some() || bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
     let form = path.starts_with("/v1/oauth/")
@@ -74,11 +76,18 @@ fn parse_body(headers: &HeaderMap, bytes: &Bytes, path: &str) -> Result<Value, A
     serde_json::from_slice(bytes).map_err(|_| ApiError::invalid_json())
 }
 
+/// The content type of a multipart/form-data request (file-upload sends), whose body stays raw.
+fn multipart_type(headers: &HeaderMap) -> Option<String> {
+    header_str(headers, "content-type")
+        .filter(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"))
+        .map(str::to_string)
+}
+
 /// Handles one request end to end.
 pub async fn handle(fake: FakeNotion, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY * 16)
+    let bytes = axum::body::to_bytes(body, MAX_READ)
         .await
         .unwrap_or_default();
     let path = parts.uri.path().to_string();
@@ -122,7 +131,7 @@ pub async fn handle(fake: FakeNotion, req: Request) -> Response {
         None => {}
     }
 
-    let mut outcome = process(&fake, &parts, &path, parsed, bytes.len(), &request_id);
+    let mut outcome = process(&fake, &parts, &path, parsed, &bytes, &request_id);
     if committed_fault && (200..300).contains(&outcome.status) && method != Method::GET {
         let body = outcome.body.clone().unwrap_or(Value::Null);
         let (resource, children) = committed_ids(&path, &body);
@@ -161,9 +170,11 @@ fn process(
     parts: &http::request::Parts,
     path: &str,
     parsed: Result<Value, ApiError>,
-    size: usize,
+    raw: &Bytes,
     request_id: &str,
 ) -> Outcome {
+    let size = raw.len();
+    let multipart = multipart_type(&parts.headers);
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Outcome::error(&ApiError::invalid_request_url(), request_id);
     };
@@ -246,7 +257,7 @@ fn process(
         Ok(b) => b,
         Err(e) => return with_bot(Outcome::error(&e, request_id)),
     };
-    if size > MAX_BODY {
+    if size > MAX_BODY && multipart.is_none() {
         let e = ApiError::body_validation(format!(
             "body should be at most 500KB, instead was {size} bytes."
         ));
@@ -259,6 +270,7 @@ fn process(
         base_url: format!("http://{host}"),
         query,
         body,
+        raw: multipart.map(|ct| (ct, raw.clone())),
     };
     let result = dispatch(
         &mut crate::lock(&fake.inner.state),

@@ -340,6 +340,8 @@ pub struct State {
     pub clock: Clock,
     pub limits: Limits,
     pub seq: u64,
+    /// File uploads and their limits.
+    pub file_uploads: crate::uploads::FileUploads,
     rng: StdRng,
 }
 
@@ -363,6 +365,7 @@ impl State {
             clock: Clock { now: CLOCK_BASE },
             limits: Limits::default(),
             seq: 0,
+            file_uploads: Default::default(),
             rng: StdRng::seed_from_u64(seed),
         }
     }

@@ -2,11 +2,17 @@
 //! validate → call `notion::endpoints` → render with `notion::markdown` (or slim JSON).
 
 mod blocks;
+mod blocks_write;
 mod comments;
+mod comments_write;
 mod data;
+mod data_write;
 mod fetch;
+mod files;
 mod join;
+mod markdown;
 mod pages;
+mod pages_write;
 mod relations;
 mod search;
 mod users;
@@ -29,6 +35,11 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(blocks::tools());
     v.extend(users::tools());
     v.extend(comments::tools());
+    v.extend(pages_write::tools());
+    v.extend(blocks_write::tools());
+    v.extend(data_write::tools());
+    v.extend(comments_write::tools());
+    v.extend(files::tools());
     v
 }
 

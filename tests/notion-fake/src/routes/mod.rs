@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod comments;
 pub mod databases;
+pub mod file_uploads;
 pub mod oauth;
 pub mod pages;
 pub mod search;
@@ -28,6 +29,8 @@ pub struct Ctx {
     pub query: Vec<(String, String)>,
     /// The JSON body (`Null` when absent).
     pub body: Value,
+    /// A multipart/form-data body: its content type and bytes (file uploads).
+    pub raw: Option<(String, bytes::Bytes)>,
 }
 
 impl Ctx {
@@ -139,6 +142,12 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
     let post = method == Method::POST;
     let patch = method == Method::PATCH;
     let delete = method == Method::DELETE;
+    let resolved = match seg.first() {
+        Some(&"file_uploads") => None,
+        _ if get => None,
+        _ => file_uploads::with_attachments(state, ctx)?,
+    };
+    let ctx = resolved.as_ref().unwrap_or(ctx);
     match seg {
         ["pages"] if post => pages::create(state, ctx),
         ["pages", id] if get => pages::get(state, ctx, id),
@@ -165,6 +174,11 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
         ["comments"] if get => comments::list(state, ctx),
         ["comments"] if post => comments::create(state, ctx),
         ["comments", id] if get => comments::get(state, ctx, id),
+        ["file_uploads"] if post => file_uploads::create(state, ctx),
+        ["file_uploads"] if get => file_uploads::list(state, ctx),
+        ["file_uploads", id] if get => file_uploads::get(state, ctx, id),
+        ["file_uploads", id, "send"] if post => file_uploads::send(state, ctx, id),
+        ["file_uploads", id, "complete"] if post => file_uploads::complete(state, ctx, id),
         _ => Err(ApiError::invalid_request_url()),
     }
 }

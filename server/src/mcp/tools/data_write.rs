@@ -1,0 +1,346 @@
+//! Database and data-source writes: `create_database` (with a readable initial schema),
+//! `update_database`, `create_data_source`, `update_data_source` (add / rename / remove properties).
+
+use super::id_arg;
+use super::pages_write::arg_error;
+use crate::mcp::context::ToolCtx;
+use crate::mcp::error::ToolError;
+use crate::mcp::registry::{Effect, ToolDef};
+use crate::notion::properties_in::{self, plain_rich_text};
+use crate::notion::types::DataSource;
+use crate::notion::{endpoints, writes};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        ToolDef::new(
+            "create_database",
+            "Create database",
+            "New database under a page, or a data source in `database`. properties: name → type or {type: settings}, \
+             e.g. {\"Name\":\"title\",\"Tags\":{\"multi_select\":[\"a\"]},\"Due\":\"date\",\"Task\":{\"relation\":\"<id>\"}}.",
+            Effect::Write {
+                destructive: false,
+                idempotent: false,
+            },
+            create_database,
+        ),
+        ToolDef::new(
+            "update_database",
+            "Update database",
+            "Change a database/data source: title, description, icon, lock, trash (true deletes); schema: add (as \
+             create_database), rename {old: new}, remove [names].",
+            Effect::Write {
+                destructive: true,
+                idempotent: false,
+            },
+            update_database,
+        ),
+    ]
+}
+
+/// Readable schema → Notion's, with relation targets given as database ids resolved to data sources.
+async fn schema(
+    ctx: &ToolCtx,
+    field: &str,
+    input: &Map<String, Value>,
+) -> Result<Map<String, Value>, ToolError> {
+    let mut out = properties_in::schema(field, input).map_err(arg_error)?;
+    for (name, target) in properties_in::relation_targets(&out) {
+        let ds = writes::data_source_of(&ctx.notion, &ctx.auth, &target)
+            .await
+            .map_err(|e| {
+                ToolError::invalid(
+                    format!("{field}.{name}"),
+                    format!("relation target {target}: {e}"),
+                )
+            })?;
+        properties_in::set_relation_target(&mut out, &name, &ds.id);
+    }
+    Ok(out)
+}
+
+/// Every data source needs one title property: add `Name` when the schema has none.
+fn ensure_title(props: &mut Map<String, Value>) {
+    if !props.values().any(|e| e.get("title").is_some()) {
+        props.insert("Name".into(), json!({"title": {}}));
+    }
+}
+
+fn data_sources_line(db: &Value) -> String {
+    db.get("data_sources")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|d| d.get("id").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDbArgs {
+    /// Page id/URL or "workspace".
+    parent: Option<String>,
+    database: Option<String>,
+    title: Option<String>,
+    properties: Option<Map<String, Value>>,
+    description: Option<String>,
+    inline: Option<bool>,
+    icon: Option<String>,
+}
+
+async fn create_database(ctx: ToolCtx, a: CreateDbArgs) -> Result<String, ToolError> {
+    let mut props = match &a.properties {
+        Some(p) => schema(&ctx, "properties", p).await?,
+        None => Map::new(),
+    };
+    ensure_title(&mut props);
+    let parent = match (a.parent.as_deref(), a.database.as_deref()) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(ToolError::invalid(
+                "parent",
+                "give `parent` for a new database or `database` to add a data source to",
+            ));
+        }
+        (None, Some(db)) => return create_data_source(&ctx, db, a.title, props).await,
+        (Some(p), None) if p.trim().eq_ignore_ascii_case("workspace") => {
+            json!({"type": "workspace", "workspace": true})
+        }
+        (Some(p), None) => json!({"type": "page_id", "page_id": id_arg("parent", p)?}),
+    };
+    let title = a
+        .title
+        .ok_or_else(|| ToolError::invalid("title", "a new database needs a title"))?;
+    let mut body = json!({
+        "parent": parent,
+        "title": plain_rich_text(&title),
+        "initial_data_source": {"properties": props},
+    });
+    if let Some(d) = &a.description {
+        body["description"] = json!(plain_rich_text(d));
+    }
+    if let Some(i) = a.inline {
+        body["is_inline"] = json!(i);
+    }
+    if let Some(i) = &a.icon {
+        body["icon"] = properties_in::icon("icon", i).map_err(arg_error)?;
+    }
+    let db = writes::create_database(&ctx.notion, &ctx.auth, body).await?;
+    let id = writes::object_id(&db, "POST /v1/databases")?;
+    Ok(format!(
+        "Created database \"{}\" ({id}) {}\nData source: {}",
+        writes::plain_title(&db),
+        db.get("url").and_then(Value::as_str).unwrap_or(""),
+        data_sources_line(&db)
+    ))
+}
+
+async fn create_data_source(
+    ctx: &ToolCtx,
+    database: &str,
+    title: Option<String>,
+    props: Map<String, Value>,
+) -> Result<String, ToolError> {
+    let db = id_arg("database", database)?;
+    let mut body = json!({
+        "parent": {"type": "database_id", "database_id": db},
+        "properties": props,
+    });
+    if let Some(t) = &title {
+        body["title"] = json!(plain_rich_text(t));
+    }
+    let ds = writes::create_data_source(&ctx.notion, &ctx.auth, body).await?;
+    let id = writes::object_id(&ds, "POST /v1/data_sources")?;
+    Ok(format!(
+        "Created data source \"{}\" ({id}) in database {db}.",
+        writes::plain_title(&ds)
+    ))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateArgs {
+    id: String,
+    title: Option<String>,
+    description: Option<String>,
+    icon: Option<String>,
+    locked: Option<bool>,
+    trash: Option<bool>,
+    add: Option<Map<String, Value>>,
+    rename: Option<Map<String, Value>>,
+    remove: Option<Vec<String>>,
+}
+
+/// The data source and database an id names (a database id: its first data source, fetched lazily).
+async fn target(
+    ctx: &ToolCtx,
+    id: &str,
+    need_schema: bool,
+) -> Result<(String, Option<DataSource>, bool), ToolError> {
+    match endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, id).await {
+        Ok(ds) => {
+            let db = ds
+                .parent
+                .get("database_id")
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+                .to_string();
+            Ok((db, Some(ds), true))
+        }
+        Err(e) if matches!(e.status(), Some(400 | 404)) => {
+            let db = endpoints::retrieve_database(&ctx.notion, &ctx.auth, id).await?;
+            let ds = match (need_schema, db.data_sources.first()) {
+                (false, _) => None,
+                (true, Some(first)) => {
+                    Some(endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &first.id).await?)
+                }
+                (true, None) => {
+                    return Err(ToolError::invalid(
+                        "id",
+                        format!("database {id} has no data source"),
+                    ));
+                }
+            };
+            Ok((db.id, ds, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `properties` change of a schema edit (validated against the current schema).
+async fn schema_changes(
+    ctx: &ToolCtx,
+    ds: &DataSource,
+    a: &UpdateArgs,
+) -> Result<Map<String, Value>, ToolError> {
+    let exists = |field: String, name: &str| -> Result<(), ToolError> {
+        let found = ds.properties.contains_key(name)
+            || ds
+                .properties
+                .values()
+                .any(|e| e.get("id").and_then(Value::as_str) == Some(name));
+        if found {
+            Ok(())
+        } else {
+            let names: Vec<&str> = ds.properties.keys().map(String::as_str).collect();
+            Err(ToolError::invalid(
+                field,
+                format!(
+                    "no property \"{name}\"; the properties are: {}",
+                    names.join(", ")
+                ),
+            ))
+        }
+    };
+    let mut changes = match &a.add {
+        Some(add) => schema(ctx, "add", add).await?,
+        None => Map::new(),
+    };
+    for (old, new) in a.rename.iter().flatten() {
+        exists(format!("rename.{old}"), old)?;
+        let new = new
+            .as_str()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ToolError::invalid(format!("rename.{old}"), "expected the new name"))?;
+        match changes.get_mut(old).and_then(Value::as_object_mut) {
+            Some(entry) => {
+                entry.insert("name".into(), json!(new));
+            }
+            None => {
+                changes.insert(old.clone(), json!({ "name": new }));
+            }
+        }
+    }
+    for (i, name) in a.remove.iter().flatten().enumerate() {
+        exists(format!("remove[{i}]"), name)?;
+        changes.insert(name.clone(), Value::Null);
+    }
+    Ok(changes)
+}
+
+async fn update_database(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let schema_edit = a.add.is_some() || a.rename.is_some() || a.remove.is_some();
+    let (db_id, ds, is_source) = target(&ctx, &id, schema_edit).await?;
+    let mut out = Vec::new();
+    // The data source: schema edits, and its title when the id named it.
+    let mut ds_body = json!({});
+    if let Some(ds) = &ds
+        && schema_edit
+    {
+        ds_body["properties"] = Value::Object(schema_changes(&ctx, ds, &a).await?);
+    }
+    let mut db_body = json!({});
+    if let Some(t) = &a.title {
+        let target = if is_source {
+            &mut ds_body
+        } else {
+            &mut db_body
+        };
+        target["title"] = json!(plain_rich_text(t));
+    }
+    if let Some(d) = &a.description {
+        db_body["description"] = json!(plain_rich_text(d));
+    }
+    if let Some(i) = &a.icon {
+        db_body["icon"] = if properties_in::is_removal(i) {
+            Value::Null
+        } else {
+            properties_in::icon("icon", i).map_err(arg_error)?
+        };
+    }
+    if let Some(t) = a.trash {
+        db_body["in_trash"] = json!(t);
+    }
+    if let Some(l) = a.locked {
+        db_body["is_locked"] = json!(l);
+    }
+    let empty = |v: &Value| v.as_object().is_some_and(Map::is_empty);
+    if empty(&ds_body) && empty(&db_body) {
+        return Err(ToolError::invalid(
+            "arguments",
+            "nothing to change: give title, description, icon, locked, trash, add, rename or remove",
+        ));
+    }
+    if let Some(ds) = ds.as_ref().filter(|_| !empty(&ds_body)) {
+        let updated = writes::update_data_source(&ctx.notion, &ctx.auth, &ds.id, ds_body).await?;
+        let names: Vec<&str> = updated
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        out.push(format!(
+            "Data source \"{}\" ({}) properties: {}.",
+            writes::plain_title(&updated),
+            ds.id,
+            names.join(", ")
+        ));
+    }
+    if !empty(&db_body) {
+        let db = writes::update_database(&ctx.notion, &ctx.auth, &db_id, db_body)
+            .await
+            .map_err(|e| match out.is_empty() {
+                true => e,
+                false => writes::with_context(e, "the schema was changed"),
+            })?;
+        let flag = |k: &str| db.get(k) == Some(&json!(true));
+        let state = match (flag("in_trash"), flag("is_locked")) {
+            (true, _) => " (in the trash; trash=false restores it)",
+            (_, true) => " (locked)",
+            _ => "",
+        };
+        out.insert(
+            0,
+            format!(
+                "Updated database \"{}\" ({db_id}){state}.",
+                writes::plain_title(&db)
+            ),
+        );
+    }
+    Ok(out.join("\n"))
+}

@@ -1,0 +1,665 @@
+//! The write tools through MCP against the stateful fake: pages (any parent, readable properties,
+//! long content), updates, moves, trash; blocks; databases and schemas; comments; committed-then-503
+//! safety; and the size and annotations of the tool list.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Harness, result_text};
+use notion_fake::{
+    DatabaseFixture, Fault, FaultRule, Fixture, GeneratedIds, PageFixture, stable_id,
+};
+use serde_json::{Value, json};
+
+const T: &str = "ntn_workspace_w";
+
+fn fixture() -> Fixture {
+    Fixture::builder()
+        .workspace("W", T)
+        .page(
+            PageFixture::new("Home")
+                .id("home")
+                .child(json!({"paragraph": "First"}))
+                .child(json!({"id": "second", "paragraph": "Second"})),
+        )
+        .page(PageFixture::new("Archive").id("archive"))
+        .database(
+            DatabaseFixture::new("Tasks")
+                .id("tasks")
+                .data_source_id("tasks-ds")
+                .parent_page("home")
+                .property("Name", json!("title"))
+                .property("Status", json!({"status": ["Todo", "Done"]}))
+                .property("Tags", json!({"multi_select": ["a"]}))
+                .property("Due", json!("date"))
+                .property("Owner", json!("people"))
+                .property("Done", json!("checkbox"))
+                .property("Points", json!({"number": {"format": "number"}}))
+                .property("Files", json!("files"))
+                .property("Made", json!("created_time")),
+        )
+        .build()
+}
+
+fn id(name: &str) -> String {
+    stable_id(name).to_string()
+}
+
+/// The first UUID in a tool's text (the id of what it created).
+fn first_id(text: &str) -> String {
+    let hex = |c: char| c.is_ascii_hexdigit() || c == '-';
+    text.split(|c: char| !hex(c))
+        .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        .unwrap_or_else(|| panic!("no id in {text}"))
+        .to_string()
+}
+
+fn error_of(r: &Value) -> &Value {
+    assert_eq!(r["isError"], true, "expected an error: {r}");
+    &r["structuredContent"]["error"]
+}
+
+#[tokio::test]
+async fn create_page_under_a_page_a_database_and_the_workspace() {
+    let h = Harness::start(fixture()).await;
+    // Under a page, with Markdown content.
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Notes", "content": "Hello **world**\n\nSecond paragraph", "icon": "📝"}),
+        )
+        .await;
+    let page = first_id(&t);
+    let f = h.text(T, "fetch", json!({"id": page})).await;
+    assert!(f.contains("Notes"), "{f}");
+    assert!(f.contains("world") && f.contains("Second paragraph"), "{f}");
+    let parent = h
+        .text(T, "get_block_children", json!({"id": id("home")}))
+        .await;
+    assert!(parent.contains("Notes"), "{parent}");
+
+    // Under a database: the data source is found, readable properties are converted.
+    let owner = GeneratedIds::owner("W").to_string();
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("tasks"), "title": "Ship it", "properties": {"Status": "Done",
+                "Tags": ["a", "b"], "Due": "2025-01-02", "Owner": owner, "Done": true, "Points": "3"},
+                "blocks": [{"type": "to_do", "to_do": {"rich_text": [{"type": "text", "text": {"content": "check"}}]}}]}),
+        )
+        .await;
+    let row = first_id(&t);
+    let j: Value = serde_json::from_str(
+        &h.text(T, "get_page", json!({"id": row, "format": "json"}))
+            .await,
+    )
+    .unwrap();
+    let p = &j["properties"];
+    assert_eq!(p["Status"]["status"]["name"], "Done", "{j}");
+    assert_eq!(p["Tags"]["multi_select"].as_array().unwrap().len(), 2);
+    assert_eq!(p["Due"]["date"]["start"], "2025-01-02");
+    assert_eq!(p["Owner"]["people"][0]["id"], owner);
+    assert_eq!(p["Done"]["checkbox"], true);
+    assert_eq!(p["Points"]["number"], 3.0);
+    let rows = h
+        .text(T, "query_data_source", json!({"id": id("tasks-ds")}))
+        .await;
+    assert!(rows.contains("Ship it"), "{rows}");
+    let body = h.text(T, "fetch", json!({"id": row})).await;
+    assert!(body.contains("- [ ] check"), "{body}");
+
+    // In the workspace.
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": "workspace", "title": "Top level"}),
+        )
+        .await;
+    let top = first_id(&t);
+    let v = h.fake().with_state(|s| {
+        s.pages
+            .get(&top.parse().unwrap())
+            .map(|p| p.parent == notion_fake::state::Parent::Workspace)
+    });
+    assert_eq!(v, Some(true));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn create_page_errors_name_the_field() {
+    let h = Harness::start(fixture()).await;
+    let cases = [
+        (
+            json!({"parent": id("tasks"), "properties": {"Nope": 1}}),
+            "properties.Nope",
+        ),
+        (
+            json!({"parent": id("tasks"), "properties": {"Made": "x"}}),
+            "properties.Made",
+        ),
+        (
+            json!({"parent": id("tasks"), "properties": {"Due": "someday"}}),
+            "properties.Due",
+        ),
+        (
+            json!({"parent": id("home"), "properties": {"Status": "x"}}),
+            "properties.Status",
+        ),
+        (
+            json!({"parent": id("home"), "content": "x", "blocks": []}),
+            "blocks",
+        ),
+        (json!({"parent": "not an id"}), "parent"),
+        (json!({"parent": id("nowhere"), "title": "x"}), "parent"),
+        (
+            json!({"parent": id("tasks"), "position": "start"}),
+            "position",
+        ),
+        (
+            json!({"parent": id("home"), "template": "default", "content": "x"}),
+            "template",
+        ),
+        (json!({"parent": id("home"), "icon": "rocket"}), "icon"),
+    ];
+    for (args, field) in cases {
+        let r = h.call(T, "create_page", args.clone()).await;
+        let e = error_of(&r);
+        let text = result_text(&r);
+        assert!(
+            e["field"] == field || text.contains(field),
+            "{args}: expected field {field}: {r}"
+        );
+    }
+    // Notion's own validation errors come back with code and status.
+    let r = h
+        .call(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "blocks": [{"type": "nonsense", "nonsense": {}}]}),
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["code"], "validation_error", "{r}");
+    assert_eq!(e["status"], 400);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_markdown_content_is_created_in_several_requests() {
+    let h = Harness::start(fixture()).await;
+    let md: Vec<String> = (1..=250).map(|i| format!("Paragraph {i}")).collect();
+    h.fake().reset_log();
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Long", "content": md.join("\n\n")}),
+        )
+        .await;
+    assert!(t.contains("250 top-level block(s) in 3 request(s)"), "{t}");
+    let page = first_id(&t);
+    let appends = h
+        .fake()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/children"))
+        .count();
+    assert_eq!(appends, 2);
+    let all = h
+        .text(T, "get_block_children", json!({"id": page, "limit": 1000}))
+        .await;
+    assert!(
+        all.contains("Paragraph 1\n") || all.contains("Paragraph 1 "),
+        "{all}"
+    );
+    let pos_1 = all.find("Paragraph 100").unwrap();
+    let pos_2 = all.find("Paragraph 101").unwrap();
+    let pos_3 = all.find("Paragraph 250").unwrap();
+    assert!(pos_1 < pos_2 && pos_2 < pos_3, "order kept");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn update_lock_move_trash_and_restore_a_page() {
+    let h = Harness::start(fixture()).await;
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("tasks"), "title": "Row"}),
+        )
+        .await;
+    let row = first_id(&t);
+    let t = h
+        .text(
+            T,
+            "update_page",
+            json!({"id": row, "title": "Renamed", "properties": {"Status": "Todo", "Tags": "a, c"},
+                   "icon": "🚀", "cover": "https://img.example/c.png", "locked": true}),
+        )
+        .await;
+    assert!(t.contains("Renamed") && t.contains("locked"), "{t}");
+    let j: Value = serde_json::from_str(
+        &h.text(T, "get_page", json!({"id": row, "format": "json"}))
+            .await,
+    )
+    .unwrap();
+    assert_eq!(j["properties"]["Status"]["status"]["name"], "Todo");
+    assert_eq!(j["icon"]["emoji"], "🚀");
+    assert_eq!(j["is_locked"], true);
+    let t = h
+        .text(
+            T,
+            "update_page",
+            json!({"id": row, "icon": "none", "locked": false}),
+        )
+        .await;
+    assert!(!t.contains("locked"), "{t}");
+    let r = h.call(T, "update_page", json!({"id": row})).await;
+    assert_eq!(error_of(&r)["field"], "arguments");
+    let r = h
+        .call(
+            T,
+            "update_page",
+            json!({"id": row, "properties": {"Zap": 1}}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "properties.Zap");
+
+    // Move a plain page under another page, then the row into a page.
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Mover"}),
+        )
+        .await;
+    let mover = first_id(&t);
+    h.text(
+        T,
+        "update_page",
+        json!({"id": mover, "parent": id("archive")}),
+    )
+    .await;
+    let kids = h
+        .text(T, "get_block_children", json!({"id": id("archive")}))
+        .await;
+    assert!(kids.contains("Mover"), "{kids}");
+    let r = h
+        .call(
+            T,
+            "update_page",
+            json!({"id": mover, "parent": id("missing")}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "parent");
+
+    // Trash and restore.
+    let t = h
+        .text(T, "update_page", json!({"id": mover, "trash": true}))
+        .await;
+    assert!(t.contains("trash"), "{t}");
+    let kids = h
+        .text(T, "get_block_children", json!({"id": id("archive")}))
+        .await;
+    assert!(!kids.contains("Mover"), "{kids}");
+    h.text(T, "update_page", json!({"id": mover, "trash": false}))
+        .await;
+    let kids = h
+        .text(T, "get_block_children", json!({"id": id("archive")}))
+        .await;
+    assert!(kids.contains("Mover"), "{kids}");
+    let r = h
+        .call(T, "update_page", json!({"id": id("ghost"), "trash": true}))
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["code"], "object_not_found");
+    assert!(result_text(&r).contains("page"), "{r}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn append_update_and_delete_blocks() {
+    let h = Harness::start(fixture()).await;
+    let home = id("home");
+    let t = h
+        .text(
+            T,
+            "append_blocks",
+            json!({"id": home, "content": "At the end"}),
+        )
+        .await;
+    assert!(t.contains("Added 1 block"), "{t}");
+    let end_block = first_id(t.split("ids:").nth(1).unwrap());
+    h.text(
+        T,
+        "append_blocks",
+        json!({"id": home, "content": "At the start", "position": "start"}),
+    )
+    .await;
+    h.text(
+        T,
+        "append_blocks",
+        json!({"id": home, "position": id("second"), "blocks": [
+            {"type": "to_do", "to_do": {"rich_text": [{"type": "text", "text": {"content": "After second"}}]}}]}),
+    )
+    .await;
+    let kids = h.text(T, "get_block_children", json!({"id": home})).await;
+    let order: Vec<usize> = [
+        "At the start",
+        "First",
+        "Second",
+        "After second",
+        "At the end",
+    ]
+    .iter()
+    .map(|s| {
+        kids.find(s)
+            .unwrap_or_else(|| panic!("{s} missing: {kids}"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{kids}");
+
+    // Update text, checked, color; the to-do is found by its id in the listing.
+    let t = h
+        .text(
+            T,
+            "update_block",
+            json!({"id": end_block, "text": "Changed text", "color": "red"}),
+        )
+        .await;
+    assert!(t.contains("Changed text"), "{t}");
+    let kids = h
+        .text(
+            T,
+            "get_block_children",
+            json!({"id": home, "format": "json"}),
+        )
+        .await;
+    let v: Value = serde_json::from_str(&kids).unwrap();
+    let todo = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "to_do")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.text(T, "update_block", json!({"id": todo, "checked": true}))
+        .await;
+    let b = h
+        .fake()
+        .with_state(|s| s.blocks[&todo.parse().unwrap()].data.clone());
+    assert_eq!(b["checked"], true);
+    let r = h
+        .call(T, "update_block", json!({"id": end_block, "checked": true}))
+        .await;
+    assert_eq!(error_of(&r)["field"], "checked");
+    let r = h.call(T, "update_block", json!({"id": end_block})).await;
+    assert_eq!(error_of(&r)["field"], "arguments");
+
+    // Delete moves to the trash.
+    let t = h
+        .text(T, "update_block", json!({"id": todo, "delete": true}))
+        .await;
+    assert!(t.contains("trash"), "{t}");
+    let kids = h.text(T, "get_block_children", json!({"id": home})).await;
+    assert!(!kids.contains("After second"), "{kids}");
+    let r = h
+        .call(
+            T,
+            "update_block",
+            json!({"id": id("ghost"), "delete": true}),
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["status"], 404);
+    assert!(e["message"].as_str().unwrap().contains("block"), "{e}");
+    let r = h
+        .call(
+            T,
+            "append_blocks",
+            json!({"id": home, "position": "middle"}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "position");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn databases_schemas_and_data_sources() {
+    let h = Harness::start(fixture()).await;
+    // A relation given by database id resolves to its data source.
+    let t = h
+        .text(
+            T,
+            "create_database",
+            json!({"parent": id("home"), "title": "Projects", "description": "All of them",
+                "properties": {"Name": "title", "Status": {"select": ["Todo", "Done"]}, "Due": "date",
+                    "Task": {"relation": id("tasks")}}}),
+        )
+        .await;
+    let db = first_id(&t);
+    let ds = first_id(t.split("Data source:").nth(1).unwrap());
+    let schema = h.text(T, "get_data_source", json!({"id": ds})).await;
+    for p in ["Status", "Due", "Task", "Todo"] {
+        assert!(schema.contains(p), "{p}: {schema}");
+    }
+    let stored = h.fake().with_state(|s| {
+        s.data_sources[&ds.parse().unwrap()]
+            .prop("Task")
+            .map(|p| p.config["data_source_id"].clone())
+    });
+    assert_eq!(stored, Some(json!(id("tasks-ds"))));
+
+    // add / rename / remove, addressed by the database id.
+    let t = h
+        .text(
+            T,
+            "update_database",
+            json!({"id": db, "add": {"Budget": {"number": "dollar"}}, "rename": {"Due": "Deadline"},
+                   "remove": ["Status"]}),
+        )
+        .await;
+    assert!(
+        t.contains("Budget") && t.contains("Deadline") && !t.contains("Status"),
+        "{t}"
+    );
+    let r = h
+        .call(
+            T,
+            "update_database",
+            json!({"id": ds, "rename": {"Nope": "X"}}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "rename.Nope");
+    let r = h
+        .call(T, "update_database", json!({"id": ds, "remove": ["Ghost"]}))
+        .await;
+    assert_eq!(error_of(&r)["field"], "remove[0]");
+    let r = h
+        .call(
+            T,
+            "update_database",
+            json!({"id": ds, "add": {"X": "colour"}}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "add.X");
+
+    // A second data source; then title, lock and trash of the container.
+    let t = h
+        .text(
+            T,
+            "create_database",
+            json!({"database": db, "title": "Archive", "properties": {"Title": "title", "Year": "number"}}),
+        )
+        .await;
+    assert!(t.contains("Archive"), "{t}");
+    let n = h
+        .fake()
+        .with_state(|s| s.databases[&db.parse().unwrap()].data_sources.len());
+    assert_eq!(n, 2);
+    let t = h
+        .text(
+            T,
+            "update_database",
+            json!({"id": db, "title": "Projects 2", "locked": true}),
+        )
+        .await;
+    assert!(t.contains("Projects 2") && t.contains("locked"), "{t}");
+    let t = h
+        .text(T, "update_database", json!({"id": db, "trash": true}))
+        .await;
+    assert!(t.contains("trash"), "{t}");
+    let r = h
+        .call(
+            T,
+            "create_database",
+            json!({"parent": id("home"), "title": "X",
+            "properties": {"R": {"relation": id("ghost")}}}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "properties.R");
+    let r = h
+        .call(
+            T,
+            "create_database",
+            json!({"database": id("ghost"), "properties": {}}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["code"], "object_not_found");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn comments_and_replies() {
+    let h = Harness::start(fixture()).await;
+    let t = h
+        .text(
+            T,
+            "create_comment",
+            json!({"on": id("home"), "text": "Looks **good**"}),
+        )
+        .await;
+    let discussion = first_id(t.split("discussion").nth(1).unwrap());
+    h.text(
+        T,
+        "create_comment",
+        json!({"discussion": discussion, "text": "Thanks"}),
+    )
+    .await;
+    h.text(
+        T,
+        "create_comment",
+        json!({"on": id("second"), "text": "On a block"}),
+    )
+    .await;
+    let list = h.text(T, "list_comments", json!({"id": id("home")})).await;
+    assert!(
+        list.contains("**good**") && list.contains("Thanks"),
+        "{list}"
+    );
+    assert_eq!(list.matches("Discussion").count(), 1, "{list}");
+    let on_block = h
+        .text(T, "list_comments", json!({"id": id("second")}))
+        .await;
+    assert!(on_block.contains("On a block"), "{on_block}");
+    let r = h
+        .call(T, "create_comment", json!({"text": "no target"}))
+        .await;
+    assert_eq!(error_of(&r)["field"], "on");
+    let r = h
+        .call(
+            T,
+            "create_comment",
+            json!({"discussion": id("nope"), "text": "x"}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["code"], "object_not_found");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn committed_then_503_on_create_page_names_the_page_and_is_not_repeated() {
+    let h = Harness::start(fixture()).await;
+    h.fake().push_fault(
+        FaultRule::new(Fault::CommittedThenUnavailable)
+            .method(http::Method::POST)
+            .path_prefix("/v1/pages")
+            .times(1),
+    );
+    let before = h.fake().with_state(|s| s.pages.len());
+    let r = h
+        .call(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Once"}),
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["code"], "service_unavailable", "{r}");
+    let committed = e["committed_resource_id"].as_str().unwrap().to_string();
+    assert!(result_text(&r).contains(&committed), "{r}");
+    let after = h.fake().with_state(|s| {
+        s.pages
+            .values()
+            .filter(|p| s.page_title(p) == "Once")
+            .count()
+    });
+    assert_eq!(after, 1, "exactly one page created");
+    assert_eq!(h.fake().with_state(|s| s.pages.len()), before + 1);
+    let posts = h
+        .fake()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/pages")
+        .count();
+    assert_eq!(posts, 1, "the create was not replayed");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn tools_list_stays_compact_with_write_annotations() {
+    let h = Harness::start(fixture()).await;
+    let v = h.rpc(Some(T), "tools/list", json!({})).await;
+    let tools = v["result"]["tools"].as_array().unwrap();
+    let bytes = v["result"].to_string().len();
+    println!("tools/list: {bytes} bytes for {} tools", tools.len());
+    for t in tools {
+        println!("  {:>5} {}", t.to_string().len(), t["name"]);
+        if std::env::var("SHOW_TOOLS").is_ok() {
+            println!("{t}");
+        }
+    }
+    assert!(bytes < 19_000, "tools/list is {bytes} bytes");
+    let hints = |name: &str| {
+        let t = tools
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        let a = &t["annotations"];
+        assert_eq!(a["readOnlyHint"], false, "{t}");
+        (a["destructiveHint"] == true, a["idempotentHint"] == true)
+    };
+    for (name, destructive, idempotent) in [
+        ("create_page", false, false),
+        ("update_page", true, false),
+        ("append_blocks", false, false),
+        ("update_block", true, true),
+        ("create_database", false, false),
+        ("update_database", true, false),
+        ("create_comment", false, false),
+        ("upload_file", false, false),
+    ] {
+        assert_eq!(hints(name), (destructive, idempotent), "{name}");
+    }
+    for name in ["update_page", "update_block", "update_database"] {
+        let t = tools.iter().find(|t| t["name"] == name).unwrap();
+        assert!(t["description"].as_str().unwrap().contains("delete"), "{t}");
+    }
+    h.shutdown().await;
+}
