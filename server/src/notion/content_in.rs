@@ -36,14 +36,13 @@ pub struct Appended {
 }
 
 /// Markdown → Notion block objects; errors name `field`.
-pub fn markdown_blocks(field: &str, md: &str) -> Result<Vec<Value>, NotionError> {
+pub fn markdown_blocks(_field: &str, md: &str) -> Result<Vec<Value>, NotionError> {
     Ok(md
         .split("\n\n")
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| json!({"type": "paragraph", "paragraph": {"rich_text": plain_rich_text(p)}}))
         .collect())
-    .map_err(|e: NotionError| NotionError::invalid(field, e.to_string()))
 }
 
 /// Inline Markdown (one block's text) → rich text.
