@@ -525,7 +525,11 @@ async fn the_relation_tools_are_listed_compactly() {
         assert!(t["description"].as_str().unwrap().len() <= 250, "{t}");
         bytes += t.to_string().len();
     }
-    eprintln!("relation tools: {bytes} bytes of tools/list");
+    eprintln!(
+        "relation tools: {bytes} of {} bytes of tools/list ({} tools)",
+        v["result"].to_string().len(),
+        tools.len()
+    );
     assert!(bytes < 2_450, "{bytes} bytes");
     h.shutdown().await;
 }

@@ -466,6 +466,65 @@ pub async fn list_comments(
     c.call(auth, paginate(req, cursor, page_size)).await
 }
 
+// ----------------------------------------------------------------- block appends and markdown
+
+/// `PATCH /v1/blocks/{id}/children` with a prepared body (`children` plus `position` or legacy
+/// `after`). A write: never replayed after an unknown outcome. Returns the new first-level blocks.
+pub async fn append_block_children(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    block_id: &str,
+    body: Value,
+) -> Result<ListResponse<Value>, NotionError> {
+    let path = id_path("block_id", "/v1/blocks/", block_id, "/children")?;
+    let req = NotionRequest::patch("PATCH /v1/blocks/{id}/children", path)
+        .json(body)
+        .idempotent(false);
+    c.call(auth, req).await
+}
+
+/// The markdown endpoints are called with Notion-Version 2026-03-11 whatever the connection uses.
+fn markdown_auth(auth: &NotionAuth) -> NotionAuth {
+    auth.clone()
+        .with_version(super::client::NotionVersion::V2026_03_11)
+}
+
+/// `GET /v1/pages/{id}/markdown?markdown_version=v2` → Notion's `page_markdown` object.
+pub async fn retrieve_page_markdown(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    page_id: &str,
+) -> Result<Value, NotionError> {
+    let path = id_path("page_id", "/v1/pages/", page_id, "/markdown")?;
+    let req =
+        NotionRequest::get("GET /v1/pages/{id}/markdown", path).query("markdown_version", "v2");
+    c.send(&markdown_auth(auth), req).await
+}
+
+/// `PATCH /v1/pages/{id}/markdown` with a prepared body (`markdown_version: "v2"` is added).
+pub async fn update_page_markdown_raw(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    page_id: &str,
+    body: Value,
+) -> Result<Value, NotionError> {
+    let path = id_path("page_id", "/v1/pages/", page_id, "/markdown")?;
+    let mut body = match body {
+        Value::Object(m) => m,
+        other => {
+            return Err(NotionError::invalid(
+                "body",
+                format!("must be a JSON object, got {}", json_kind(&other)),
+            ));
+        }
+    };
+    body.insert("markdown_version".into(), Value::from("v2"));
+    let req = NotionRequest::patch("PATCH /v1/pages/{id}/markdown", path)
+        .json(Value::Object(body))
+        .idempotent(false);
+    c.send(&markdown_auth(auth), req).await
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,6 +1,7 @@
 //! Everything that talks to, or about, the Notion API: the HTTP client with pacing and retries,
 //! typed objects, pagination, block-tree fetching, id parsing and the pure Markdown renderers.
 
+pub mod append;
 pub mod client;
 pub mod content_in;
 pub mod endpoints;

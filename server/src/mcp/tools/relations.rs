@@ -1,5 +1,5 @@
 //! `resolve_relation`: every page a relation property points at (past the 25-reference cap), with
-//! chosen properties, as one table; plus the schema and column helpers `join` shares.
+//! chosen properties, as one table; plus the schema and column functions `join` shares.
 
 use super::{Format, id_arg, limit_arg};
 use crate::mcp::context::ToolCtx;
@@ -60,6 +60,12 @@ async fn resolve_relation(ctx: ToolCtx, a: ResolveArgs) -> Result<String, ToolEr
         ));
     }
     let rel = relations::relation_ids(&ctx.notion, &ctx.auth, &page.id, prop, limit).await?;
+    if rel.ids.is_empty() && a.format != Some(Format::Json) {
+        return Ok(format!(
+            "{name} of \"{}\" links to no pages.",
+            page.title().trim()
+        ));
+    }
     // The related data source enables the scan; only worth a schema read when a scan may happen.
     let mut data_source = None;
     if rel.ids.len() >= SCAN_MIN_IDS
@@ -159,7 +165,7 @@ async fn resolve_relation(ctx: ToolCtx, a: ResolveArgs) -> Result<String, ToolEr
     Ok(out)
 }
 
-// ------------------------------------------------------------------------------- shared helpers
+// ----------------------------------------------------------------------------- shared with join
 
 /// The column name meaning "the title property, whatever it is called".
 pub(super) const TITLE: &str = "title";

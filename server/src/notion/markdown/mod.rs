@@ -32,13 +32,16 @@
 //!   `…+more: get_page_property property_id=<id>` when Notion cut the list at 25 references.
 
 mod blocks;
+pub mod codec;
 mod escape;
+pub mod from_md;
 mod objects;
 mod properties;
 mod rich_text;
 mod table;
 
 pub use blocks::{Rendered, blocks};
+pub use from_md::{MarkdownError, markdown_to_blocks};
 pub use objects::{data_source_schema, database_summary, page_header, rows_table, user_line};
 pub use properties::property_value;
 pub use rich_text::rich_text;

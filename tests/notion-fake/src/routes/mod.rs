@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod comments;
 pub mod databases;
 pub mod file_uploads;
+pub mod markdown;
 pub mod oauth;
 pub mod pages;
 pub mod search;
@@ -21,6 +22,7 @@ use crate::richtext::short;
 use crate::state::{Bot, Capabilities, State};
 
 /// What a handler knows about the request.
+#[derive(Clone)]
 pub struct Ctx {
     pub version: Version,
     pub bot: Bot,
@@ -149,7 +151,10 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
     };
     let ctx = resolved.as_ref().unwrap_or(ctx);
     match seg {
+        ["pages"] if post && ctx.field("markdown").is_some() => markdown::create_page(state, ctx),
         ["pages"] if post => pages::create(state, ctx),
+        ["pages", id, "markdown"] if get => markdown::get(state, ctx, id),
+        ["pages", id, "markdown"] if patch => markdown::update(state, ctx, id),
         ["pages", id] if get => pages::get(state, ctx, id),
         ["pages", id] if patch => pages::update(state, ctx, id),
         ["pages", id, "move"] if post => pages::move_page(state, ctx, id),
