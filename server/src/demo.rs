@@ -19,6 +19,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let fake = notion_fake::FakeNotion::start(fixture)
         .await
         .context("starting the fake Notion")?;
+    crate::notion::markdown::codec::install(&fake);
     let mut serve = Cli::try_parse_from(["notion-mcp-remote"])
         .context("default settings")?
         .serve;

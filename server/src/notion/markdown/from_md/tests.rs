@@ -29,12 +29,6 @@ fn paragraphs_and_inline_styles() {
     );
 }
 
-fn render(blocks: &[Value]) -> String {
-    use crate::notion::markdown::codec::ServerMarkdownCodec;
-    use notion_fake::MarkdownCodec;
-    ServerMarkdownCodec.to_markdown(blocks)
-}
-
 fn kinds(b: &[Value]) -> Vec<&str> {
     b.iter().map(|x| x["type"].as_str().unwrap()).collect()
 }
