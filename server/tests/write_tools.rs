@@ -584,6 +584,63 @@ async fn comments_and_replies() {
 }
 
 #[tokio::test]
+async fn update_page_replaces_and_edits_the_body_as_markdown() {
+    let h = Harness::start(fixture()).await;
+    notion_mcp_remote::notion::markdown::codec::install(h.fake());
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Doc", "content": "# Plan\n\n- [ ] draft\n- [x] review\n\nSome **bold** text"}),
+        )
+        .await;
+    let page = first_id(&t);
+    let f = h.text(T, "fetch", json!({"id": page})).await;
+    assert!(f.contains("- [ ] draft") && f.contains("**bold**"), "{f}");
+    h.text(
+        T,
+        "update_page",
+        json!({"id": page, "edits": [["draft", "write"], ["bold", "strong"]]}),
+    )
+    .await;
+    let f = h.text(T, "fetch", json!({"id": page})).await;
+    assert!(f.contains("- [ ] write") && f.contains("**strong**"), "{f}");
+    // A failed edit shows the Markdown it must match.
+    let r = h
+        .call(
+            T,
+            "update_page",
+            json!({"id": page, "edits": [["nowhere", "x"]]}),
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["code"], "validation_error", "{r}");
+    assert!(result_text(&r).contains("write"), "{r}");
+    let r = h
+        .call(
+            T,
+            "update_page",
+            json!({"id": page, "edits": [["only one"]]}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "edits[0]");
+    let t = h
+        .text(
+            T,
+            "update_page",
+            json!({"id": page, "content": "Fresh start", "title": "Doc 2"}),
+        )
+        .await;
+    assert!(t.contains("new content"), "{t}");
+    let f = h.text(T, "fetch", json!({"id": page})).await;
+    assert!(
+        f.contains("Fresh start") && !f.contains("review") && f.contains("Doc 2"),
+        "{f}"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn committed_then_503_on_create_page_names_the_page_and_is_not_repeated() {
     let h = Harness::start(fixture()).await;
     h.fake().push_fault(

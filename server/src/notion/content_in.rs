@@ -1,15 +1,10 @@
-//! Content going into Notion: Markdown → blocks, inline Markdown → rich text, the part of a block list
-//! that fits one create request, appending the rest, and the page-Markdown endpoints.
-//!
-//! The write tools call only these adapters, so the converter and the limit-aware appender they wrap
-//! can change without touching any tool.
+//! Content going into Notion: Markdown → blocks, inline Markdown → rich text, and the part of a block
+//! list that fits one create request (the rest goes through [`super::append::append_blocks`]).
 
-use super::client::{NotionAuth, NotionClient, NotionRequest};
-use super::endpoints::encode_segment;
 use super::error::NotionError;
+use super::markdown;
 use super::properties_in::plain_rich_text;
-use super::writes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Most first-level blocks in one request.
 const MAX_FIRST_LEVEL: usize = 100;
@@ -18,31 +13,9 @@ const MAX_ELEMENTS: usize = 1000;
 /// Body budget of one request, below Notion's 500 KB.
 const MAX_BYTES: usize = 450 * 1024;
 
-/// Where appended blocks go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Position {
-    Start,
-    End,
-    After(String),
-}
-
-/// What an append did.
-#[derive(Debug, Clone, Default)]
-pub struct Appended {
-    /// Ids of the new first-level blocks, in order.
-    pub first_level_ids: Vec<String>,
-    /// Notion requests it took.
-    pub requests: usize,
-}
-
-/// Markdown → Notion block objects; errors name `field`.
-pub fn markdown_blocks(_field: &str, md: &str) -> Result<Vec<Value>, NotionError> {
-    Ok(md
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| json!({"type": "paragraph", "paragraph": {"rich_text": plain_rich_text(p)}}))
-        .collect())
+/// Markdown → Notion block objects (children nested to any depth); errors name `field`.
+pub fn markdown_blocks(field: &str, md: &str) -> Result<Vec<Value>, NotionError> {
+    markdown::markdown_to_blocks(md).map_err(|e| NotionError::invalid(field, e.to_string()))
 }
 
 /// Inline Markdown (one block's text) → rich text.
@@ -58,63 +31,6 @@ pub fn inline_rich_text(field: &str, md: &str) -> Result<Vec<Value>, NotionError
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_else(|| plain_rich_text(md)))
-}
-
-/// Append `blocks` (any number, any depth) under `parent` at `position`.
-pub async fn append(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    parent: &str,
-    blocks: Vec<Value>,
-    position: Position,
-) -> Result<Appended, NotionError> {
-    let mut out = Appended::default();
-    let mut rest = blocks;
-    let mut position = position;
-    while !rest.is_empty() {
-        let (chunk, tail) = split_for_request(rest);
-        if chunk.is_empty() {
-            return Err(NotionError::invalid(
-                "blocks",
-                "a block is too large or too deeply nested for one request",
-            ));
-        }
-        let pos = match &position {
-            Position::End => None,
-            Position::Start => Some(json!({"type": "start"})),
-            Position::After(id) => Some(json!({"type": "after_block", "after_block": {"id": id}})),
-        };
-        let v = writes::append_children(c, auth, parent, chunk, pos)
-            .await
-            .map_err(|e| match out.requests {
-                0 => e,
-                n => writes::with_context(
-                    e,
-                    &format!(
-                        "{} block(s) were added in {n} request(s) before this failure",
-                        out.first_level_ids.len()
-                    ),
-                ),
-            })?;
-        out.requests += 1;
-        let ids: Vec<String> = v
-            .get("results")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(|b| b.get("id").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(last) = ids.last()
-            && position != Position::End
-        {
-            position = Position::After(last.clone());
-        }
-        out.first_level_ids.extend(ids);
-        rest = tail;
-    }
-    Ok(out)
 }
 
 /// The longest prefix of `blocks` that fits one request (≤100 first-level blocks, ≤1000 elements,
@@ -162,37 +78,11 @@ fn count(b: &Value) -> usize {
     1 + children(b).iter().map(count).sum::<usize>()
 }
 
-/// `GET /v1/pages/{id}/markdown` → `{markdown, truncated, unknown_block_ids}`.
-pub async fn page_markdown(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-) -> Result<Value, NotionError> {
-    let path = format!("/v1/pages/{}/markdown", encode_segment(id));
-    let req =
-        NotionRequest::get("GET /v1/pages/{id}/markdown", path).query("markdown_version", "v2");
-    c.send(auth, req).await
-}
-
-/// `PATCH /v1/pages/{id}/markdown` with a `replace_content` or `update_content` body.
-pub async fn update_page_markdown(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-    mut body: Value,
-) -> Result<Value, NotionError> {
-    body["markdown_version"] = json!("v2");
-    let path = format!("/v1/pages/{}/markdown", encode_segment(id));
-    let req = NotionRequest::patch("PATCH /v1/pages/{id}/markdown", path)
-        .json(body)
-        .idempotent(false);
-    c.send(auth, req).await
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde_json::json;
 
     fn para(children: Vec<Value>) -> Value {
         json!({"type": "toggle", "toggle": {"rich_text": [], "children": children}})

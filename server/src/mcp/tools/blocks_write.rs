@@ -6,7 +6,8 @@ use super::pages_write::{arg_error, body_blocks};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::content_in::{self, Position};
+use crate::notion::append::{self, AppendPosition};
+use crate::notion::content_in;
 use crate::notion::{endpoints, writes};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -70,9 +71,9 @@ pub struct AppendArgs {
 async fn append_blocks(ctx: ToolCtx, a: AppendArgs) -> Result<String, ToolError> {
     let id = id_arg("id", &a.id)?;
     let position = match a.position.as_deref().map(str::trim) {
-        None | Some("end") => Position::End,
-        Some("start") => Position::Start,
-        Some(other) => Position::After(id_arg("position", other)?),
+        None | Some("end") => AppendPosition::End,
+        Some("start") => AppendPosition::Start,
+        Some(other) => AppendPosition::AfterBlock(id_arg("position", other)?),
     };
     let blocks = body_blocks(a.content.as_deref(), a.blocks)?;
     if blocks.is_empty() {
@@ -81,7 +82,7 @@ async fn append_blocks(ctx: ToolCtx, a: AppendArgs) -> Result<String, ToolError>
             "nothing to add: give `content` (Markdown) or `blocks`",
         ));
     }
-    let done = content_in::append(&ctx.notion, &ctx.auth, &id, blocks, position)
+    let done = append::append_blocks(&ctx.notion, &ctx.auth, &id, blocks, position)
         .await
         .map_err(arg_error)?;
     Ok(format!(

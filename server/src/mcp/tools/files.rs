@@ -5,7 +5,7 @@ use super::id_arg;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::content_in::{self, Position};
+use crate::notion::append::{AppendPosition, append_blocks};
 use crate::notion::uploads::{self, DEFAULT_PART_SIZE, FileContent, SINGLE_PART_MAX};
 use crate::notion::{NotionError, endpoints, writes};
 use base64::Engine;
@@ -235,9 +235,14 @@ async fn attach(
         "block" => {
             let kind = block_kind(str_of(upload, "content_type"));
             let block = json!({"type": kind, kind: file});
-            let done =
-                content_in::append(&ctx.notion, &ctx.auth, target, vec![block], Position::End)
-                    .await?;
+            let done = append_blocks(
+                &ctx.notion,
+                &ctx.auth,
+                target,
+                vec![block],
+                AppendPosition::End,
+            )
+            .await?;
             Ok(format!(
                 "Attached to {target} as a {kind} block {}.",
                 done.first_level_ids.join(", ")

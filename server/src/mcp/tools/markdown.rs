@@ -4,8 +4,8 @@
 
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::notion::{NotionError, content_in, writes};
-use serde_json::{Value, json};
+use crate::notion::append::{self, ContentUpdate, MarkdownUpdate};
+use crate::notion::{NotionError, writes};
 
 /// Most edits one call may apply (Notion's limit).
 const MAX_EDITS: usize = 100;
@@ -13,25 +13,23 @@ const MAX_EDITS: usize = 100;
 /// Most characters of the page's Markdown shown after a failed edit.
 const SHOWN_ON_ERROR: usize = 8_000;
 
-/// Apply a body edit. When Notion rejects find/replace edits (text not found or not unique), the error
-/// carries the page's current Markdown so the next attempt can quote it exactly.
-pub(crate) async fn apply(ctx: &ToolCtx, id: &str, body: Value) -> Result<usize, NotionError> {
-    let edits = body.get("type") == Some(&json!("update_content"));
-    match content_in::update_page_markdown(&ctx.notion, &ctx.auth, id, body).await {
-        Ok(v) => Ok(v
-            .get("markdown")
-            .and_then(Value::as_str)
-            .map_or(0, |m| m.chars().count())),
+/// Apply a body edit; returns the new body's length in characters. When Notion rejects find/replace
+/// edits (text not found or not unique), the error carries the page's current Markdown so the next
+/// attempt can quote it exactly.
+pub(crate) async fn apply(
+    ctx: &ToolCtx,
+    id: &str,
+    update: MarkdownUpdate,
+) -> Result<usize, NotionError> {
+    let edits = matches!(update, MarkdownUpdate::Edits { .. });
+    match append::update_page_markdown(&ctx.notion, &ctx.auth, id, update).await {
+        Ok(page) => Ok(page.markdown.chars().count()),
         Err(e) if edits && e.status() == Some(400) => {
-            let Ok(current) = content_in::page_markdown(&ctx.notion, &ctx.auth, id).await else {
+            let Ok(current) = append::page_markdown(&ctx.notion, &ctx.auth, id).await else {
                 return Err(e);
             };
-            let md = current
-                .get("markdown")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let mut shown: String = md.chars().take(SHOWN_ON_ERROR).collect();
-            if shown.len() < md.len() {
+            let mut shown: String = current.markdown.chars().take(SHOWN_ON_ERROR).collect();
+            if shown.len() < current.markdown.len() {
                 shown.push_str("\n…");
             }
             Err(writes::with_note(
@@ -43,23 +41,23 @@ pub(crate) async fn apply(ctx: &ToolCtx, id: &str, body: Value) -> Result<usize,
     }
 }
 
-/// The `PATCH /v1/pages/{id}/markdown` body for new content or find/replace edits, if any.
+/// The body edit for new content or find/replace edits, if any.
 pub(crate) fn edit_body(
     content: Option<String>,
     edits: Option<Vec<Vec<String>>>,
     all: bool,
     allow_deleting: bool,
-) -> Result<Option<Value>, ToolError> {
+) -> Result<Option<MarkdownUpdate>, ToolError> {
     match (content, edits) {
         (Some(_), Some(_)) => Err(ToolError::invalid(
             "edits",
             "give `content` (new body) or `edits`, not both",
         )),
         (None, None) => Ok(None),
-        (Some(md), None) => Ok(Some(json!({
-            "type": "replace_content",
-            "replace_content": {"new_str": md, "allow_deleting_content": allow_deleting},
-        }))),
+        (Some(md), None) => Ok(Some(MarkdownUpdate::Replace {
+            new_str: md,
+            allow_deleting_content: allow_deleting,
+        })),
         (None, Some(edits)) => {
             if edits.is_empty() || edits.len() > MAX_EDITS {
                 return Err(ToolError::invalid(
@@ -69,25 +67,25 @@ pub(crate) fn edit_body(
             }
             let mut updates = Vec::with_capacity(edits.len());
             for (i, pair) in edits.into_iter().enumerate() {
-                let [old, new]: [String; 2] = pair.try_into().map_err(|_| {
+                let [old_str, new_str]: [String; 2] = pair.try_into().map_err(|_| {
                     ToolError::invalid(format!("edits[{i}]"), "expected [old text, new text]")
                 })?;
-                if old.is_empty() {
+                if old_str.is_empty() {
                     return Err(ToolError::invalid(
                         format!("edits[{i}][0]"),
                         "the text to find must not be empty",
                     ));
                 }
-                let mut u = json!({"old_str": old, "new_str": new});
-                if all {
-                    u["replace_all_matches"] = json!(true);
-                }
-                updates.push(u);
+                updates.push(ContentUpdate {
+                    old_str,
+                    new_str,
+                    replace_all_matches: all,
+                });
             }
-            Ok(Some(json!({
-                "type": "update_content",
-                "update_content": {"content_updates": updates, "allow_deleting_content": allow_deleting},
-            })))
+            Ok(Some(MarkdownUpdate::Edits {
+                content_updates: updates,
+                allow_deleting_content: allow_deleting,
+            }))
         }
     }
 }

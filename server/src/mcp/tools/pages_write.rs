@@ -5,7 +5,8 @@ use super::id_arg;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::content_in::{self, Position};
+use crate::notion::append::{AppendPosition, append_blocks};
+use crate::notion::content_in;
 use crate::notion::writes::{self, Container};
 use crate::notion::{NotionError, endpoints, properties_in};
 use schemars::JsonSchema;
@@ -240,7 +241,7 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
     let id = writes::object_id(&page, "POST /v1/pages")?;
     let mut requests = 1;
     if !rest.is_empty() {
-        let done = content_in::append(&ctx.notion, &ctx.auth, &id, rest, Position::End)
+        let done = append_blocks(&ctx.notion, &ctx.auth, &id, rest, AppendPosition::End)
             .await
             .map_err(|e| {
                 writes::with_context(
