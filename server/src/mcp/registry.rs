@@ -53,19 +53,24 @@ impl ToolDef {
         let schema = input_schema::<A>();
         let types = FieldTypes::from_schema(&schema);
         let annotations = match effect {
-            Effect::Read => ToolAnnotations::with_title(title)
-                .read_only(true)
-                .destructive(false)
-                .idempotent(true),
+            // Only hints that differ from the spec's defaults or that clients require
+            // (readOnlyHint, destructiveHint) are sent: openWorldHint defaults to true, idempotentHint
+            // to false, and the title lives on the tool itself.
+            Effect::Read => ToolAnnotations::new().read_only(true).destructive(false),
             Effect::Write {
                 destructive,
                 idempotent,
-            } => ToolAnnotations::with_title(title)
-                .read_only(false)
-                .destructive(destructive)
-                .idempotent(idempotent),
-        }
-        .open_world(true);
+            } => {
+                let hints = ToolAnnotations::new()
+                    .read_only(false)
+                    .destructive(destructive);
+                if idempotent {
+                    hints.idempotent(true)
+                } else {
+                    hints
+                }
+            }
+        };
         let mut tool = Tool::default();
         tool.name = name.into();
         tool.title = Some(title.to_string());
@@ -168,6 +173,11 @@ fn strip_noise(v: &mut Value, top: bool) {
             o.insert("type".into(), non_null[0].clone());
         }
     }
+    // `additionalProperties: false` costs bytes on every object and tells a model nothing it needs:
+    // unknown arguments are still refused, by name, when the arguments are decoded.
+    if o.get("additionalProperties") == Some(&Value::Bool(false)) {
+        o.remove("additionalProperties");
+    }
     if let Some(Value::Array(values)) = o.get_mut("enum") {
         values.retain(|v| !v.is_null());
     }
@@ -223,7 +233,7 @@ mod tests {
     #[test]
     fn optional_and_enum_schemas_are_plain() {
         let mut v = json!({
-            "$schema": "x", "title": "Args", "type": "object",
+            "$schema": "x", "title": "Args", "type": "object", "additionalProperties": false,
             "properties": {
                 "type": {"type": ["string", "null"], "enum": ["page", null], "description": "kind"},
                 "limit": {"type": ["integer", "null"], "format": "uint32", "minimum": 0},

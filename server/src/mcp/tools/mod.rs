@@ -43,7 +43,7 @@ pub fn all() -> Vec<ToolDef> {
     v
 }
 
-/// Output: markdown (default) or json (Notion's JSON, slimmed).
+/// Output format (default markdown).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
