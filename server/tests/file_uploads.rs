@@ -1,6 +1,7 @@
 //! File uploads: the fake's state machine over raw HTTP (modes, multipart sends, part rules, the
 //! single-part cap, completion, expiry, attach-by-id validation), then `upload_file` through MCP (from a
-//! URL, from base64 in one part and in several, attached as a block, icon, cover or files property).
+//! URL, from base64 in one part and in several, attached as a block, icon, cover or files property)
+//! and `get_file_upload`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -279,8 +280,11 @@ async fn upload_file_from_a_url_and_attach_as_an_image() {
     let page = h.text(T, "fetch", json!({"id": id("home")})).await;
     assert!(page.contains("files.notion-fake.test"), "{page}");
     let upload = t.split_whitespace().nth(1).unwrap().to_string();
-    let status = h.text(T, "upload_file", json!({"id": upload})).await;
-    assert!(status.contains("uploaded"), "{status}");
+    let status = h.text(T, "get_file_upload", json!({"id": upload})).await;
+    assert!(
+        status.contains("uploaded") && status.contains(&upload) && status.contains("cat.png"),
+        "{status}"
+    );
     h.shutdown().await;
 }
 
@@ -364,7 +368,6 @@ async fn upload_file_errors_name_the_field() {
         (json!({"url": "ftp://x/a"}), "url"),
         (json!({"content": "aGk=", "part_size": 10}), "part_size"),
         (json!({"content": "aGk=", "attach_as": "icon"}), "attach_as"),
-        (json!({"id": "nope"}), "id"),
     ];
     for (args, field) in cases {
         let r = h.call(T, "upload_file", args.clone()).await;
@@ -384,9 +387,15 @@ async fn upload_file_errors_name_the_field() {
         .await;
     assert_eq!(r["isError"], true, "{r}");
     assert!(result_text(&r).contains("not files"), "{r}");
+    // An existing upload's status is get_file_upload's job.
+    let r = h.call(T, "upload_file", json!({"id": id("x")})).await;
+    assert_eq!(r["isError"], true, "{r}");
+    assert!(result_text(&r).contains("id"), "{r}");
     let r = h
-        .call(T, "upload_file", json!({"id": id("missing-upload")}))
+        .call(T, "get_file_upload", json!({"id": id("missing-upload")}))
         .await;
     assert_eq!(r["structuredContent"]["error"]["code"], "object_not_found");
+    let r = h.call(T, "get_file_upload", json!({"id": "nope"})).await;
+    assert_eq!(r["structuredContent"]["error"]["field"], "id", "{r}");
     h.shutdown().await;
 }

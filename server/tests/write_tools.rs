@@ -1,6 +1,6 @@
 //! The write tools through MCP against the stateful fake: pages (any parent, readable properties,
-//! long content), updates, moves, trash; blocks; databases and schemas; comments; committed-then-503
-//! safety; and the size and annotations of the tool list.
+//! long content), updates, moves, trash and restore; page Markdown; blocks; databases and data
+//! sources; comments; committed-then-503 safety; and the size and annotations of the tool list.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -278,12 +278,14 @@ async fn update_lock_move_trash_and_restore_a_page() {
         )
         .await;
     let mover = first_id(&t);
-    h.text(
-        T,
-        "update_page",
-        json!({"id": mover, "parent": id("archive")}),
-    )
-    .await;
+    let t = h
+        .text(
+            T,
+            "move_page",
+            json!({"id": mover, "parent": id("archive")}),
+        )
+        .await;
+    assert!(t.contains("Moved") && t.contains(&id("archive")), "{t}");
     let kids = h
         .text(T, "get_block_children", json!({"id": id("archive")}))
         .await;
@@ -291,33 +293,55 @@ async fn update_lock_move_trash_and_restore_a_page() {
     let r = h
         .call(
             T,
-            "update_page",
+            "move_page",
             json!({"id": mover, "parent": id("missing")}),
         )
         .await;
     assert_eq!(error_of(&r)["field"], "parent");
+    let r = h.call(T, "move_page", json!({"id": mover})).await;
+    assert!(result_text(&r).contains("parent"), "{r}");
+    // A row moves into another data source, given by its database id.
+    h.text(T, "move_page", json!({"id": row, "parent": id("tasks")}))
+        .await;
+    // update_page no longer moves, trashes or edits the body.
+    for extra in [
+        json!({"parent": id("archive")}),
+        json!({"trash": true}),
+        json!({"content": "x"}),
+    ] {
+        let mut args = extra.clone();
+        args["id"] = json!(mover);
+        let r = h.call(T, "update_page", args).await;
+        assert_eq!(r["isError"], true, "{extra}: {r}");
+    }
 
     // Trash and restore.
-    let t = h
-        .text(T, "update_page", json!({"id": mover, "trash": true}))
-        .await;
-    assert!(t.contains("trash"), "{t}");
+    let t = h.text(T, "trash_page", json!({"id": mover})).await;
+    assert!(t.contains("trash") && t.contains("restore_page"), "{t}");
+    let trashed = h
+        .fake()
+        .with_state(|s| s.pages[&mover.parse().unwrap()].in_trash);
+    assert!(trashed);
     let kids = h
         .text(T, "get_block_children", json!({"id": id("archive")}))
         .await;
     assert!(!kids.contains("Mover"), "{kids}");
-    h.text(T, "update_page", json!({"id": mover, "trash": false}))
-        .await;
+    // Trashing twice is harmless.
+    h.text(T, "trash_page", json!({"id": mover})).await;
+    let t = h.text(T, "restore_page", json!({"id": mover})).await;
+    assert!(t.contains("Restored") && t.contains("Mover"), "{t}");
     let kids = h
         .text(T, "get_block_children", json!({"id": id("archive")}))
         .await;
     assert!(kids.contains("Mover"), "{kids}");
-    let r = h
-        .call(T, "update_page", json!({"id": id("ghost"), "trash": true}))
-        .await;
+    let r = h.call(T, "trash_page", json!({"id": id("ghost")})).await;
     let e = error_of(&r);
     assert_eq!(e["code"], "object_not_found");
     assert!(result_text(&r).contains("page"), "{r}");
+    let r = h.call(T, "restore_page", json!({"id": id("ghost")})).await;
+    assert_eq!(error_of(&r)["code"], "object_not_found");
+    let r = h.call(T, "trash_page", json!({"id": "not an id"})).await;
+    assert_eq!(error_of(&r)["field"], "id");
     h.shutdown().await;
 }
 
@@ -403,19 +427,15 @@ async fn append_update_and_delete_blocks() {
     assert_eq!(error_of(&r)["field"], "arguments");
 
     // Delete moves to the trash.
-    let t = h
-        .text(T, "update_block", json!({"id": todo, "delete": true}))
+    let r = h
+        .call(T, "update_block", json!({"id": todo, "delete": true}))
         .await;
+    assert_eq!(r["isError"], true, "update_block no longer deletes: {r}");
+    let t = h.text(T, "delete_block", json!({"id": todo})).await;
     assert!(t.contains("trash"), "{t}");
     let kids = h.text(T, "get_block_children", json!({"id": home})).await;
     assert!(!kids.contains("After second"), "{kids}");
-    let r = h
-        .call(
-            T,
-            "update_block",
-            json!({"id": id("ghost"), "delete": true}),
-        )
-        .await;
+    let r = h.call(T, "delete_block", json!({"id": id("ghost")})).await;
     let e = error_of(&r);
     assert_eq!(e["status"], 404);
     assert!(e["message"].as_str().unwrap().contains("block"), "{e}");
@@ -460,7 +480,7 @@ async fn databases_schemas_and_data_sources() {
     let t = h
         .text(
             T,
-            "update_database",
+            "update_data_source",
             json!({"id": db, "add": {"Budget": {"number": "dollar"}}, "rename": {"Due": "Deadline"},
                    "remove": ["Status"]}),
         )
@@ -472,33 +492,64 @@ async fn databases_schemas_and_data_sources() {
     let r = h
         .call(
             T,
-            "update_database",
+            "update_data_source",
             json!({"id": ds, "rename": {"Nope": "X"}}),
         )
         .await;
     assert_eq!(error_of(&r)["field"], "rename.Nope");
     let r = h
-        .call(T, "update_database", json!({"id": ds, "remove": ["Ghost"]}))
+        .call(
+            T,
+            "update_data_source",
+            json!({"id": ds, "remove": ["Ghost"]}),
+        )
         .await;
     assert_eq!(error_of(&r)["field"], "remove[0]");
     let r = h
         .call(
             T,
-            "update_database",
+            "update_data_source",
             json!({"id": ds, "add": {"X": "colour"}}),
         )
         .await;
     assert_eq!(error_of(&r)["field"], "add.X");
+    let r = h.call(T, "update_data_source", json!({"id": ds})).await;
+    assert_eq!(error_of(&r)["field"], "arguments");
+    let r = h
+        .call(
+            T,
+            "update_data_source",
+            json!({"id": id("ghost"), "title": "X"}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["code"], "object_not_found");
+    let t = h
+        .text(
+            T,
+            "update_data_source",
+            json!({"id": ds, "title": "Main table", "rename": {"Deadline": "Due date"}}),
+        )
+        .await;
+    assert!(t.contains("Main table") && t.contains("Due date"), "{t}");
+    // The schema is no longer changed through update_database.
+    let r = h
+        .call(
+            T,
+            "update_database",
+            json!({"id": db, "add": {"Y": "number"}}),
+        )
+        .await;
+    assert_eq!(r["isError"], true, "{r}");
 
     // A second data source; then title, lock and trash of the container.
     let t = h
         .text(
             T,
-            "create_database",
+            "create_data_source",
             json!({"database": db, "title": "Archive", "properties": {"Title": "title", "Year": "number"}}),
         )
         .await;
-    assert!(t.contains("Archive"), "{t}");
+    assert!(t.contains("Archive") && t.contains(&db), "{t}");
     let n = h
         .fake()
         .with_state(|s| s.databases[&db.parse().unwrap()].data_sources.len());
@@ -511,6 +562,17 @@ async fn databases_schemas_and_data_sources() {
         )
         .await;
     assert!(t.contains("Projects 2") && t.contains("locked"), "{t}");
+    // A data source id names its database.
+    let t = h
+        .text(
+            T,
+            "update_database",
+            json!({"id": ds, "description": "Renamed"}),
+        )
+        .await;
+    assert!(t.contains(&db), "{t}");
+    let r = h.call(T, "update_database", json!({"id": db})).await;
+    assert_eq!(error_of(&r)["field"], "arguments");
     let t = h
         .text(T, "update_database", json!({"id": db, "trash": true}))
         .await;
@@ -527,11 +589,23 @@ async fn databases_schemas_and_data_sources() {
     let r = h
         .call(
             T,
-            "create_database",
+            "create_data_source",
             json!({"database": id("ghost"), "properties": {}}),
         )
         .await;
     assert_eq!(error_of(&r)["code"], "object_not_found");
+    let r = h
+        .call(
+            T,
+            "create_data_source",
+            json!({"database": db, "properties": {"X": "colour"}}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["field"], "properties.X");
+    let r = h
+        .call(T, "create_database", json!({"parent": id("home")}))
+        .await;
+    assert!(result_text(&r).contains("title"), "{r}");
     h.shutdown().await;
 }
 
@@ -584,7 +658,7 @@ async fn comments_and_replies() {
 }
 
 #[tokio::test]
-async fn update_page_replaces_and_edits_the_body_as_markdown() {
+async fn page_markdown_is_read_replaced_and_edited() {
     let h = Harness::start(fixture()).await;
     notion_mcp_remote::notion::markdown::codec::install(h.fake());
     let t = h
@@ -595,48 +669,83 @@ async fn update_page_replaces_and_edits_the_body_as_markdown() {
         )
         .await;
     let page = first_id(&t);
-    let f = h.text(T, "fetch", json!({"id": page})).await;
-    assert!(f.contains("- [ ] draft") && f.contains("**bold**"), "{f}");
-    h.text(
-        T,
-        "update_page",
-        json!({"id": page, "edits": [["draft", "write"], ["bold", "strong"]]}),
-    )
-    .await;
-    let f = h.text(T, "fetch", json!({"id": page})).await;
-    assert!(f.contains("- [ ] write") && f.contains("**strong**"), "{f}");
-    // A failed edit shows the Markdown it must match.
-    let r = h
-        .call(
-            T,
-            "update_page",
-            json!({"id": page, "edits": [["nowhere", "x"]]}),
-        )
-        .await;
-    let e = error_of(&r);
-    assert_eq!(e["code"], "validation_error", "{r}");
-    assert!(result_text(&r).contains("write"), "{r}");
-    let r = h
-        .call(
-            T,
-            "update_page",
-            json!({"id": page, "edits": [["only one"]]}),
-        )
-        .await;
-    assert_eq!(error_of(&r)["field"], "edits[0]");
+    let md = h.text(T, "get_page_markdown", json!({"id": page})).await;
+    assert!(
+        md.contains("- [ ] draft") && md.contains("**bold**"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("Truncated") && !md.contains("Not rendered"),
+        "{md}"
+    );
     let t = h
         .text(
             T,
-            "update_page",
-            json!({"id": page, "content": "Fresh start", "title": "Doc 2"}),
+            "update_page_markdown",
+            json!({"id": page, "edits": [["draft", "write"], ["bold", "strong"]]}),
         )
         .await;
-    assert!(t.contains("new content"), "{t}");
+    assert!(t.contains("2 edit(s)"), "{t}");
+    let md = h.text(T, "get_page_markdown", json!({"id": page})).await;
+    assert!(
+        md.contains("- [ ] write") && md.contains("**strong**"),
+        "{md}"
+    );
+    // An edit whose text is absent is named, with the Markdown it must match; nothing is applied.
+    let r = h
+        .call(
+            T,
+            "update_page_markdown",
+            json!({"id": page, "edits": [["write", "x"], ["nowhere", "x"]]}),
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["field"], "edits[1][0]", "{r}");
+    let text = result_text(&r);
+    assert!(
+        text.contains("\"nowhere\"") && text.contains("- [ ] write"),
+        "{r}"
+    );
+    let md = h.text(T, "get_page_markdown", json!({"id": page})).await;
+    assert!(md.contains("- [ ] write"), "{md}");
+    for (args, field) in [
+        (json!({"id": page, "edits": [["only one"]]}), "edits[0]"),
+        (json!({"id": page, "edits": [["", "x"]]}), "edits[0][0]"),
+        (json!({"id": page, "edits": []}), "edits"),
+        (json!({"id": page}), "content"),
+        (
+            json!({"id": page, "content": "a", "edits": [["a", "b"]]}),
+            "edits",
+        ),
+    ] {
+        let r = h.call(T, "update_page_markdown", args.clone()).await;
+        assert_eq!(error_of(&r)["field"], field, "{args}: {r}");
+    }
+    let t = h
+        .text(
+            T,
+            "update_page_markdown",
+            json!({"id": page, "content": "Fresh start"}),
+        )
+        .await;
+    assert!(t.contains("replaced"), "{t}");
     let f = h.text(T, "fetch", json!({"id": page})).await;
     assert!(
-        f.contains("Fresh start") && !f.contains("review") && f.contains("Doc 2"),
+        f.contains("Fresh start") && !f.contains("review") && f.contains("Doc"),
         "{f}"
     );
+    let r = h
+        .call(T, "get_page_markdown", json!({"id": id("ghost")}))
+        .await;
+    assert_eq!(error_of(&r)["code"], "object_not_found", "{r}");
+    let r = h
+        .call(
+            T,
+            "update_page_markdown",
+            json!({"id": id("ghost"), "content": "x"}),
+        )
+        .await;
+    assert_eq!(error_of(&r)["code"], "object_not_found", "{r}");
     h.shutdown().await;
 }
 
@@ -704,19 +813,36 @@ async fn tools_list_stays_compact_with_write_annotations() {
     };
     for (name, destructive, idempotent) in [
         ("create_page", false, false),
-        ("update_page", true, false),
+        ("update_page", true, true),
+        ("move_page", false, true),
+        ("trash_page", true, true),
+        ("restore_page", false, true),
+        ("update_page_markdown", true, false),
         ("append_blocks", false, false),
         ("update_block", true, true),
+        ("delete_block", true, true),
         ("create_database", false, false),
-        ("update_database", true, false),
+        ("update_database", true, true),
+        ("create_data_source", false, false),
+        ("update_data_source", true, false),
         ("create_comment", false, false),
         ("upload_file", false, false),
     ] {
         assert_eq!(hints(name), (destructive, idempotent), "{name}");
     }
-    for name in ["update_page", "update_block", "update_database"] {
+    for name in ["get_page_markdown", "get_file_upload"] {
         let t = tools.iter().find(|t| t["name"] == name).unwrap();
-        assert!(t["description"].as_str().unwrap().contains("delete"), "{t}");
+        assert_eq!(t["annotations"]["readOnlyHint"], true, "{t}");
     }
+    let description = |name: &str| {
+        let t = tools.iter().find(|t| t["name"] == name).unwrap();
+        t["description"].as_str().unwrap().to_string()
+    };
+    let trash = description("trash_page");
+    assert!(
+        trash.contains("trash") && trash.contains("restore_page"),
+        "{trash}"
+    );
+    assert!(description("delete_block").contains("trash"));
     h.shutdown().await;
 }

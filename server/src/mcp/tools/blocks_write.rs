@@ -45,13 +45,22 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "update_block",
             "Edit block",
-            "Change a block's text (Markdown), checked, color or `set` type fields ({\"language\":\"go\"}); or \
-             `delete` it (to the trash).",
+            "Change a block's text (Markdown), checked, color or `set` type fields ({\"language\":\"go\"}).",
             Effect::Write {
                 destructive: true,
                 idempotent: true,
             },
             update_block,
+        ),
+        ToolDef::new(
+            "delete_block",
+            "Delete block",
+            "Delete a block: moves it (and its children) to the trash.",
+            Effect::Write {
+                destructive: true,
+                idempotent: true,
+            },
+            delete_block,
         ),
     ]
 }
@@ -103,29 +112,29 @@ pub struct UpdateArgs {
     /// e.g. red, blue_background.
     color: Option<String>,
     set: Option<Map<String, Value>>,
-    delete: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteArgs {
+    /// Block id or URL.
+    id: String,
+}
+
+/// A block id from an id or a URL (a URL's `#block` anchor wins).
+fn block_id(raw: &str) -> Result<String, ToolError> {
+    let r =
+        crate::notion::ids::parse_ref(raw).map_err(|e| ToolError::invalid("id", e.to_string()))?;
+    Ok(r.block_id.unwrap_or(r.id))
 }
 
 async fn update_block(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
-    let r = crate::notion::ids::parse_ref(&a.id)
-        .map_err(|e| ToolError::invalid("id", e.to_string()))?;
-    let id = r.block_id.unwrap_or(r.id);
-    let edits = a.text.is_some() || a.checked.is_some() || a.color.is_some() || a.set.is_some();
-    match (a.delete == Some(true), edits) {
-        (true, true) => {
-            return Err(ToolError::invalid(
-                "delete",
-                "delete cannot be combined with changes",
-            ));
-        }
-        (true, false) => return delete_block(&ctx, &id).await,
-        (false, false) => {
-            return Err(ToolError::invalid(
-                "arguments",
-                "nothing to change: give text, checked, color, set or delete",
-            ));
-        }
-        (false, true) => {}
+    let id = block_id(&a.id)?;
+    if a.text.is_none() && a.checked.is_none() && a.color.is_none() && a.set.is_none() {
+        return Err(ToolError::invalid(
+            "arguments",
+            "nothing to change: give text, checked, color or set (delete_block removes a block)",
+        ));
     }
     let block = endpoints::retrieve_block(&ctx.notion, &ctx.auth, &id).await?;
     let kind = block.kind.clone();
@@ -176,8 +185,9 @@ async fn update_block(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> 
     Ok(out)
 }
 
-async fn delete_block(ctx: &ToolCtx, id: &str) -> Result<String, ToolError> {
-    let b = writes::delete_block(&ctx.notion, &ctx.auth, id).await?;
+async fn delete_block(ctx: ToolCtx, a: DeleteArgs) -> Result<String, ToolError> {
+    let id = block_id(&a.id)?;
+    let b = writes::delete_block(&ctx.notion, &ctx.auth, &id).await?;
     let kind = b.get("type").and_then(Value::as_str).unwrap_or("block");
     Ok(format!("Deleted {kind} block {id} (moved to the trash)."))
 }

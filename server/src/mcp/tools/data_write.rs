@@ -1,5 +1,6 @@
 //! Database and data-source writes: `create_database` (with a readable initial schema),
-//! `update_database`, `create_data_source`, `update_data_source` (add / rename / remove properties).
+//! `update_database` (the container: title, description, icon, lock, trash), `create_data_source`
+//! and `update_data_source` (title; add / rename / remove properties).
 
 use super::id_arg;
 use super::pages_write::arg_error;
@@ -18,8 +19,8 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "create_database",
             "Create database",
-            "New database under a page, or a data source in `database`. properties: name → type or {type: settings}, \
-             e.g. {\"Name\":\"title\",\"Tags\":{\"multi_select\":[\"a\"]},\"Due\":\"date\",\"Task\":{\"relation\":\"<id>\"}}.",
+            "New database under a page. properties: name → type or {type: settings}, e.g. \
+             {\"Name\":\"title\",\"Tags\":{\"multi_select\":[\"a\"]},\"Due\":\"date\",\"Task\":{\"relation\":\"<id>\"}}.",
             Effect::Write {
                 destructive: false,
                 idempotent: false,
@@ -29,13 +30,34 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "update_database",
             "Update database",
-            "Change a database/data source: title, description, icon, lock, trash (true deletes); schema: add (as \
-             create_database), rename {old: new}, remove [names].",
+            "Set a database's title, description, icon or lock, or trash it (true deletes, false restores). Schema: \
+             update_data_source.",
+            Effect::Write {
+                destructive: true,
+                idempotent: true,
+            },
+            update_database,
+        ),
+        ToolDef::new(
+            "create_data_source",
+            "Create data source",
+            "Add a data source (a table with its own schema, properties as create_database) to an existing database.",
+            Effect::Write {
+                destructive: false,
+                idempotent: false,
+            },
+            create_data_source,
+        ),
+        ToolDef::new(
+            "update_data_source",
+            "Update data source",
+            "Change a data source's title or schema: add properties (as create_database), rename {old: new}, remove \
+             [names].",
             Effect::Write {
                 destructive: true,
                 idempotent: false,
             },
-            update_database,
+            update_data_source,
         ),
     ]
 }
@@ -84,9 +106,8 @@ fn data_sources_line(db: &Value) -> String {
 #[serde(deny_unknown_fields)]
 pub struct CreateDbArgs {
     /// Page id/URL or "workspace".
-    parent: Option<String>,
-    database: Option<String>,
-    title: Option<String>,
+    parent: String,
+    title: String,
     properties: Option<Map<String, Value>>,
     description: Option<String>,
     inline: Option<bool>,
@@ -99,25 +120,14 @@ async fn create_database(ctx: ToolCtx, a: CreateDbArgs) -> Result<String, ToolEr
         None => Map::new(),
     };
     ensure_title(&mut props);
-    let parent = match (a.parent.as_deref(), a.database.as_deref()) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(ToolError::invalid(
-                "parent",
-                "give `parent` for a new database or `database` to add a data source to",
-            ));
-        }
-        (None, Some(db)) => return create_data_source(&ctx, db, a.title, props).await,
-        (Some(p), None) if p.trim().eq_ignore_ascii_case("workspace") => {
-            json!({"type": "workspace", "workspace": true})
-        }
-        (Some(p), None) => json!({"type": "page_id", "page_id": id_arg("parent", p)?}),
+    let parent = if a.parent.trim().eq_ignore_ascii_case("workspace") {
+        json!({"type": "workspace", "workspace": true})
+    } else {
+        json!({"type": "page_id", "page_id": id_arg("parent", &a.parent)?})
     };
-    let title = a
-        .title
-        .ok_or_else(|| ToolError::invalid("title", "a new database needs a title"))?;
     let mut body = json!({
         "parent": parent,
-        "title": plain_rich_text(&title),
+        "title": plain_rich_text(&a.title),
         "initial_data_source": {"properties": props},
     });
     if let Some(d) = &a.description {
@@ -139,18 +149,27 @@ async fn create_database(ctx: ToolCtx, a: CreateDbArgs) -> Result<String, ToolEr
     ))
 }
 
-async fn create_data_source(
-    ctx: &ToolCtx,
-    database: &str,
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDsArgs {
+    /// Database id/URL.
+    database: String,
     title: Option<String>,
-    props: Map<String, Value>,
-) -> Result<String, ToolError> {
-    let db = id_arg("database", database)?;
+    properties: Option<Map<String, Value>>,
+}
+
+async fn create_data_source(ctx: ToolCtx, a: CreateDsArgs) -> Result<String, ToolError> {
+    let db = id_arg("database", &a.database)?;
+    let mut props = match &a.properties {
+        Some(p) => schema(&ctx, "properties", p).await?,
+        None => Map::new(),
+    };
+    ensure_title(&mut props);
     let mut body = json!({
         "parent": {"type": "database_id", "database_id": db},
         "properties": props,
     });
-    if let Some(t) = &title {
+    if let Some(t) = &a.title {
         body["title"] = json!(plain_rich_text(t));
     }
     let ds = writes::create_data_source(&ctx.notion, &ctx.auth, body).await?;
@@ -163,59 +182,102 @@ async fn create_data_source(
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateArgs {
+pub struct UpdateDbArgs {
+    /// Database id/URL.
     id: String,
     title: Option<String>,
     description: Option<String>,
     icon: Option<String>,
     locked: Option<bool>,
     trash: Option<bool>,
-    add: Option<Map<String, Value>>,
-    rename: Option<Map<String, Value>>,
-    remove: Option<Vec<String>>,
 }
 
-/// The data source and database an id names (a database id: its first data source, fetched lazily).
-async fn target(
+/// Update a database; a data source id is taken to mean its database (Notion only answers "not
+/// found" for it, so it is looked up after that answer).
+async fn patch_database(
     ctx: &ToolCtx,
     id: &str,
-    need_schema: bool,
-) -> Result<(String, Option<DataSource>, bool), ToolError> {
-    match endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, id).await {
-        Ok(ds) => {
-            let db = ds
-                .parent
-                .get("database_id")
-                .and_then(Value::as_str)
-                .unwrap_or(id)
-                .to_string();
-            Ok((db, Some(ds), true))
-        }
+    body: Value,
+) -> Result<(String, Value), ToolError> {
+    match writes::update_database(&ctx.notion, &ctx.auth, id, body.clone()).await {
+        Ok(db) => Ok((id.to_string(), db)),
         Err(e) if matches!(e.status(), Some(400 | 404)) => {
-            let db = endpoints::retrieve_database(&ctx.notion, &ctx.auth, id).await?;
-            let ds = match (need_schema, db.data_sources.first()) {
-                (false, _) => None,
-                (true, Some(first)) => {
-                    Some(endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &first.id).await?)
-                }
-                (true, None) => {
-                    return Err(ToolError::invalid(
-                        "id",
-                        format!("database {id} has no data source"),
-                    ));
-                }
+            let parent = match endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, id).await {
+                Ok(ds) => ds
+                    .parent
+                    .get("database_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                Err(_) => None,
             };
-            Ok((db.id, ds, false))
+            let Some(db_id) = parent.filter(|p| p != id) else {
+                return Err(e.into());
+            };
+            let db = writes::update_database(&ctx.notion, &ctx.auth, &db_id, body).await?;
+            Ok((db_id, db))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn update_database(ctx: ToolCtx, a: UpdateDbArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let mut body = json!({});
+    if let Some(t) = &a.title {
+        body["title"] = json!(plain_rich_text(t));
+    }
+    if let Some(d) = &a.description {
+        body["description"] = json!(plain_rich_text(d));
+    }
+    if let Some(i) = &a.icon {
+        body["icon"] = if properties_in::is_removal(i) {
+            Value::Null
+        } else {
+            properties_in::icon("icon", i).map_err(arg_error)?
+        };
+    }
+    if let Some(t) = a.trash {
+        body["in_trash"] = json!(t);
+    }
+    if let Some(l) = a.locked {
+        body["is_locked"] = json!(l);
+    }
+    if body.as_object().is_some_and(Map::is_empty) {
+        return Err(ToolError::invalid(
+            "arguments",
+            "nothing to change: give title, description, icon, locked or trash \
+             (update_data_source changes the schema)",
+        ));
+    }
+    let (db_id, db) = patch_database(&ctx, &id, body).await?;
+    let flag = |k: &str| db.get(k) == Some(&json!(true));
+    let state = match (flag("in_trash"), flag("is_locked")) {
+        (true, _) => " (in the trash; trash=false restores it)",
+        (_, true) => " (locked)",
+        _ => "",
+    };
+    Ok(format!(
+        "Updated database \"{}\" ({db_id}){state}.",
+        writes::plain_title(&db)
+    ))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDsArgs {
+    /// Data source (or database) id.
+    id: String,
+    title: Option<String>,
+    add: Option<Map<String, Value>>,
+    rename: Option<Map<String, Value>>,
+    remove: Option<Vec<String>>,
 }
 
 /// The `properties` change of a schema edit (validated against the current schema).
 async fn schema_changes(
     ctx: &ToolCtx,
     ds: &DataSource,
-    a: &UpdateArgs,
+    a: &UpdateDsArgs,
 ) -> Result<Map<String, Value>, ToolError> {
     let exists = |field: String, name: &str| -> Result<(), ToolError> {
         let found = ds.properties.contains_key(name)
@@ -263,84 +325,32 @@ async fn schema_changes(
     Ok(changes)
 }
 
-async fn update_database(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
+async fn update_data_source(ctx: ToolCtx, a: UpdateDsArgs) -> Result<String, ToolError> {
     let id = id_arg("id", &a.id)?;
-    let schema_edit = a.add.is_some() || a.rename.is_some() || a.remove.is_some();
-    let (db_id, ds, is_source) = target(&ctx, &id, schema_edit).await?;
-    let mut out = Vec::new();
-    // The data source: schema edits, and its title when the id named it.
-    let mut ds_body = json!({});
-    if let Some(ds) = &ds
-        && schema_edit
-    {
-        ds_body["properties"] = Value::Object(schema_changes(&ctx, ds, &a).await?);
-    }
-    let mut db_body = json!({});
-    if let Some(t) = &a.title {
-        let target = if is_source {
-            &mut ds_body
-        } else {
-            &mut db_body
-        };
-        target["title"] = json!(plain_rich_text(t));
-    }
-    if let Some(d) = &a.description {
-        db_body["description"] = json!(plain_rich_text(d));
-    }
-    if let Some(i) = &a.icon {
-        db_body["icon"] = if properties_in::is_removal(i) {
-            Value::Null
-        } else {
-            properties_in::icon("icon", i).map_err(arg_error)?
-        };
-    }
-    if let Some(t) = a.trash {
-        db_body["in_trash"] = json!(t);
-    }
-    if let Some(l) = a.locked {
-        db_body["is_locked"] = json!(l);
-    }
-    let empty = |v: &Value| v.as_object().is_some_and(Map::is_empty);
-    if empty(&ds_body) && empty(&db_body) {
+    if a.title.is_none() && a.add.is_none() && a.rename.is_none() && a.remove.is_none() {
         return Err(ToolError::invalid(
             "arguments",
-            "nothing to change: give title, description, icon, locked, trash, add, rename or remove",
+            "nothing to change: give title, add, rename or remove",
         ));
     }
-    if let Some(ds) = ds.as_ref().filter(|_| !empty(&ds_body)) {
-        let updated = writes::update_data_source(&ctx.notion, &ctx.auth, &ds.id, ds_body).await?;
-        let names: Vec<&str> = updated
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        out.push(format!(
-            "Data source \"{}\" ({}) properties: {}.",
-            writes::plain_title(&updated),
-            ds.id,
-            names.join(", ")
-        ));
+    let ds = writes::data_source_of(&ctx.notion, &ctx.auth, &id).await?;
+    let mut body = json!({});
+    if a.add.is_some() || a.rename.is_some() || a.remove.is_some() {
+        body["properties"] = Value::Object(schema_changes(&ctx, &ds, &a).await?);
     }
-    if !empty(&db_body) {
-        let db = writes::update_database(&ctx.notion, &ctx.auth, &db_id, db_body)
-            .await
-            .map_err(|e| match out.is_empty() {
-                true => e,
-                false => writes::with_context(e, "the schema was changed"),
-            })?;
-        let flag = |k: &str| db.get(k) == Some(&json!(true));
-        let state = match (flag("in_trash"), flag("is_locked")) {
-            (true, _) => " (in the trash; trash=false restores it)",
-            (_, true) => " (locked)",
-            _ => "",
-        };
-        out.insert(
-            0,
-            format!(
-                "Updated database \"{}\" ({db_id}){state}.",
-                writes::plain_title(&db)
-            ),
-        );
+    if let Some(t) = &a.title {
+        body["title"] = json!(plain_rich_text(t));
     }
-    Ok(out.join("\n"))
+    let updated = writes::update_data_source(&ctx.notion, &ctx.auth, &ds.id, body).await?;
+    let names: Vec<&str> = updated
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    Ok(format!(
+        "Data source \"{}\" ({}) properties: {}.",
+        writes::plain_title(&updated),
+        ds.id,
+        names.join(", ")
+    ))
 }

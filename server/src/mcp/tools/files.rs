@@ -1,5 +1,5 @@
-//! File uploads: `upload_file` — from a URL, or base64 content sent in one part or in parts, or an
-//! existing upload by id (its status) — with optional attachment to a page or block.
+//! File uploads: `upload_file` — from a URL, or base64 content sent in one part or in parts — with
+//! optional attachment to a page or block; `get_file_upload` — an existing upload's status.
 
 use super::id_arg;
 use crate::mcp::context::ToolCtx;
@@ -18,25 +18,32 @@ use std::time::Duration;
 const MIN_PART: usize = 1024;
 
 pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "upload_file",
-        "Upload file",
-        "Upload a file from `url` or base64 `content` (or give an upload `id` for its status), optionally attaching \
-         it to a page/block as a block (image, pdf, video, audio, file), icon, cover or files property.",
-        Effect::Write {
-            destructive: false,
-            idempotent: false,
-        },
-        upload_file,
-    )]
+    vec![
+        ToolDef::new(
+            "upload_file",
+            "Upload file",
+            "Upload a file from `url` or base64 `content`, optionally attaching it to a page/block as a block \
+             (image, pdf, video, audio, file), icon, cover or files property.",
+            Effect::Write {
+                destructive: false,
+                idempotent: false,
+            },
+            upload_file,
+        ),
+        ToolDef::new(
+            "get_file_upload",
+            "Get file upload",
+            "A file upload's name, type, size, status and expiry.",
+            Effect::Read,
+            get_file_upload,
+        ),
+    ]
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadArgs {
     url: Option<String>,
-    /// Existing file upload.
-    id: Option<String>,
     /// Base64.
     content: Option<String>,
     filename: Option<String>,
@@ -128,19 +135,14 @@ async fn upload_file(ctx: ToolCtx, a: UploadArgs) -> Result<String, ToolError> {
         }
         other => other,
     };
-    let sources = [a.url.is_some(), a.content.is_some(), a.id.is_some()];
-    if sources.iter().filter(|s| **s).count() != 1 {
-        return Err(ToolError::invalid(
-            "content",
-            "give exactly one of `url`, `content` (base64) or `id` (an existing upload)",
-        ));
-    }
     let upload = match (a.url.as_deref(), a.content.as_deref()) {
-        (None, None) => {
-            let id = id_arg("id", a.id.as_deref().unwrap_or_default())?;
-            writes::retrieve_file_upload(&ctx.notion, &ctx.auth, &id).await?
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(ToolError::invalid(
+                "content",
+                "give exactly one of `url` or `content` (base64); get_file_upload shows an existing upload",
+            ));
         }
-        (Some(url), _) => {
+        (Some(url), None) => {
             let url = url.trim();
             if !url.starts_with("https://") && !url.starts_with("http://") {
                 return Err(ToolError::invalid("url", "must be an http(s) URL"));
@@ -182,12 +184,7 @@ async fn upload_file(ctx: ToolCtx, a: UploadArgs) -> Result<String, ToolError> {
         }
     };
     let id = writes::object_id(&upload, "POST /v1/file_uploads")?;
-    let verb = if a.id.is_some() {
-        "File upload"
-    } else {
-        "Uploaded"
-    };
-    let mut out = format!("{verb} {}", upload_line(&upload));
+    let mut out = format!("Uploaded {}", upload_line(&upload));
     if let Some(target) = attach_to {
         let how = a.attach_as.as_deref().unwrap_or("block").trim();
         let done = attach(&ctx, &upload, &id, &target, how)
@@ -202,6 +199,19 @@ async fn upload_file(ctx: ToolCtx, a: UploadArgs) -> Result<String, ToolError> {
         out.push_str(&done);
     }
     Ok(out)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetUploadArgs {
+    /// File upload id.
+    id: String,
+}
+
+async fn get_file_upload(ctx: ToolCtx, a: GetUploadArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let upload = writes::retrieve_file_upload(&ctx.notion, &ctx.auth, &id).await?;
+    Ok(format!("File upload {}", upload_line(&upload)))
 }
 
 /// URL imports finish asynchronously: poll briefly until Notion has fetched the file.

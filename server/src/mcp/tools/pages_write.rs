@@ -1,5 +1,6 @@
 //! Page writes: `create_page` (any parent, readable properties, Markdown or block content of any
-//! length) and `update_page` (properties, icon, cover, lock, move, trash/restore, body edits).
+//! length), `update_page` (title, properties, icon, cover, lock), `move_page`, `trash_page` and
+//! `restore_page`.
 
 use super::id_arg;
 use crate::mcp::context::ToolCtx;
@@ -13,8 +14,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// The page tools, followed by the page-Markdown ones (`super::markdown`).
 pub fn tools() -> Vec<ToolDef> {
-    vec![
+    let mut v = vec![
         ToolDef::new(
             "create_page",
             "Create page",
@@ -30,16 +32,47 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "update_page",
             "Update page",
-            "Change a page: title, properties (as create_page), icon/cover (\"none\" removes), lock; `parent` moves it; \
-             `trash` true deletes (to trash), false restores; `edits`: exact find/replace in the body (≤100). Child \
-             pages survive body changes unless allow_deleting.",
+            "Set a page's title, properties (as create_page), icon/cover (\"none\" removes) or lock. Body: \
+             update_page_markdown.",
             Effect::Write {
                 destructive: true,
-                idempotent: false,
+                idempotent: true,
             },
             update_page,
         ),
-    ]
+        ToolDef::new(
+            "move_page",
+            "Move page",
+            "Move a page under another page or into a database/data source.",
+            Effect::Write {
+                destructive: false,
+                idempotent: true,
+            },
+            move_page,
+        ),
+        ToolDef::new(
+            "trash_page",
+            "Trash page",
+            "Delete a page: moves it to the trash; restore_page undoes it.",
+            Effect::Write {
+                destructive: true,
+                idempotent: true,
+            },
+            trash_page,
+        ),
+        ToolDef::new(
+            "restore_page",
+            "Restore page",
+            "Bring a trashed page back from the trash.",
+            Effect::Write {
+                destructive: false,
+                idempotent: true,
+            },
+            restore_page,
+        ),
+    ];
+    v.extend(super::markdown::tools());
+    v
 }
 
 /// A Notion error about the caller's input becomes an argument error naming its field.
@@ -274,62 +307,17 @@ pub struct UpdateArgs {
     icon: Option<String>,
     cover: Option<String>,
     locked: Option<bool>,
-    parent: Option<String>,
-    trash: Option<bool>,
-    /// Markdown replacing the body.
-    content: Option<String>,
-    /// [[old, new], …]
-    edits: Option<Vec<Vec<String>>>,
-    /// Edits replace every match.
-    all: Option<bool>,
-    allow_deleting: Option<bool>,
-}
-
-/// Run one step of an update, naming what earlier steps already did if it fails.
-fn after(done: &[String], id: &str, e: NotionError) -> ToolError {
-    match done {
-        [] => ToolError::Notion(e),
-        _ => ToolError::Notion(writes::with_context(
-            e,
-            &format!("page {id} was already {}", done.join(", ")),
-        )),
-    }
 }
 
 async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
     let id = id_arg("id", &a.id)?;
-    let markdown = super::markdown::edit_body(
-        a.content,
-        a.edits,
-        a.all.unwrap_or(false),
-        a.allow_deleting.unwrap_or(false),
-    )?;
-    let mut done: Vec<String> = Vec::new();
-    if let Some(p) = &a.parent {
-        let parent_id = id_arg("parent", p)?;
-        let parent = match writes::resolve_container(&ctx.notion, &ctx.auth, "parent", &parent_id)
-            .await
-            .map_err(arg_error)?
-        {
-            Container::Page(p) => json!({"type": "page_id", "page_id": p}),
-            Container::DataSource(ds) => {
-                json!({"type": "data_source_id", "data_source_id": ds.id})
-            }
-        };
-        writes::move_page(&ctx.notion, &ctx.auth, &id, parent).await?;
-        done.push(format!("moved into {parent_id}"));
-    }
     let mut body = json!({});
     if a.title.is_some() || a.properties.is_some() {
         // Readable values need the schema of the page's data source, if it has one.
-        let page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, &id, &[])
-            .await
-            .map_err(|e| after(&done, &id, e))?;
+        let page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, &id, &[]).await?;
         let container = match page.parent.get("data_source_id").and_then(Value::as_str) {
             Some(ds) => Container::DataSource(Box::new(
-                endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, ds)
-                    .await
-                    .map_err(|e| after(&done, &id, e))?,
+                endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, ds).await?,
             )),
             None => Container::Page(id.clone()),
         };
@@ -340,46 +328,84 @@ async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
     if let Some(l) = a.locked {
         body["is_locked"] = json!(l);
     }
-    // Trashing comes after a content edit; restoring before it.
-    let trash_last = a.trash == Some(true) && markdown.is_some();
-    if let Some(t) = a.trash.filter(|_| !trash_last) {
-        body["in_trash"] = json!(t);
-    }
-    if body.as_object().is_some_and(Map::is_empty) && markdown.is_none() && done.is_empty() {
+    if body.as_object().is_some_and(Map::is_empty) {
         return Err(ToolError::invalid(
             "arguments",
-            "nothing to change: give title, properties, icon, cover, locked, parent, trash, content or edits",
+            "nothing to change: give title, properties, icon, cover or locked",
         ));
     }
-    let mut page = Value::Null;
-    if !body.as_object().is_some_and(Map::is_empty) {
-        page = writes::update_page(&ctx.notion, &ctx.auth, &id, body, true)
-            .await
-            .map_err(|e| after(&done, &id, e))?;
-        done.push("updated".into());
-    }
-    if let Some(m) = markdown {
-        let chars = super::markdown::apply(&ctx, &id, m)
-            .await
-            .map_err(|e| after(&done, &id, e))?;
-        done.push(format!(
-            "given new content ({chars} characters of Markdown)"
-        ));
-    }
-    if trash_last {
-        page = writes::update_page(&ctx.notion, &ctx.auth, &id, json!({"in_trash": true}), true)
-            .await
-            .map_err(|e| after(&done, &id, e))?;
-    }
-    let flag = |k: &str| page.get(k) == Some(&json!(true));
-    let state = match (flag("in_trash"), flag("is_locked")) {
-        (true, _) => " and moved to the trash (trash=false restores it)",
-        (_, true) => ", locked",
-        _ => "",
+    let page = writes::update_page(&ctx.notion, &ctx.auth, &id, body, true).await?;
+    let locked = if page.get("is_locked") == Some(&json!(true)) {
+        ", locked"
+    } else {
+        ""
     };
     Ok(format!(
-        "Page \"{}\" ({id}) {}{state}.",
+        "Updated page \"{}\" ({id}){locked}.",
+        writes::plain_title(&page)
+    ))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveArgs {
+    /// Page id or URL.
+    id: String,
+    /// Page, database or data source id/URL.
+    parent: String,
+}
+
+async fn move_page(ctx: ToolCtx, a: MoveArgs) -> Result<String, ToolError> {
+    let id = id_arg("id", &a.id)?;
+    let parent_id = id_arg("parent", &a.parent)?;
+    let parent = match writes::resolve_container(&ctx.notion, &ctx.auth, "parent", &parent_id)
+        .await
+        .map_err(arg_error)?
+    {
+        Container::Page(p) => json!({"type": "page_id", "page_id": p}),
+        Container::DataSource(ds) => json!({"type": "data_source_id", "data_source_id": ds.id}),
+    };
+    let page = writes::move_page(&ctx.notion, &ctx.auth, &id, parent).await?;
+    Ok(format!(
+        "Moved page \"{}\" ({id}) into {parent_id}.",
+        writes::plain_title(&page)
+    ))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageIdArgs {
+    /// Page id or URL.
+    id: String,
+}
+
+/// Set a page's `in_trash` flag.
+async fn set_trash(ctx: &ToolCtx, id: &str, trash: bool) -> Result<Value, ToolError> {
+    let id = id_arg("id", id)?;
+    Ok(writes::update_page(
+        &ctx.notion,
+        &ctx.auth,
+        &id,
+        json!({"in_trash": trash}),
+        true,
+    )
+    .await?)
+}
+
+async fn trash_page(ctx: ToolCtx, a: PageIdArgs) -> Result<String, ToolError> {
+    let page = set_trash(&ctx, &a.id, true).await?;
+    Ok(format!(
+        "Moved page \"{}\" ({}) to the trash; restore_page brings it back.",
         writes::plain_title(&page),
-        done.join(", ")
+        page.get("id").and_then(Value::as_str).unwrap_or(&a.id)
+    ))
+}
+
+async fn restore_page(ctx: ToolCtx, a: PageIdArgs) -> Result<String, ToolError> {
+    let page = set_trash(&ctx, &a.id, false).await?;
+    Ok(format!(
+        "Restored page \"{}\" ({}) from the trash.",
+        writes::plain_title(&page),
+        page.get("id").and_then(Value::as_str).unwrap_or(&a.id)
     ))
 }
