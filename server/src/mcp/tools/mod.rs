@@ -36,6 +36,7 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(users::tools());
     v.extend(comments::tools());
     v.extend(pages_write::tools());
+    v.extend(markdown::tools());
     v.extend(blocks_write::tools());
     v.extend(data_write::tools());
     v.extend(comments_write::tools());

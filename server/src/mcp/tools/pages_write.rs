@@ -71,7 +71,6 @@ pub fn tools() -> Vec<ToolDef> {
             restore_page,
         ),
     ];
-    v.extend(super::markdown::tools());
     v
 }
 
