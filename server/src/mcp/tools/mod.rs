@@ -58,6 +58,24 @@ pub(crate) fn id_arg(field: &str, value: &str) -> Result<String, ToolError> {
     ids::parse_id(value).map_err(|e| ToolError::invalid(field, e.to_string()))
 }
 
+/// A page property by name or id; an unknown one is an error on `field` listing the page's properties.
+pub(crate) fn find_property<'a>(
+    page: &'a crate::notion::types::Page,
+    field: &str,
+    wanted: &str,
+) -> Result<(&'a String, &'a crate::notion::types::PropertyValue), ToolError> {
+    page.properties.find(wanted).ok_or_else(|| {
+        let names: Vec<&str> = page.properties.iter().map(|(n, _)| n.as_str()).collect();
+        ToolError::invalid(
+            field,
+            format!(
+                "page has no property \"{wanted}\"; it has: {}",
+                names.join(", ")
+            ),
+        )
+    })
+}
+
 /// A result-count argument clamped to `1..=max`, defaulting to `default`.
 pub(crate) fn limit_arg(
     value: Option<u32>,

@@ -1,6 +1,6 @@
 //! Page properties: `get_page` and `get_page_property` (complete values past the 25-reference cap).
 
-use super::{Format, id_arg, json_out, limit_arg};
+use super::{Format, find_property, id_arg, json_out, limit_arg};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -80,17 +80,7 @@ async fn get_page_property(ctx: ToolCtx, a: GetPropertyArgs) -> Result<String, T
     let limit = limit_arg(a.limit, 1000, 10_000)?;
     // Property names must be mapped to ids; the page read gives both.
     let page: Page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, &page_id, &[]).await?;
-    let Some((name, prop)) = page.properties.find(&a.property) else {
-        let names: Vec<&str> = page.properties.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(ToolError::invalid(
-            "property",
-            format!(
-                "page has no property \"{}\"; it has: {}",
-                a.property,
-                names.join(", ")
-            ),
-        ));
-    };
+    let (name, prop) = find_property(&page, "property", &a.property)?;
     let items =
         endpoints::all_property_items(&ctx.notion, &ctx.auth, &page_id, &prop.id, limit).await?;
     if a.format == Some(Format::Json) {

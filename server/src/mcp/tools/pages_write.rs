@@ -14,9 +14,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// The page tools, followed by the page-Markdown ones (`super::markdown`).
+/// The page tools.
 pub fn tools() -> Vec<ToolDef> {
-    let mut v = vec![
+    vec![
         ToolDef::new(
             "create_page",
             "Create page",
@@ -70,8 +70,7 @@ pub fn tools() -> Vec<ToolDef> {
             },
             restore_page,
         ),
-    ];
-    v
+    ]
 }
 
 /// A Notion error about the caller's input becomes an argument error naming its field.

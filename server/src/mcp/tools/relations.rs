@@ -1,7 +1,7 @@
 //! `resolve_relation`: every page a relation property points at (past the 25-reference cap), with
 //! chosen properties, as one table; plus the schema and column functions `join` shares.
 
-use super::{Format, id_arg, limit_arg};
+use super::{Format, find_property, id_arg, limit_arg};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -42,17 +42,7 @@ async fn resolve_relation(ctx: ToolCtx, a: ResolveArgs) -> Result<String, ToolEr
     let page_id = id_arg("page_id", &a.page_id)?;
     let limit = limit_arg(a.limit, 500, 5000)?;
     let page: Page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, &page_id, &[]).await?;
-    let Some((name, prop)) = page.properties.find(&a.property) else {
-        let names: Vec<&str> = page.properties.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(ToolError::invalid(
-            "property",
-            format!(
-                "page has no property \"{}\"; it has: {}",
-                a.property,
-                names.join(", ")
-            ),
-        ));
-    };
+    let (name, prop) = find_property(&page, "property", &a.property)?;
     if prop.kind != "relation" {
         return Err(ToolError::invalid(
             "property",
