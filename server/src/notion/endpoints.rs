@@ -245,15 +245,6 @@ pub async fn retrieve_block(
     c.call(auth, block_request(id)?).await
 }
 
-/// [`retrieve_block`] returning Notion's JSON.
-pub async fn retrieve_block_raw(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-) -> Result<Value, NotionError> {
-    c.send(auth, block_request(id)?).await
-}
-
 fn children_request(
     id: &str,
     cursor: Option<&str>,
@@ -275,17 +266,6 @@ pub async fn list_block_children(
     cursor: Option<&str>,
     page_size: Option<u32>,
 ) -> Result<ListResponse<Block>, NotionError> {
-    c.call(auth, children_request(id, cursor, page_size)?).await
-}
-
-/// [`list_block_children`] returning Notion's JSON.
-pub async fn list_block_children_raw(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-    cursor: Option<&str>,
-    page_size: Option<u32>,
-) -> Result<ListResponse<Value>, NotionError> {
     c.call(auth, children_request(id, cursor, page_size)?).await
 }
 
@@ -372,14 +352,6 @@ pub async fn retrieve_database(
     c.call(auth, database_request(id)?).await
 }
 
-pub async fn retrieve_database_raw(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-) -> Result<Value, NotionError> {
-    c.send(auth, database_request(id)?).await
-}
-
 fn data_source_request(id: &str) -> Result<NotionRequest, NotionError> {
     let path = id_path("data_source_id", "/v1/data_sources/", id, "")?;
     Ok(NotionRequest::get("GET /v1/data_sources/{id}", path))
@@ -392,14 +364,6 @@ pub async fn retrieve_data_source(
     id: &str,
 ) -> Result<DataSource, NotionError> {
     c.call(auth, data_source_request(id)?).await
-}
-
-pub async fn retrieve_data_source_raw(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-) -> Result<Value, NotionError> {
-    c.send(auth, data_source_request(id)?).await
 }
 
 /// `GET /v1/data_sources/{id}/templates` → `{templates:[{id,name,is_default}], has_more, next_cursor}`.
