@@ -102,13 +102,7 @@ async fn wrong_host_and_origin_are_refused() {
     let h = harness().await;
     let body = json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string();
     let send = |host: Option<&str>, origin: Option<&str>| {
-        let mut req = h
-            .http
-            .post(&h.url)
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.clone());
+        let mut req = h.mcp_request(TOKEN).body(body.clone());
         if let Some(v) = host {
             req = req.header("host", v);
         }
@@ -149,11 +143,7 @@ async fn forwarded_host_is_honoured_only_when_trusted() {
         })
         .await;
         let r = h
-            .http
-            .post(&h.url)
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
+            .mcp_request(TOKEN)
             .header("x-forwarded-host", "notion.example.ts.net")
             .header("x-forwarded-proto", "https")
             .body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string())
@@ -268,11 +258,7 @@ async fn protocol_version_quirks_are_tolerated() {
     let h = harness().await;
     for version in ["2025-06-18", "2025-11-25", "2026-07-28", "garbage"] {
         let r = h
-            .http
-            .post(&h.url)
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
+            .mcp_request(TOKEN)
             .header("mcp-protocol-version", version)
             .body(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string())
             .send()
@@ -299,11 +285,7 @@ async fn sessions_mode_serves_session_and_sessionless_clients() {
     let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name":"t","version":"1"}}});
     let r = h
-        .http
-        .post(&h.url)
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
+        .mcp_request(TOKEN)
         .body(init.to_string())
         .send()
         .await
@@ -318,11 +300,7 @@ async fn sessions_mode_serves_session_and_sessionless_clients() {
     assert!(v["result"]["tools"].as_array().unwrap().len() >= 13);
     // An unknown session id is served statelessly rather than failing.
     let r = h
-        .http
-        .post(&h.url)
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
+        .mcp_request(TOKEN)
         .header("mcp-session-id", "stale-session")
         .body(json!({"jsonrpc":"2.0","id":2,"method":"ping"}).to_string())
         .send()
@@ -395,11 +373,7 @@ async fn stateless_2026_07_28_requests_are_served() {
     });
     let send = |method: &'static str, name: Option<&'static str>, params: Value| {
         let mut req = h
-            .http
-            .post(&h.url)
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
+            .mcp_request(TOKEN)
             .header("mcp-protocol-version", "2026-07-28")
             .header("mcp-method", method)
             .body(json!({"jsonrpc":"2.0","id":7,"method":method,"params":params}).to_string());

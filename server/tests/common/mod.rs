@@ -61,14 +61,21 @@ impl Harness {
         &self.fake.fake
     }
 
-    /// POST one JSON-RPC message; returns the HTTP status and the parsed JSON body (SSE unwrapped).
-    pub async fn post(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut req = self
-            .http
+    /// A POST to `/mcp` with the headers MCP clients send and `token` as the bearer.
+    pub fn mcp_request(&self, token: &str) -> reqwest::RequestBuilder {
+        self.mcp_post().bearer_auth(token)
+    }
+
+    fn mcp_post(&self) -> reqwest::RequestBuilder {
+        self.http
             .post(&self.url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
+    }
+
+    /// POST one JSON-RPC message; returns the HTTP status and the parsed JSON body (SSE unwrapped).
+    pub async fn post(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.mcp_post().body(body.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
