@@ -1,0 +1,1 @@
+//! The Kubernetes backend: one Secret per record (being written).
