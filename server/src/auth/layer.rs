@@ -70,11 +70,8 @@ pub async fn authenticate(
     };
     state.metrics.set_active_tokens(state.registry.len());
     tracing::Span::current().record("subject", subject.as_str());
-    req.extensions_mut().insert(Principal {
-        kind,
-        subject,
-        notion,
-    });
+    req.extensions_mut()
+        .insert(Principal::new(kind, subject, notion));
     next.run(req).await
 }
 

@@ -10,5 +10,5 @@ mod principal;
 mod registry;
 
 pub use layer::{AuthState, authenticate};
-pub use principal::{Principal, PrincipalKind};
+pub use principal::{Principal, PrincipalKind, ToolAccess};
 pub use registry::{RegistryError, TokenRegistry};

@@ -33,6 +33,8 @@ type Runner = Arc<dyn Fn(ToolCtx, Option<JsonObject>) -> ToolFuture + Send + Syn
 /// One tool: its MCP definition and its implementation.
 pub struct ToolDef {
     pub tool: Tool,
+    /// Whether the tool changes the workspace (read-only callers may not use it).
+    pub writes: bool,
     run: Runner,
 }
 
@@ -86,7 +88,11 @@ impl ToolDef {
                 f(ctx, a).await
             })
         });
-        ToolDef { tool, run }
+        ToolDef {
+            tool,
+            writes: !matches!(effect, Effect::Read),
+            run,
+        }
     }
 
     /// Run the tool on raw arguments.
