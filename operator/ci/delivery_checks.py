@@ -1,0 +1,96 @@
+"""Helpers of validate-delivery.sh (run with the CI venv's Python, which has PyYAML).
+
+  split IN.yaml CRS.yaml          NotionMcpRemote documents of IN.yaml into CRS.yaml (for check-jsonschema)
+  crd-schema CRD.yaml OUT.json    the served version's openAPIV3Schema
+  to-json IN.yaml OUT.json        all documents as one JSON array
+  rules A.yaml B.yaml             the operator's ClusterRole and Lease Role rules in A and B are identical
+  overlay IN.yaml                 GitOps invariants of a rendered overlay (sync waves, image pinning)
+"""
+
+import json
+import sys
+
+import yaml
+
+
+def docs(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def fail(message):
+    print(f"delivery: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def annotations(doc):
+    return (doc.get("metadata") or {}).get("annotations") or {}
+
+
+def split(src, dst):
+    crs = [d for d in docs(src) if d.get("kind") == "NotionMcpRemote"]
+    with open(dst, "w") as f:
+        yaml.safe_dump_all(crs, f, sort_keys=False)
+    print(len(crs))
+
+
+def crd_schema(src, dst):
+    crd = docs(src)[0]
+    version = next(v for v in crd["spec"]["versions"] if v.get("served"))
+    with open(dst, "w") as f:
+        json.dump(version["schema"]["openAPIV3Schema"], f, indent=1)
+
+
+def to_json(src, dst):
+    with open(dst, "w") as f:
+        json.dump(docs(src), f)
+
+
+def operator_rules(path):
+    out = {}
+    for d in docs(path):
+        if d["kind"] in ("ClusterRole", "Role"):
+            key = "leases" if d["metadata"]["name"].endswith("leader-election") else "operator"
+            out[key] = d["rules"]
+    return out
+
+
+def rules(a, b):
+    ra, rb = operator_rules(a), operator_rules(b)
+    if set(ra) != {"operator", "leases"} or ra != rb:
+        fail(f"RBAC rules differ between {a} and {b}:\n{json.dumps(ra, indent=1)}\n{json.dumps(rb, indent=1)}")
+
+
+def overlay(path):
+    objects = docs(path)
+    waves = {}
+    for d in objects:
+        wave = int(annotations(d).get("argocd.argoproj.io/sync-wave", "0"))
+        waves.setdefault(d["kind"], set()).add(wave)
+    crd = next((d for d in objects if d["kind"] == "CustomResourceDefinition"), None)
+    if crd is None:
+        fail(f"{path}: no CRD")
+    if "ServerSideApply=true" not in annotations(crd).get("argocd.argoproj.io/sync-options", ""):
+        fail(f"{path}: the CRD needs argocd.argoproj.io/sync-options: ServerSideApply=true")
+    crs = [d for d in objects if d["kind"] == "NotionMcpRemote"]
+    if not crs:
+        fail(f"{path}: no NotionMcpRemote")
+    early = max(max(waves[k]) for k in ("CustomResourceDefinition", "Namespace", "ClusterRole", "ServiceAccount"))
+    if not early < min(waves["Deployment"]) < min(waves["NotionMcpRemote"]):
+        fail(f"{path}: sync waves must order CRD/namespace/RBAC < operator < instances, got {waves}")
+    deployment = next(d for d in objects if d["kind"] == "Deployment" and d["metadata"]["name"] == "notion-mcp-operator")
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    if "@" not in image and image.rsplit(":", 1)[-1] in ("", "latest"):
+        fail(f"{path}: operator image {image} is not pinned")
+    for cr in crs:
+        if "SkipDryRunOnMissingResource=true" not in annotations(cr).get("argocd.argoproj.io/sync-options", ""):
+            fail(f"{path}: NotionMcpRemote {cr['metadata']['name']} needs SkipDryRunOnMissingResource=true")
+        spec_image = cr["spec"].get("image", {})
+        if f"{spec_image.get('repository')}:{spec_image.get('tag')}" != image:
+            fail(f"{path}: NotionMcpRemote {cr['metadata']['name']} runs {spec_image}, the operator {image}")
+    print(f"{path}: {len(objects)} objects, operator {image}, {len(crs)} NotionMcpRemote")
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    {"split": split, "crd-schema": crd_schema, "to-json": to_json, "rules": rules, "overlay": overlay}[command](*args)
