@@ -93,6 +93,10 @@ for bad in "image.tagg=x" "replicaCount=2,leaderElection.enabled=false" "metrics
     exit 1
   fi
 done
+# NOTES.txt renders (helm template skips it; a client-side dry run needs no cluster).
+KUBECONFIG=/dev/null helm install notion-mcp-operator "$CHART" -n notion-mcp-system --dry-run=client \
+  -f "$CHART/ci/all-on-values.yaml" >"$OUT/chart-install.txt"
+grep -q 'kubectl -n notion-mcp get nmr' "$OUT/chart-install.txt"
 [ "$($CHECKS split "$OUT/chart-all-on.yaml" "$OUT/chart-crs.yaml")" = 1 ]
 check-jsonschema --schemafile "$OUT/cr-schema.json" "$OUT/chart-crs.yaml"
 
