@@ -4,7 +4,7 @@
 //! `serve` runs it on a listener with TCP_NODELAY and drains in-flight calls on SIGTERM.
 
 use crate::auth::{AuthState, TokenRegistry, authenticate};
-use crate::config::Settings;
+use crate::config::{AuthMode, Settings};
 use crate::http::{self, Health, HostPolicy, McpGuard};
 use crate::mcp::transport::{self, McpEndpoint};
 use crate::mcp::{self, Limits, Shared};
@@ -12,6 +12,8 @@ use crate::metrics::Metrics;
 use crate::notion::pacer::PacingConfig;
 use crate::notion::retry::RetryPolicy;
 use crate::notion::{ClientConfig, NotionClient};
+use crate::oauth::{GrantService, OAuthConfig, OAuthState};
+use crate::store::Store;
 use anyhow::Context;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -31,10 +33,26 @@ pub struct App {
     /// Cancelled at the end of the drain period: closes MCP streams.
     pub streams: CancellationToken,
     pub registry: Arc<TokenRegistry>,
+    /// OAuth mode: the authorization server's state (store, grants).
+    pub oauth: Option<Arc<OAuthState>>,
 }
 
-/// Build the router and its shared state.
-pub fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Result<App> {
+/// Build the router and its shared state. In OAuth mode the grant store is opened from the settings.
+pub async fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Result<App> {
+    let store = if settings.args.auth_mode == AuthMode::Oauth {
+        Some(crate::store::open::open(&settings.args.store).await?)
+    } else {
+        None
+    };
+    build_with_store(settings, demo_token, store)
+}
+
+/// Build with an already opened store (tests share one store between servers).
+pub fn build_with_store(
+    settings: Settings,
+    demo_token: Option<String>,
+    store: Option<Store>,
+) -> anyhow::Result<App> {
     let args = &settings.args;
     let metrics = Metrics::new();
     let client_cfg = ClientConfig {
@@ -75,17 +93,40 @@ pub fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Result<A
     let guard = McpGuard {
         max_body_bytes: args.max_body_bytes,
     };
-    let endpoint = Arc::new(McpEndpoint::new(
-        shared,
-        args.sessions,
-        guard,
-        streams.clone(),
-    ));
+    let oauth = match (args.auth_mode, store) {
+        (AuthMode::Oauth, Some(store)) => {
+            let cfg = OAuthConfig::from_settings(&settings);
+            let grants = Arc::new(GrantService::new(
+                store.clone(),
+                shared.notion.clone(),
+                &cfg,
+                args.notion_version,
+                metrics.clone(),
+            ));
+            Some(Arc::new(
+                OAuthState::new(cfg, store, grants, shared.notion.clone(), metrics.clone())
+                    .map_err(|e| anyhow::anyhow!("{}", e.description))?,
+            ))
+        }
+        (AuthMode::Oauth, None) => anyhow::bail!("OAuth mode needs a grant store"),
+        _ => None,
+    };
+    let mut endpoint = McpEndpoint::new(shared, args.sessions, guard, streams.clone());
+    if oauth.is_some() {
+        endpoint.reauth_challenge = Some(format!(
+            "Bearer realm=\"notion-mcp-remote\", error=\"invalid_token\", resource_metadata=\"{}\", scope=\"{}\"",
+            settings.resource_metadata_url(),
+            crate::oauth::SCOPE
+        ));
+    }
+    let endpoint = Arc::new(endpoint);
     let auth = AuthState {
         mode: args.auth_mode,
         registry: registry.clone(),
         demo_token,
         metrics: metrics.clone(),
+        grants: oauth.as_ref().map(|o| o.grants.clone()),
+        resource_metadata: settings.resource_metadata_url(),
     };
     let health = Arc::new(Health::default());
 
@@ -99,12 +140,17 @@ pub fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Result<A
             HostPolicy::from_settings(&settings),
             http::check_host,
         ));
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz).with_state(health.clone()))
         .route("/metrics", get(http::metrics).with_state(metrics.clone()))
-        .merge(mcp_routes)
-        .layer(from_fn_with_state(metrics.clone(), http::observe));
+        .merge(mcp_routes);
+    if let Some(o) = &oauth {
+        router = router.merge(
+            crate::oauth::routes(o.clone()).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
+        );
+    }
+    let router = router.layer(from_fn_with_state(metrics.clone(), http::observe));
     Ok(App {
         router,
         health,
@@ -112,6 +158,7 @@ pub fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Result<A
         metrics,
         streams,
         registry,
+        oauth,
     })
 }
 
@@ -121,11 +168,28 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
     let health = app.health.clone();
     let streams = app.streams.clone();
     let registry = app.registry.clone();
+    let oauth = app.oauth.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut rounds = 0u64;
         loop {
             tick.tick().await;
             registry.sweep();
+            if let Some(o) = &oauth {
+                o.sweep();
+                // Expired codes, pending logins, idle clients and grants: every 10 minutes.
+                if rounds.is_multiple_of(10) {
+                    match o.store.sweep_expired().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            removed = n,
+                            "expired records removed from the grant store"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "sweeping the grant store failed"),
+                    }
+                }
+            }
+            rounds += 1;
         }
     });
     let shutdown_signal = {
@@ -149,7 +213,10 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    let server = axum::serve(listener, app.router).with_graceful_shutdown(shutdown_signal);
+    let service = app
+        .router
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(shutdown_signal);
     let result = tokio::select! {
         r = server => r.context("serving HTTP"),
         () = async {
@@ -168,7 +235,7 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
 /// Bind the configured address and serve until shutdown.
 pub async fn run(settings: Settings, demo_token: Option<String>) -> anyhow::Result<()> {
     let listen = settings.args.listen;
-    let app = build(settings, demo_token)?;
+    let app = build(settings, demo_token).await?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

@@ -30,10 +30,41 @@ pub enum Command {
 /// How callers prove who they are and which Notion workspace they reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthMode {
+    /// Users log in to their own Notion workspace through OAuth (this server is the authorization
+    /// server for MCP clients and delegates the login to Notion's public-integration OAuth).
+    Oauth,
     /// Each caller sends its own Notion integration token as `Authorization: Bearer ntn_…`.
     NotionToken,
     /// Like notion-token, but callers without a bearer use the demo workspace's token.
     Demo,
+}
+
+/// Where grants and OAuth state are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// Encrypted files in `--store-dir` (the default outside Kubernetes).
+    File,
+    /// One encrypted Secret per record in `--store-namespace` (the default inside Kubernetes).
+    Kubernetes,
+    /// In memory: lost on restart (tests, experiments).
+    Memory,
+}
+
+/// A secret setting: parsed like a string, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Redacted(s.to_string()))
+    }
 }
 
 /// Log output format.
@@ -74,8 +105,14 @@ pub struct ServeArgs {
     pub trust_forwarded_headers: bool,
 
     /// How callers authenticate.
-    #[arg(long, env = "NOTION_MCP_AUTH_MODE", value_enum, default_value_t = AuthMode::NotionToken)]
+    #[arg(long, env = "NOTION_MCP_AUTH_MODE", value_enum, default_value_t = AuthMode::Oauth)]
     pub auth_mode: AuthMode,
+
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Base URL of the Notion API and its OAuth endpoints (point it at a fake in tests).
     #[arg(
@@ -151,6 +188,105 @@ pub struct ServeArgs {
     pub log: String,
 }
 
+/// The OAuth authorization server (`--auth-mode oauth`).
+#[derive(Debug, Clone, Args)]
+pub struct OAuthArgs {
+    /// Client id of the Notion public integration users log in through.
+    #[arg(long, env = "NOTION_OAUTH_CLIENT_ID")]
+    pub notion_oauth_client_id: Option<String>,
+
+    /// Client secret of the Notion public integration.
+    #[arg(long, env = "NOTION_OAUTH_CLIENT_SECRET", hide_env_values = true)]
+    pub notion_oauth_client_secret: Option<Redacted>,
+
+    /// Only accept client redirect URIs on these hosts (comma separated); loopback redirects of
+    /// native clients are always accepted. Empty: any https host.
+    #[arg(long, env = "NOTION_MCP_ALLOWED_REDIRECT_HOSTS", value_delimiter = ',')]
+    pub allowed_redirect_hosts: Vec<String>,
+
+    /// Lifetime of the access tokens this server issues, in seconds.
+    #[arg(long, env = "NOTION_MCP_ACCESS_TOKEN_TTL_SECS", default_value_t = 3600)]
+    pub access_token_ttl_secs: u64,
+
+    /// A grant whose refresh token is not used for this many days is deleted.
+    #[arg(long, env = "NOTION_MCP_GRANT_IDLE_DAYS", default_value_t = 90)]
+    pub grant_idle_days: u64,
+
+    /// Seconds after a refresh during which presenting the old refresh token again is treated as a
+    /// concurrent retry (refused, grant kept) rather than a replay (grant revoked).
+    #[arg(
+        long,
+        env = "NOTION_MCP_REFRESH_REUSE_GRACE_SECS",
+        default_value_t = 10
+    )]
+    pub refresh_reuse_grace_secs: u64,
+
+    /// A registered client that is not used for this many days is deleted.
+    #[arg(long, env = "NOTION_MCP_CLIENT_IDLE_DAYS", default_value_t = 30)]
+    pub client_idle_days: u64,
+
+    /// Client registrations accepted per minute from one address.
+    #[arg(
+        long,
+        env = "NOTION_MCP_REGISTRATIONS_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub registrations_per_minute: u32,
+
+    /// Static API keys for services (YAML or JSON; see the README).
+    #[arg(long, env = "NOTION_MCP_API_KEYS_FILE")]
+    pub api_keys_file: Option<std::path::PathBuf>,
+
+    /// Tool calls per minute allowed per caller (grant, API key or token); 0 disables the limit.
+    #[arg(long, env = "NOTION_MCP_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
+    pub rate_limit_per_minute: u32,
+
+    /// Burst of tool calls allowed per caller above the per-minute rate.
+    #[arg(long, env = "NOTION_MCP_RATE_LIMIT_BURST", default_value_t = 20)]
+    pub rate_limit_burst: u32,
+
+    /// Accept Client ID Metadata Documents from loopback http URLs (tests only; not a flag).
+    #[arg(skip)]
+    pub cimd_allow_loopback: bool,
+}
+
+/// Where grants live and how they are sealed.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Store backend; default: kubernetes inside a cluster, file elsewhere.
+    #[arg(long = "store", env = "NOTION_MCP_STORE", value_enum)]
+    pub kind: Option<StoreKind>,
+
+    /// Directory of the file store.
+    #[arg(long, env = "NOTION_MCP_STORE_DIR", default_value = "notion-mcp-data")]
+    pub store_dir: std::path::PathBuf,
+
+    /// Namespace of the kubernetes store; default: the pod's own namespace.
+    #[arg(long, env = "NOTION_MCP_STORE_NAMESPACE")]
+    pub store_namespace: Option<String>,
+
+    /// Instance name: labels the kubernetes store's Secrets (`notionmcp.dev/instance`).
+    #[arg(long, env = "NOTION_MCP_INSTANCE", default_value = "notion-mcp-remote")]
+    pub instance: String,
+
+    /// UID of the instance's NotionMcpRemote resource: grant Secrets get it as an owner.
+    #[arg(long, env = "NOTION_MCP_INSTANCE_UID")]
+    pub instance_uid: Option<String>,
+
+    /// Directory of sealing keys, one file per key id (32 bytes raw, base64 or hex).
+    /// Default for the file store: `<store-dir>/keys`, created with one key on first start.
+    #[arg(long, env = "NOTION_MCP_KEYS_DIR")]
+    pub keys_dir: Option<std::path::PathBuf>,
+
+    /// Sealing keys as `id:base64` pairs (comma separated), instead of a directory.
+    #[arg(long, env = "NOTION_MCP_KEYS", hide_env_values = true)]
+    pub keys: Option<Redacted>,
+
+    /// The key id that seals new records (required with more than one key).
+    #[arg(long, env = "NOTION_MCP_ACTIVE_KEY_ID")]
+    pub active_key_id: Option<String>,
+}
+
 /// Settings of `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -163,6 +299,10 @@ pub struct DemoArgs {
     /// Also offer MCP sessions (see `serve --sessions`).
     #[arg(long, env = "NOTION_MCP_SESSIONS", default_value_t = false)]
     pub sessions: bool,
+    /// Require OAuth like production: clients register, the user consents and "logs in" at the fake
+    /// Notion (which approves at once), grants are kept in memory.
+    #[arg(long, default_value_t = false)]
+    pub oauth: bool,
     /// Log format.
     #[arg(long, env = "NOTION_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -275,6 +415,48 @@ impl Settings {
         if args.max_active_tokens == 0 {
             return Err(bad("--max-active-tokens", "must be at least 1".into()));
         }
+        if args.auth_mode == AuthMode::Oauth {
+            let o = &args.oauth;
+            let missing = |v: Option<&str>| v.is_none_or(|s| s.trim().is_empty());
+            if missing(o.notion_oauth_client_id.as_deref()) {
+                return Err(bad(
+                    "--notion-oauth-client-id",
+                    "--auth-mode oauth (the default) needs the client id of your Notion public integration \
+                     (NOTION_OAUTH_CLIENT_ID); or use --auth-mode notion-token to let callers send their own token"
+                        .into(),
+                ));
+            }
+            if missing(o.notion_oauth_client_secret.as_ref().map(|s| s.0.as_str())) {
+                return Err(bad(
+                    "--notion-oauth-client-secret",
+                    "--auth-mode oauth needs the client secret of your Notion public integration (NOTION_OAUTH_CLIENT_SECRET)"
+                        .into(),
+                ));
+            }
+            if o.access_token_ttl_secs < 60 || o.access_token_ttl_secs > 7 * 86_400 {
+                return Err(bad(
+                    "--access-token-ttl-secs",
+                    format!(
+                        "must be between 60 and 604800, got {}",
+                        o.access_token_ttl_secs
+                    ),
+                ));
+            }
+            if o.grant_idle_days == 0 || o.client_idle_days == 0 {
+                return Err(bad(
+                    "--grant-idle-days",
+                    "grant and client idle lifetimes must be at least one day".into(),
+                ));
+            }
+        }
+        for h in &args.oauth.allowed_redirect_hosts {
+            if h.contains('/') || h.contains(':') {
+                return Err(bad(
+                    "--allowed-redirect-hosts",
+                    format!("'{h}' must be a bare host name (no scheme, port or path)"),
+                ));
+            }
+        }
         allowed_hosts.sort();
         allowed_hosts.dedup();
         Ok(Settings {
@@ -290,6 +472,14 @@ impl Settings {
         format!("{}/mcp", self.public_base)
     }
 
+    /// The URL of the protected resource metadata for `/mcp` (sent in 401 challenges).
+    pub fn resource_metadata_url(&self) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource/mcp",
+            self.public_base
+        )
+    }
+
     pub fn tool_timeout(&self) -> Duration {
         Duration::from_secs(self.args.tool_timeout_secs)
     }
@@ -302,6 +492,9 @@ mod tests {
 
     fn args(extra: &[&str]) -> ServeArgs {
         let mut argv = vec!["notion-mcp-remote"];
+        if !extra.contains(&"--auth-mode") {
+            argv.extend_from_slice(&["--auth-mode", "notion-token"]);
+        }
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).expect("parses").serve
     }
@@ -337,5 +530,30 @@ mod tests {
         assert_eq!(e.flag, "--allowed-origins");
         let e = Settings::from_args(args(&["--pacing-rps", "0"])).unwrap_err();
         assert_eq!(e.flag, "--pacing-rps");
+        let e = Settings::from_args(args(&["--auth-mode", "oauth"])).unwrap_err();
+        assert_eq!(e.flag, "--notion-oauth-client-id");
+        assert!(
+            e.message.contains("NOTION_OAUTH_CLIENT_ID"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let a = args(&[
+            "--auth-mode",
+            "oauth",
+            "--notion-oauth-client-id",
+            "cid",
+            "--notion-oauth-client-secret",
+            "very-secret-value",
+            "--keys",
+            "k1:c2VjcmV0LWtleS1tYXRlcmlhbA",
+        ]);
+        let s = Settings::from_args(a).expect("valid");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("very-secret-value"));
+        assert!(!printed.contains("c2VjcmV0"));
     }
 }

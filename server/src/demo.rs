@@ -8,6 +8,9 @@ use clap::Parser;
 
 /// The integration token of the sample workspace.
 pub const DEMO_TOKEN: &str = "ntn_demo_acme";
+/// The fake Notion's public integration used by `demo --oauth`.
+const DEMO_OAUTH_CLIENT_ID: &str = "demo-oauth-integration";
+const DEMO_OAUTH_CLIENT_SECRET: &str = "demo-oauth-integration-secret";
 
 /// Start the fake, then serve MCP against it until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -24,7 +27,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .context("default settings")?
         .serve;
     serve.listen = args.listen;
-    serve.auth_mode = AuthMode::Demo;
+    serve.auth_mode = if args.oauth {
+        AuthMode::Oauth
+    } else {
+        AuthMode::Demo
+    };
     serve.notion_base_url = fake.base_url().parse().context("fake Notion URL")?;
     serve.log_format = args.log_format;
     serve.log = args.log.clone();
@@ -32,12 +39,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // The fake answers instantly; keep pacing generous so the demo feels like a real workspace.
     serve.pacing_rps = 50.0;
     serve.pacing_burst = 50;
+    if args.oauth {
+        // The fake's integration accepts our callback; grants live in memory.
+        let callback = format!("http://localhost:{}/oauth/callback", args.listen.port());
+        fake.fake.register_oauth_client(
+            DEMO_OAUTH_CLIENT_ID,
+            DEMO_OAUTH_CLIENT_SECRET,
+            vec![callback],
+        );
+        serve.oauth.notion_oauth_client_id = Some(DEMO_OAUTH_CLIENT_ID.into());
+        serve.oauth.notion_oauth_client_secret =
+            Some(crate::config::Redacted(DEMO_OAUTH_CLIENT_SECRET.into()));
+        serve.store.kind = Some(crate::config::StoreKind::Memory);
+    }
     let settings = Settings::from_args(serve)?;
     let url = settings.mcp_url();
+    let bearer_line = if args.oauth {
+        "Auth:          OAuth (register, consent, log in at the fake Notion; grants in memory)"
+            .to_string()
+    } else {
+        format!("Bearer token:  {DEMO_TOKEN}   (optional in demo mode)")
+    };
     println!(
         "\nnotion-mcp-remote demo — a sample Notion workspace (\"Acme Demo\") served by an embedded fake.\n\n\
          MCP endpoint:  {url}\n\
-         Bearer token:  {DEMO_TOKEN}   (optional in demo mode)\n\
+         {bearer_line}\n\
          Fake Notion:   {}\n\n\
          Try it:\n  \
          npx @modelcontextprotocol/inspector@latest --cli {url} --transport http --method tools/list\n  \
@@ -45,7 +71,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          Press Ctrl-C to stop.\n",
         fake.base_url()
     );
-    let result = app::run(settings, Some(DEMO_TOKEN.to_string())).await;
+    let demo_token = (!args.oauth).then(|| DEMO_TOKEN.to_string());
+    let result = app::run(settings, demo_token).await;
     fake.shutdown().await;
     result
 }

@@ -14,5 +14,6 @@ pub mod http;
 pub mod mcp;
 pub mod metrics;
 pub mod notion;
+pub mod oauth;
 pub mod store;
 pub mod telemetry;

@@ -27,6 +27,7 @@ pub struct Metrics {
     notion_retries: IntCounterVec,
     pacing_wait: HistogramVec,
     active_principals: IntGauge,
+    oauth_events: IntCounterVec,
 }
 
 impl Metrics {
@@ -100,7 +101,13 @@ impl Metrics {
         registry
             .register(Box::new(active_principals.clone()))
             .expect("metric registered once");
+        let oauth_events = counter(
+            "oauth_events_total",
+            "Authorization-server events, by step (register, consent, callback, token, revoke, notion_refresh, grant_revoked) and outcome.",
+            &["step", "outcome"],
+        );
         Metrics {
+            oauth_events,
             registry,
             http_requests,
             http_duration,
@@ -150,6 +157,11 @@ impl Metrics {
         self.pacing_wait
             .with_label_values(&[kind])
             .observe(waited.as_secs_f64());
+    }
+
+    /// One step of the OAuth flow and how it ended (`ok` or an OAuth error code).
+    pub fn observe_oauth(&self, step: &str, outcome: &str) {
+        self.oauth_events.with_label_values(&[step, outcome]).inc();
     }
 
     pub fn set_active_tokens(&self, n: usize) {

@@ -1,14 +1,19 @@
 //! The authentication middleware for `/mcp`.
 //!
+//! `oauth` mode: the bearer must be an access token this server issued; it resolves to a stored grant
+//! and that grant's Notion token (never a Notion token sent by the client: no token passthrough).
 //! `notion-token` mode: the bearer must be a Notion integration token (`ntn_…` or legacy `secret_…`);
 //! it is used for this request only. `demo` mode additionally lets requests without a bearer use the
-//! demo workspace. Failures get 401 with a `WWW-Authenticate` challenge and a JSON body naming the
-//! problem; an overfull token registry gets 503 with `Retry-After`.
+//! demo workspace. Failures get 401 with a `WWW-Authenticate` challenge pointing at the protected
+//! resource metadata and a JSON body naming the problem; an overfull token registry gets 503 with
+//! `Retry-After`.
 
 use super::{Principal, PrincipalKind, RegistryError, TokenRegistry};
 use crate::config::AuthMode;
 use crate::http::json_error;
 use crate::metrics::Metrics;
+use crate::oauth::grants::ReauthSignal;
+use crate::oauth::{GrantService, ResolveError};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +28,10 @@ pub struct AuthState {
     /// The token used for unauthenticated requests in demo mode.
     pub demo_token: Option<String>,
     pub metrics: Metrics,
+    /// OAuth mode: resolves our access tokens to grants.
+    pub grants: Option<Arc<GrantService>>,
+    /// Absolute URL of the protected resource metadata, for challenges.
+    pub resource_metadata: String,
 }
 
 /// Authenticate a request and attach its [`Principal`].
@@ -33,20 +42,60 @@ pub async fn authenticate(
 ) -> Response {
     let bearer = match bearer_token(req.headers()) {
         Ok(b) => b,
-        Err(msg) => return unauthorized(msg),
+        Err(msg) => return unauthorized(&state, Some(msg)),
     };
+    if state.mode == AuthMode::Oauth {
+        let signal = ReauthSignal::default();
+        let principal = match (bearer, &state.grants) {
+            (None, _) => return unauthorized(&state, None),
+            (Some(token), Some(grants)) => match grants.resolve(&token, &signal).await {
+                Ok(p) => p,
+                Err(ResolveError::Store(e)) => {
+                    tracing::error!(error = %e, "grant store unavailable");
+                    let mut resp = json_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily_unavailable",
+                        "the grant store is unavailable; retry shortly",
+                    );
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                    return resp;
+                }
+                Err(ResolveError::NotOurs) => {
+                    return unauthorized(
+                        &state,
+                        Some(
+                            "this server accepts only access tokens it issued: connect through OAuth",
+                        ),
+                    );
+                }
+                Err(e) => return unauthorized(&state, Some(&e.to_string())),
+            },
+            (Some(_), None) => return unauthorized(&state, Some("OAuth is not configured")),
+        };
+        tracing::Span::current().record("subject", principal.subject.as_str());
+        req.extensions_mut().insert(signal);
+        req.extensions_mut().insert(principal);
+        return next.run(req).await;
+    }
     let (token, kind) = match (bearer, state.mode, &state.demo_token) {
         (Some(t), _, _) => (t, PrincipalKind::NotionToken),
         (None, AuthMode::Demo, Some(demo)) => (demo.clone(), PrincipalKind::Demo),
         (None, _, _) => {
             return unauthorized(
-                "missing bearer token: send your Notion integration token as 'Authorization: Bearer ntn_...'",
+                &state,
+                Some(
+                    "missing bearer token: send your Notion integration token as 'Authorization: Bearer ntn_...'",
+                ),
             );
         }
     };
     if kind == PrincipalKind::NotionToken && !looks_like_notion_token(&token) {
         return unauthorized(
-            "the bearer is not a Notion integration token (expected one starting with 'ntn_' or 'secret_')",
+            &state,
+            Some(
+                "the bearer is not a Notion integration token (expected one starting with 'ntn_' or 'secret_')",
+            ),
         );
     }
     let (subject, notion) = match state.registry.admit(&token) {
@@ -106,14 +155,27 @@ fn looks_like_notion_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn unauthorized(message: &str) -> Response {
-    let mut resp = json_error(StatusCode::UNAUTHORIZED, "invalid_token", message);
-    let challenge = format!(
-        "Bearer realm=\"notion-mcp-remote\", error=\"invalid_token\", error_description=\"{}\"",
-        message
-            .replace('"', "'")
-            .replace(|c: char| !c.is_ascii() || c.is_ascii_control(), "")
-    );
+/// 401 with a challenge. Without a message (no credentials at all) the challenge carries no error
+/// (RFC 6750 §3.1); in OAuth mode it names the protected resource metadata and the scope.
+pub fn unauthorized(state: &AuthState, message: Option<&str>) -> Response {
+    let text =
+        message.unwrap_or("authorization required: log in through OAuth (see resource_metadata)");
+    let mut resp = json_error(StatusCode::UNAUTHORIZED, "invalid_token", text);
+    let mut challenge = String::from("Bearer realm=\"notion-mcp-remote\"");
+    if state.mode == AuthMode::Oauth {
+        challenge.push_str(&format!(
+            ", resource_metadata=\"{}\", scope=\"{}\"",
+            state.resource_metadata,
+            crate::oauth::SCOPE
+        ));
+    }
+    if let Some(m) = message {
+        challenge.push_str(&format!(
+            ", error=\"invalid_token\", error_description=\"{}\"",
+            m.replace('"', "'")
+                .replace(|c: char| !c.is_ascii() || c.is_ascii_control(), "")
+        ));
+    }
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }

@@ -7,6 +7,7 @@
 
 use super::server::{NotionMcp, Shared};
 use crate::http::McpGuard;
+use crate::oauth::grants::ReauthSignal;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -27,6 +28,8 @@ const SESSION_REPLAY_TTL: Duration = Duration::from_secs(10);
 
 /// The services behind `/mcp`.
 pub struct McpEndpoint {
+    /// `WWW-Authenticate` challenge for requests whose grant died during the call (OAuth mode).
+    pub reauth_challenge: Option<String>,
     stateless: StreamableHttpService<NotionMcp, NeverSessionManager>,
     sessions: Option<(
         StreamableHttpService<NotionMcp, LocalSessionManager>,
@@ -72,14 +75,35 @@ impl McpEndpoint {
             (svc, manager)
         });
         McpEndpoint {
+            reauth_challenge: None,
             stateless,
             sessions,
         }
     }
 }
 
-/// Route one `/mcp` request to the session service or the stateless one.
+/// Route one `/mcp` request; when the caller's grant turned out to be dead during the call (Notion
+/// refused its token and its refresh), answer 401 so the client logs in again.
 pub async fn handle(State(ep): State<Arc<McpEndpoint>>, req: Request) -> Response {
+    let signal = req.extensions().get::<ReauthSignal>().cloned();
+    let resp = route(&ep, req).await;
+    match (signal, &ep.reauth_challenge) {
+        (Some(s), Some(challenge)) if s.raised() && resp.status().is_success() => {
+            let mut r = crate::http::json_error(
+                http::StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "Notion no longer accepts this connection; authorize again",
+            );
+            if let Ok(v) = http::HeaderValue::from_str(challenge) {
+                r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+            }
+            r
+        }
+        _ => resp,
+    }
+}
+
+async fn route(ep: &McpEndpoint, req: Request) -> Response {
     if let Some((svc, manager)) = &ep.sessions {
         let sid = req
             .headers()

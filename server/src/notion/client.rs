@@ -73,10 +73,19 @@ impl<'de> serde::Deserialize<'de> for NotionVersion {
     }
 }
 
+/// Gets a new Notion token after Notion refused one with 401 (an OAuth grant's token expired).
+#[async_trait::async_trait]
+pub trait TokenRenewer: Send + Sync {
+    /// `refused` was answered 401. Return the token to retry with, or the error for the caller.
+    async fn renew(&self, refused: &str) -> Result<String, NotionError>;
+}
+
 /// The credentials and per-call settings of one Notion connection.
 #[derive(Clone)]
 pub struct NotionAuth {
-    token: String,
+    /// Shared by clones, so a renewed token is used by the rest of the tool call.
+    token: Arc<std::sync::RwLock<Arc<str>>>,
+    renewer: Option<Arc<dyn TokenRenewer>>,
     /// Requests with the same key share one pacing budget (a bot id or workspace id when known).
     pub pacing_key: String,
     pub version: NotionVersion,
@@ -89,7 +98,8 @@ impl NotionAuth {
         let digest = Sha256::digest(token.as_bytes());
         let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         NotionAuth {
-            token,
+            token: Arc::new(std::sync::RwLock::new(Arc::from(token))),
+            renewer: None,
             pacing_key: format!("token:{hex}"),
             version,
         }
@@ -106,9 +116,23 @@ impl NotionAuth {
         self
     }
 
+    /// Renew the token through `renewer` when Notion answers 401.
+    pub fn with_renewer(mut self, renewer: Arc<dyn TokenRenewer>) -> Self {
+        self.renewer = Some(renewer);
+        self
+    }
+
     /// The bearer token (for code that must hand it on, e.g. to store it).
-    pub fn expose_token(&self) -> &str {
-        &self.token
+    pub fn expose_token(&self) -> Arc<str> {
+        self.token
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn replace_token(&self, token: &str) {
+        let mut guard = self.token.write().unwrap_or_else(|p| p.into_inner());
+        *guard = Arc::from(token);
     }
 }
 
@@ -287,14 +311,32 @@ impl NotionClient {
     }
 
     /// Send a request and return Notion's JSON (`Value::Null` for an empty 2xx body).
+    /// When Notion answers 401 and the credentials can be renewed (an OAuth grant), the request is
+    /// sent once more with the renewed token.
     pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
-        self.execute(
-            Credentials::Bearer(&auth.token),
-            &auth.pacing_key,
-            auth.version,
-            &req,
-        )
-        .await
+        let token = auth.expose_token();
+        let first = self
+            .execute(
+                Credentials::Bearer(&token),
+                &auth.pacing_key,
+                auth.version,
+                &req,
+            )
+            .await;
+        match (&auth.renewer, first) {
+            (Some(renewer), Err(e)) if e.is_unauthorized() => {
+                let fresh = renewer.renew(&token).await?;
+                auth.replace_token(&fresh);
+                self.execute(
+                    Credentials::Bearer(&fresh),
+                    &auth.pacing_key,
+                    auth.version,
+                    &req,
+                )
+                .await
+            }
+            (_, result) => result,
+        }
     }
 
     /// Send a request and decode the response into `T`.

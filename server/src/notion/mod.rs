@@ -19,7 +19,10 @@ pub mod types;
 pub mod uploads;
 pub mod writes;
 
-pub use client::{ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion};
+pub use client::{
+    ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion, TokenRenewer,
+    install_crypto_provider,
+};
 pub use error::NotionError;
 pub use ids::{IdError, NotionRef, parse_id, parse_ref};
 pub use pacer::{Pacer, PacingConfig};

@@ -83,7 +83,7 @@ pub async fn send(
         let result = http
             .post(&url)
             .timeout(timeout)
-            .bearer_auth(auth.expose_token())
+            .bearer_auth(&*auth.expose_token())
             .header("Notion-Version", auth.version.as_str())
             .multipart(form)
             .send()

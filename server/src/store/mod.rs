@@ -11,6 +11,7 @@
 pub mod file;
 // pub mod kubernetes;
 pub mod memory;
+pub mod open;
 pub mod records;
 pub mod sealing;
 

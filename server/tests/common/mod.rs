@@ -25,6 +25,8 @@ pub fn test_args() -> ServeArgs {
     a.pacing_burst = 1000;
     a.retry_max_wait_secs = 10;
     a.shutdown_grace_secs = 1;
+    a.auth_mode = notion_mcp_remote::config::AuthMode::NotionToken;
+    a.store.kind = Some(notion_mcp_remote::config::StoreKind::Memory);
     a
 }
 
@@ -43,13 +45,33 @@ impl Harness {
         args.notion_base_url = fake.base_url().parse().unwrap();
         tweak(&mut args);
         let settings = Settings::from_args(args).unwrap();
-        let built = app::build(settings, Some("ntn_demo_acme".into())).unwrap();
+        let built = app::build(settings, Some("ntn_demo_acme".into()))
+            .await
+            .unwrap();
         let stop = CancellationToken::new();
         let task = tokio::spawn(app::serve(built, listener, stop.clone()));
         let base = format!("http://127.0.0.1:{}", addr.port());
         Harness {
             fake,
             url: format!("{base}/mcp"),
+            base,
+            http: reqwest::Client::new(),
+            stop,
+            task,
+        }
+    }
+
+    /// A harness around a server started elsewhere.
+    pub fn from_parts(
+        fake: RunningFake,
+        url: String,
+        base: String,
+        stop: CancellationToken,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) -> Self {
+        Harness {
+            fake,
+            url,
             base,
             http: reqwest::Client::new(),
             stop,

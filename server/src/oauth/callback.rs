@@ -1,0 +1,222 @@
+//! `/oauth/callback`: Notion sends the user back here. The single-use `state` finds the pending
+//! authorization; Notion's code is exchanged (HTTP Basic, JSON body) and everything that matters in its
+//! answer is kept in a new grant (tokens sealed); then the client gets our own code. A cancelled login
+//! or a Notion error goes back to the client as an OAuth error, never as a raw page; an unknown or
+//! replayed `state` cannot be sent anywhere and gets an error page.
+
+use super::authorize::{KnownUser, USER_COOKIE, USER_PURPOSE, consent_key, redirect_to_client};
+use super::cookies::seal_value;
+use super::errors::error_page;
+use super::{CODE_TTL_SECS, CONSENT_TTL_SECS, OAuthState, tokens};
+use crate::store::now_unix;
+use crate::store::records::{AuthCode, Consent, Grant, NotionCredentials, PendingAuthorization};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Parse Notion's token response into credentials.
+pub fn credentials_from(v: &Value, now: i64) -> Option<NotionCredentials> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let user = v.pointer("/owner/user");
+    let us = |k: &str| {
+        user.and_then(|u| u.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    Some(NotionCredentials {
+        access_token: s("access_token")?,
+        refresh_token: s("refresh_token"),
+        bot_id: s("bot_id")?,
+        workspace_id: s("workspace_id")?,
+        workspace_name: s("workspace_name"),
+        workspace_icon: s("workspace_icon"),
+        user_id: us("id"),
+        user_name: us("name"),
+        user_email: user
+            .and_then(|u| u.pointer("/person/email"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        duplicated_template_id: s("duplicated_template_id"),
+        obtained_at: now,
+    })
+}
+
+/// `GET /oauth/callback?code=…&state=…` or `?error=…&state=…`
+pub async fn callback(
+    State(s): State<Arc<OAuthState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(state) = q.get("state").filter(|v| !v.is_empty()) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Login link invalid",
+            "Notion's answer carries no state.",
+        );
+    };
+    let pending = match s
+        .store
+        .take::<PendingAuthorization>(&tokens::hash(state))
+        .await
+    {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            s.metrics.observe_oauth("callback", "unknown_state");
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "Login link expired or already used",
+                "This login was already completed, took longer than ten minutes, or did not start here.",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "grant store error at the callback");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The grant store is unavailable; try again shortly.",
+            );
+        }
+    };
+    let back = |params: &[(&str, &str)]| {
+        redirect_to_client(
+            &s.cfg.issuer,
+            &pending.redirect_uri,
+            pending.state.as_deref(),
+            params,
+        )
+    };
+    if let Some(err) = q.get("error") {
+        s.metrics.observe_oauth("callback", "notion_error");
+        let (code, why) = if err == "access_denied" {
+            (
+                "access_denied",
+                "the user cancelled the Notion login".to_string(),
+            )
+        } else {
+            (
+                "server_error",
+                format!(
+                    "Notion answered the login with error '{}'",
+                    err.chars().take(64).collect::<String>()
+                ),
+            )
+        };
+        return back(&[("error", code), ("error_description", &why)]);
+    }
+    let Some(code) = q.get("code").filter(|c| !c.is_empty()) else {
+        return back(&[
+            ("error", "server_error"),
+            ("error_description", "Notion's answer carries no code"),
+        ]);
+    };
+    let body = json!({
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": s.cfg.callback_url,
+    });
+    let now = now_unix();
+    let answer = s
+        .notion
+        .oauth_token(&s.cfg.notion_client_id, &s.cfg.notion_client_secret, body)
+        .await;
+    let creds = match answer.as_ref().map(|v| credentials_from(v, now)) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            s.metrics.observe_oauth("callback", "notion_bad_answer");
+            return back(&[
+                ("error", "server_error"),
+                (
+                    "error_description",
+                    "Notion's token answer lacks access_token, bot_id or workspace_id",
+                ),
+            ]);
+        }
+        Err(e) => {
+            s.metrics.observe_oauth("callback", "notion_refused");
+            tracing::warn!(error = %e, "Notion refused the code exchange");
+            let why = format!("Notion refused the login ({})", e.code());
+            return back(&[("error", "server_error"), ("error_description", &why)]);
+        }
+    };
+    let grant_id = tokens::random_id();
+    let user_id = creds.user_id.clone();
+    let grant = Grant {
+        id: grant_id.clone(),
+        client_id: pending.client_id.clone(),
+        client_name: pending.client_name.clone(),
+        audience: pending.resource.clone(),
+        scope: pending.scope.clone(),
+        notion: creds,
+        access: Vec::new(),
+        refresh: None,
+        rotated: Vec::new(),
+        created_at: now,
+        last_used_at: now,
+        // Until the code is exchanged; then the idle lifetime applies.
+        expires_at: now + CODE_TTL_SECS + 60,
+    };
+    let our_code = format!("nmr_code_{}", tokens::random_secret());
+    let code_record = AuthCode {
+        grant_id: grant_id.clone(),
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        resource: pending.resource.clone(),
+        scope: pending.scope.clone(),
+        expires_at: now + CODE_TTL_SECS,
+        used_at: None,
+    };
+    let stored = async {
+        s.store.create(&grant_id, &grant).await?;
+        s.store.create(&tokens::hash(&our_code), &code_record).await
+    }
+    .await;
+    if let Err(e) = stored {
+        tracing::error!(error = %e, "could not store a new grant");
+        return back(&[
+            ("error", "temporarily_unavailable"),
+            (
+                "error_description",
+                "the grant store is unavailable; try again",
+            ),
+        ]);
+    }
+    s.metrics.observe_oauth("callback", "ok");
+    tracing::info!(
+        grant_id,
+        client_id = pending.client_id,
+        workspace_id = grant.notion.workspace_id,
+        bot_id = grant.notion.bot_id,
+        user_id = user_id.as_deref().unwrap_or(""),
+        "Notion login completed"
+    );
+    let mut resp = back(&[("code", &our_code)]);
+    // Remember the user and their consent for this client.
+    if let Some(user_id) = user_id {
+        let consent = Consent {
+            user_id: user_id.clone(),
+            client_id: pending.client_id.clone(),
+            granted_at: now,
+            expires_at: now + CONSENT_TTL_SECS,
+        };
+        let key = consent_key(&user_id, &pending.client_id);
+        let _ = s.store.delete::<Consent>(&key).await;
+        if let Err(e) = s.store.create(&key, &consent).await {
+            tracing::warn!(error = %e, "could not remember consent");
+        }
+        let cookie = seal_value(
+            s.store.keys(),
+            USER_PURPOSE,
+            &KnownUser {
+                user_id,
+                expires_at: now + CONSENT_TTL_SECS,
+            },
+        );
+        if let Some(c) = s.cookies.set(USER_COOKIE, &cookie, CONSENT_TTL_SECS) {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    resp.into_response()
+}

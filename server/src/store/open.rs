@@ -1,0 +1,131 @@
+//! Opening the configured store at start-up: pick the backend, load the key ring, and open every
+//! record once so a wrong or missing key stops the server with a message naming the record and key —
+//! never a silent reset.
+
+use super::sealing::{KeyRing, generate_key_text};
+use super::{Kind, Store, file, memory};
+use crate::config::{StoreArgs, StoreKind};
+use anyhow::{Context, bail};
+use std::path::Path;
+use std::sync::Arc;
+
+const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// The backend in effect: the flag, else kubernetes inside a cluster, else file.
+pub fn effective_kind(args: &StoreArgs) -> StoreKind {
+    args.kind.unwrap_or_else(|| {
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            StoreKind::Kubernetes
+        } else {
+            StoreKind::File
+        }
+    })
+}
+
+fn has_records(dir: &Path) -> bool {
+    Kind::ALL.iter().any(|k| {
+        std::fs::read_dir(dir.join(k.as_str()))
+            .map(|mut d| {
+                d.any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.')))
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// The key ring from the settings; for the file store without keys, `<store-dir>/keys` (created with
+/// one fresh key when the store is new).
+fn key_ring(args: &StoreArgs, kind: StoreKind) -> anyhow::Result<KeyRing> {
+    let active = args.active_key_id.as_deref();
+    if let Some(pairs) = &args.keys {
+        return KeyRing::from_pairs(&pairs.0, active)
+            .context("reading the keys of --keys (NOTION_MCP_KEYS)");
+    }
+    if let Some(dir) = &args.keys_dir {
+        return KeyRing::from_dir(dir, active)
+            .with_context(|| format!("reading the keys in {} (--keys-dir)", dir.display()));
+    }
+    match kind {
+        StoreKind::Memory => Ok(KeyRing::random()),
+        StoreKind::Kubernetes => bail!(
+            "the kubernetes store needs sealing keys: mount a Secret and set --keys-dir (NOTION_MCP_KEYS_DIR), or set NOTION_MCP_KEYS"
+        ),
+        StoreKind::File => {
+            let dir = args.store_dir.join("keys");
+            if dir.is_dir() {
+                return KeyRing::from_dir(&dir, active)
+                    .with_context(|| format!("reading the keys in {}", dir.display()));
+            }
+            if has_records(&args.store_dir) {
+                bail!(
+                    "the store in {} has records but its keys are missing ({} does not exist): restore the keys or point --keys-dir at them; nothing was changed",
+                    args.store_dir.display(),
+                    dir.display()
+                );
+            }
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(
+                    &args.store_dir,
+                    std::fs::Permissions::from_mode(0o700),
+                );
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            let path = dir.join("k1");
+            write_private(&path, generate_key_text().as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+            tracing::warn!(path = %path.display(), "generated a new sealing key for the file store; back it up: without it the stored grants cannot be opened");
+            KeyRing::from_dir(&dir, active).with_context(|| format!("reading {}", dir.display()))
+        }
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Open the configured store and check that every record opens with the key ring.
+pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
+    let kind = effective_kind(args);
+    let keys = Arc::new(key_ring(args, kind)?);
+    let backend: Arc<dyn super::Backend> = match kind {
+        StoreKind::Memory => Arc::new(memory::MemoryBackend::default()),
+        StoreKind::File => Arc::new(
+            file::SharedFileBackend::open(&args.store_dir).with_context(|| {
+                format!("opening the file store in {}", args.store_dir.display())
+            })?,
+        ),
+        StoreKind::Kubernetes => Arc::new(open_kubernetes(args).await?),
+    };
+    let store = Store::new(backend, keys);
+    let checked = store.verify_keys().await.with_context(|| {
+        format!(
+            "the {} store holds a record the configured keys cannot open (keys: {}); fix the keys — nothing was changed",
+            store.backend_name(),
+            store.keys().ids().join(", ")
+        )
+    })?;
+    tracing::info!(
+        backend = store.backend_name(),
+        records = checked,
+        active_key = store.keys().active_id(),
+        "grant store opened"
+    );
+    Ok(store)
+}
+
+async fn open_kubernetes(_args: &StoreArgs) -> anyhow::Result<memory::MemoryBackend> {
+    let _ = SERVICE_ACCOUNT_NAMESPACE;
+    bail!("the kubernetes store is not available in this build")
+}
