@@ -65,6 +65,10 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
     set("NOTION_MCP_STORE", "kubernetes".into());
     set("NOTION_MCP_STORE_NAMESPACE", namespace);
     set("NOTION_MCP_INSTANCE", name);
+    // The server sets this resource as a (non-controller) owner of the Secrets it creates.
+    if let Some(uid) = cr.uid() {
+        set("NOTION_MCP_INSTANCE_UID", uid);
+    }
     set("NOTION_MCP_KEYS_DIR", KEYS_DIR.into());
     set(
         "NOTION_MCP_ACTIVE_KEY_ID",

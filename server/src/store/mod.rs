@@ -9,7 +9,7 @@
 //! unchanged, re-read and retry on conflict.
 
 pub mod file;
-// pub mod kubernetes;
+pub mod kubernetes;
 pub mod memory;
 pub mod open;
 pub mod records;
