@@ -125,7 +125,31 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn open_kubernetes(_args: &StoreArgs) -> anyhow::Result<memory::MemoryBackend> {
-    let _ = SERVICE_ACCOUNT_NAMESPACE;
-    bail!("the kubernetes store is not available in this build")
+async fn open_kubernetes(args: &StoreArgs) -> anyhow::Result<super::kubernetes::KubernetesBackend> {
+    use super::kubernetes::{KubernetesBackend, KubernetesConfig, OwnerRef};
+    let namespace = match &args.store_namespace {
+        Some(ns) if !ns.trim().is_empty() => ns.trim().to_string(),
+        _ => std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
+            .map(|s| s.trim().to_string())
+            .context("the kubernetes store needs --store-namespace (NOTION_MCP_STORE_NAMESPACE) outside a pod")?,
+    };
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API server for the grant store")?;
+    let owner = args.instance_uid.as_ref().filter(|u| !u.is_empty()).map(|uid| OwnerRef {
+        api_version: "notionmcp.dev/v1alpha1".into(),
+        kind: "NotionMcpRemote".into(),
+        name: args.instance.clone(),
+        uid: uid.clone(),
+    });
+    KubernetesBackend::start(
+        client,
+        KubernetesConfig {
+            namespace: namespace.clone(),
+            instance: args.instance.clone(),
+            owner,
+        },
+    )
+    .await
+    .with_context(|| format!("starting the kubernetes grant store in namespace {namespace}"))
 }
