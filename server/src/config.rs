@@ -25,6 +25,74 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Start an embedded fake Notion with a sample workspace and serve it: no Notion account needed.
     Demo(DemoArgs),
+    /// List or revoke stored OAuth grants (works against the configured store).
+    Grants(Box<GrantsArgs>),
+}
+
+/// `grants list|revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct GrantsArgs {
+    #[command(subcommand)]
+    pub action: GrantsAction,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Notion API base URL (for revoking Notion's token of the last grant of a bot).
+    #[arg(
+        long,
+        env = "NOTION_BASE_URL",
+        default_value = "https://api.notion.com",
+        global = true
+    )]
+    pub notion_base_url: Url,
+    /// Client id of the Notion public integration (to revoke Notion's tokens too).
+    #[arg(long, env = "NOTION_OAUTH_CLIENT_ID", global = true)]
+    pub notion_oauth_client_id: Option<String>,
+    /// Client secret of the Notion public integration.
+    #[arg(
+        long,
+        env = "NOTION_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub notion_oauth_client_secret: Option<Redacted>,
+}
+
+/// Which grants an admin command applies to; filters combine with AND.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GrantFilter {
+    /// Only grants of this Notion workspace (id or name).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Only grants of this Notion bot id.
+    #[arg(long)]
+    pub bot: Option<String>,
+    /// Only grants held by this OAuth client id.
+    #[arg(long)]
+    pub client: Option<String>,
+    /// Only this grant id.
+    #[arg(long)]
+    pub grant: Option<String>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum GrantsAction {
+    /// List grants (no token values are shown).
+    List {
+        #[command(flatten)]
+        filter: GrantFilter,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke grants: their tokens stop working at once; Notion's token is revoked when no other
+    /// grant uses the same bot.
+    Revoke {
+        #[command(flatten)]
+        filter: GrantFilter,
+        /// Revoke every grant when no filter is given.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// How callers prove who they are and which Notion workspace they reach.

@@ -6,6 +6,7 @@
 //! retrying client and pure renderers) → Notion. `app` wires them together; `demo` runs it all
 //! against an embedded fake Notion.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;

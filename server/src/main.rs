@@ -1,4 +1,4 @@
-//! The `notion-mcp-remote` binary: `serve` (default) or `demo`.
+//! The `notion-mcp-remote` binary: `serve` (default), `demo`, or `grants list|revoke`.
 
 use clap::Parser;
 use notion_mcp_remote::config::{AuthMode, Cli, Command, Settings};
@@ -24,6 +24,11 @@ fn main() -> ExitCode {
                 demo::run(args).await
             }
             Some(Command::Serve(args)) => serve(*args).await,
+            Some(Command::Grants(args)) => {
+                telemetry::init(notion_mcp_remote::config::LogFormat::Pretty, "warn");
+                let mut out = std::io::stdout().lock();
+                notion_mcp_remote::admin::run(*args, &mut out).await
+            }
             None => serve(cli.serve).await,
         }
     });

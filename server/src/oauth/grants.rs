@@ -53,6 +53,8 @@ pub struct GrantService {
     version: NotionVersion,
     metrics: Metrics,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Whether revoking the last grant of a bot also revokes Notion's token.
+    revoke_at_notion: bool,
 }
 
 impl GrantService {
@@ -72,7 +74,14 @@ impl GrantService {
             version,
             metrics,
             flights: Mutex::new(HashMap::new()),
+            revoke_at_notion: true,
         }
+    }
+
+    /// Whether revocation also calls Notion's revoke (needs the integration's credentials).
+    pub fn revoking_at_notion(mut self, yes: bool) -> Self {
+        self.revoke_at_notion = yes;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -237,6 +246,9 @@ impl GrantService {
     }
 
     async fn revoke_at_notion_if_last(&self, grant: &Grant) {
+        if !self.revoke_at_notion {
+            return;
+        }
         let others = match self.store.list::<Grant>().await {
             Ok(all) => all
                 .iter()

@@ -81,6 +81,27 @@ impl std::fmt::Debug for OAuthConfig {
 }
 
 impl OAuthConfig {
+    /// Settings for administrative use outside a server (only the Notion client fields matter).
+    pub fn for_admin() -> Self {
+        OAuthConfig {
+            issuer: String::new(),
+            resource: String::new(),
+            notion_client_id: String::new(),
+            notion_client_secret: String::new(),
+            notion_authorize_url: String::new(),
+            callback_url: String::new(),
+            access_ttl: Duration::from_secs(3600),
+            refresh_grace_secs: 10,
+            grant_idle: Duration::from_secs(90 * 86_400),
+            client_idle: Duration::from_secs(30 * 86_400),
+            allowed_redirect_hosts: Vec::new(),
+            registrations_per_minute: 1,
+            secure_cookies: true,
+            cimd_allow_loopback: false,
+            trust_forwarded: false,
+        }
+    }
+
     pub fn from_settings(settings: &Settings) -> Self {
         let o = &settings.args.oauth;
         let notion_base = settings

@@ -136,12 +136,16 @@ async fn open_kubernetes(args: &StoreArgs) -> anyhow::Result<super::kubernetes::
     let client = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API server for the grant store")?;
-    let owner = args.instance_uid.as_ref().filter(|u| !u.is_empty()).map(|uid| OwnerRef {
-        api_version: "notionmcp.dev/v1alpha1".into(),
-        kind: "NotionMcpRemote".into(),
-        name: args.instance.clone(),
-        uid: uid.clone(),
-    });
+    let owner = args
+        .instance_uid
+        .as_ref()
+        .filter(|u| !u.is_empty())
+        .map(|uid| OwnerRef {
+            api_version: "notionmcp.dev/v1alpha1".into(),
+            kind: "NotionMcpRemote".into(),
+            name: args.instance.clone(),
+            uid: uid.clone(),
+        });
     KubernetesBackend::start(
         client,
         KubernetesConfig {
