@@ -15,7 +15,7 @@
 //!     tools: [search, fetch]
 //! ```
 
-use super::{Principal, PrincipalKind, ToolAccess};
+use super::{Principal, PrincipalKind, TokenRegistry, ToolAccess};
 use crate::notion::{NotionAuth, NotionVersion};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -86,8 +86,8 @@ impl ApiKeyEntry {
     }
 
     /// The principal of a request authenticated with this key. Notion calls are paced by the
-    /// integration token (as for any caller with that token): Notion's limits are per integration,
-    /// so keys sharing a token share its budget.
+    /// integration token's fingerprint, the pacing key of any caller sending that token directly:
+    /// Notion's limits are per integration, so everyone using one token shares its budget.
     pub fn principal(&self, version: NotionVersion) -> Principal {
         Principal {
             kind: PrincipalKind::ApiKey,
@@ -343,7 +343,8 @@ fn entry_of(
         id,
         scope: raw.scope,
         access,
-        notion: NotionAuth::new(token, NotionVersion::default()),
+        notion: NotionAuth::new(token.clone(), NotionVersion::default())
+            .with_pacing_key(TokenRegistry::fingerprint(&token)),
     };
     Ok((hash, entry))
 }

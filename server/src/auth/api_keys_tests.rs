@@ -60,6 +60,7 @@ fn yaml_file_authenticates_by_hash_and_builds_the_principal() {
     assert_eq!(p.client_id.as_deref(), Some("reporting-bot"));
     assert_eq!(p.notion.expose_token(), TOKEN);
     assert_eq!(p.notion.version, NotionVersion::V2025_09_03);
+    assert_eq!(p.notion.pacing_key, TokenRegistry::fingerprint(TOKEN));
     assert!(p.access.read_only);
     assert!(p.access.allows("search", false));
     assert!(!p.access.allows("create_pages", true));
