@@ -3,12 +3,14 @@
 //! `build` wires shared state (Notion client, token registry, MCP handler) into the axum router;
 //! `serve` runs it on a listener with TCP_NODELAY and drains in-flight calls on SIGTERM.
 
-use crate::auth::{AuthState, TokenRegistry, authenticate};
+use crate::auth::{ApiKeys, AuthState, TokenRegistry, authenticate};
 use crate::config::{AuthMode, Settings};
 use crate::http::{self, Health, HostPolicy, McpGuard};
+use crate::http::{CallerRateLimit, RateLimitConfig};
 use crate::mcp::transport::{self, McpEndpoint};
 use crate::mcp::{self, Limits, Shared};
 use crate::metrics::Metrics;
+use crate::notion::BreakerConfig;
 use crate::notion::pacer::PacingConfig;
 use crate::notion::retry::RetryPolicy;
 use crate::notion::{ClientConfig, NotionClient};
@@ -70,6 +72,11 @@ pub fn build_with_store(
             max_total_wait: Duration::from_secs(args.retry_max_wait_secs),
             ..RetryPolicy::default()
         },
+        breaker: BreakerConfig {
+            failures: args.breaker_failures,
+            open_for: Duration::from_secs(args.breaker_open_secs.max(1)),
+            ..BreakerConfig::default()
+        },
         ..ClientConfig::default()
     };
     let notion =
@@ -79,8 +86,19 @@ pub fn build_with_store(
         Duration::from_secs(args.token_idle_secs),
         args.notion_version,
     ));
+    let tools = mcp::registry();
+    let api_keys = match &args.oauth.api_keys_file {
+        Some(path) => {
+            let names: Vec<String> = tools.tools().iter().map(|t| t.name.to_string()).collect();
+            let known: Vec<&str> = names.iter().map(String::as_str).collect();
+            let keys = ApiKeys::load(path, &known)?;
+            tracing::info!(count = keys.len(), ids = ?keys.ids(), "API keys loaded");
+            Some(Arc::new(keys))
+        }
+        None => None,
+    };
     let shared = Arc::new(Shared {
-        registry: mcp::registry(),
+        registry: tools,
         notion,
         limits: Limits {
             max_output_chars: args.max_output_chars,
@@ -127,13 +145,24 @@ pub fn build_with_store(
         metrics: metrics.clone(),
         grants: oauth.as_ref().map(|o| o.grants.clone()),
         resource_metadata: settings.resource_metadata_url(),
+        api_keys,
+        notion_version: args.notion_version,
     };
+    let rate_limit = CallerRateLimit::new(
+        RateLimitConfig {
+            per_minute: args.oauth.rate_limit_per_minute,
+            burst: args.oauth.rate_limit_burst,
+        },
+        metrics.clone(),
+    );
     let health = Arc::new(Health::default());
 
-    // Layers run outside-in: host check → guard (body, headers) → authentication → MCP.
+    // Layers run outside-in: host check → guard (body, headers) → authentication → per-caller rate
+    // limit → MCP.
     let mcp_routes = Router::new()
         .route("/mcp", any(transport::handle))
         .with_state(endpoint)
+        .layer(from_fn_with_state(rate_limit, http::rate_limit))
         .layer(from_fn_with_state(auth, authenticate))
         .layer(from_fn_with_state(guard, http::mcp_guard))
         .layer(from_fn_with_state(

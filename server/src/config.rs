@@ -218,6 +218,15 @@ pub struct ServeArgs {
     #[arg(long, env = "NOTION_MCP_NOTION_TIMEOUT_SECS", default_value_t = 30)]
     pub notion_timeout_secs: u64,
 
+    /// Consecutive Notion failures (5xx, timeouts, lost connections) that open the circuit breaker;
+    /// while open, calls fail fast. 0 disables it.
+    #[arg(long, env = "NOTION_MCP_BREAKER_FAILURES", default_value_t = 10)]
+    pub breaker_failures: u32,
+
+    /// Seconds the circuit breaker stays open before one probe request is let through.
+    #[arg(long, env = "NOTION_MCP_BREAKER_OPEN_SECS", default_value_t = 30)]
+    pub breaker_open_secs: u64,
+
     /// Deadline of one tool call, in seconds (claude.ai gives up after 300).
     #[arg(long, env = "NOTION_MCP_TOOL_TIMEOUT_SECS", default_value_t = 240)]
     pub tool_timeout_secs: u64,

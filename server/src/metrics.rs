@@ -28,6 +28,8 @@ pub struct Metrics {
     pacing_wait: HistogramVec,
     active_principals: IntGauge,
     oauth_events: IntCounterVec,
+    rate_limited: IntCounterVec,
+    circuit_open: IntGauge,
 }
 
 impl Metrics {
@@ -93,18 +95,30 @@ impl Metrics {
             "Time a Notion request waited for its workspace's pacing budget or a Retry-After.",
             &["kind"],
         );
-        let active_principals = IntGauge::new(
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("static metric definition");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("metric registered once");
+            g
+        };
+        let active_principals = gauge(
             "active_notion_tokens",
             "Notion tokens with live per-token state (pacer, client) in this process.",
-        )
-        .expect("static metric definition");
-        registry
-            .register(Box::new(active_principals.clone()))
-            .expect("metric registered once");
+        );
         let oauth_events = counter(
             "oauth_events_total",
             "Authorization-server events, by step (register, consent, callback, token, revoke, notion_refresh, grant_revoked) and outcome.",
             &["step", "outcome"],
+        );
+        let rate_limited = counter(
+            "rate_limited_total",
+            "Tool calls refused with 429 by this server's per-caller rate limit, by caller kind.",
+            &["kind"],
+        );
+        let circuit_open = gauge(
+            "notion_circuit_open",
+            "1 while the circuit breaker in front of Notion is open (calls fail fast), else 0.",
         );
         Metrics {
             oauth_events,
@@ -118,6 +132,8 @@ impl Metrics {
             notion_retries,
             pacing_wait,
             active_principals,
+            rate_limited,
+            circuit_open,
         }
     }
 
@@ -167,6 +183,16 @@ impl Metrics {
     pub fn set_active_tokens(&self, n: usize) {
         self.active_principals
             .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// A tool call refused by the per-caller rate limit; `kind` is the caller's principal kind.
+    pub fn observe_rate_limited(&self, kind: &str) {
+        self.rate_limited.with_label_values(&[kind]).inc();
+    }
+
+    /// Whether the circuit breaker in front of Notion is open.
+    pub fn set_circuit_open(&self, open: bool) {
+        self.circuit_open.set(i64::from(open));
     }
 
     /// The text exposition of every metric.
@@ -231,5 +257,13 @@ mod tests {
         assert!(text.contains(
             "notion_mcp_notion_requests_total{endpoint=\"POST /v1/search\",status=\"200\"} 1"
         ));
+        m.observe_rate_limited("api-key");
+        m.set_circuit_open(true);
+        let text = m.render();
+        assert!(
+            text.contains("notion_mcp_rate_limited_total{kind=\"api-key\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("notion_mcp_notion_circuit_open 1"), "{text}");
     }
 }

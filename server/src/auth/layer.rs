@@ -8,10 +8,12 @@
 //! resource metadata and a JSON body naming the problem; an overfull token registry gets 503 with
 //! `Retry-After`.
 
+use super::ApiKeys;
 use super::{Principal, PrincipalKind, RegistryError, TokenRegistry};
 use crate::config::AuthMode;
 use crate::http::json_error;
 use crate::metrics::Metrics;
+use crate::notion::NotionVersion;
 use crate::oauth::grants::ReauthSignal;
 use crate::oauth::{GrantService, ResolveError};
 use axum::extract::{Request, State};
@@ -32,6 +34,9 @@ pub struct AuthState {
     pub grants: Option<Arc<GrantService>>,
     /// Absolute URL of the protected resource metadata, for challenges.
     pub resource_metadata: String,
+    /// Static API keys for services (any mode).
+    pub api_keys: Option<Arc<ApiKeys>>,
+    pub notion_version: NotionVersion,
 }
 
 /// Authenticate a request and attach its [`Principal`].
@@ -44,6 +49,17 @@ pub async fn authenticate(
         Ok(b) => b,
         Err(msg) => return unauthorized(&state, Some(msg)),
     };
+    if let Some(b) = bearer.as_deref()
+        && b.starts_with(super::api_keys::KEY_PREFIX)
+    {
+        let Some(entry) = state.api_keys.as_ref().and_then(|k| k.authenticate(b)) else {
+            return unauthorized(&state, Some("unknown or revoked API key"));
+        };
+        let principal = entry.principal(state.notion_version);
+        tracing::Span::current().record("subject", principal.subject.as_str());
+        req.extensions_mut().insert(principal);
+        return next.run(req).await;
+    }
     if state.mode == AuthMode::Oauth {
         let signal = ReauthSignal::default();
         let principal = match (bearer, &state.grants) {

@@ -5,10 +5,12 @@
 //! in an MCP session, a global or a task-local, so stateless serving and several replicas are correct
 //! by construction.
 
+pub mod api_keys;
 mod layer;
 mod principal;
 mod registry;
 
+pub use api_keys::{ApiKeyEntry, ApiKeyError, ApiKeys};
 pub use layer::{AuthState, authenticate};
 pub use principal::{Principal, PrincipalKind, ToolAccess};
 pub use registry::{RegistryError, TokenRegistry};

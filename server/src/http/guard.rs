@@ -27,10 +27,22 @@ pub struct McpGuard {
     pub max_body_bytes: usize,
 }
 
-/// What the guard learnt about a POSTed message; used to route it to a session or not.
+/// What the guard learnt about a POSTed message; used to route it to a session or not, and by the
+/// per-caller rate limit (which counts tool calls only).
 #[derive(Debug, Clone, Default)]
 pub struct McpMessage {
     pub is_initialize: bool,
+    /// The JSON-RPC method (empty for a response the client sends back).
+    pub method: String,
+    /// For `tools/call`: the tool's name.
+    pub tool: Option<String>,
+}
+
+impl McpMessage {
+    /// Whether the message calls a tool.
+    pub fn is_tool_call(&self) -> bool {
+        self.method == "tools/call"
+    }
 }
 
 /// Middleware for `/mcp`.
@@ -84,7 +96,14 @@ pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) 
 
     ensure_media_types(&mut parts.headers);
     normalise_protocol_header(&mut parts.headers, obj, is_initialize);
-    parts.extensions.insert(McpMessage { is_initialize });
+    let tool = (method == "tools/call")
+        .then(|| obj.get("params")?.get("name")?.as_str().map(str::to_string))
+        .flatten();
+    parts.extensions.insert(McpMessage {
+        is_initialize,
+        method: method.to_string(),
+        tool,
+    });
 
     let req = Request::from_parts(parts, Body::from(bytes));
     next.run(req).await

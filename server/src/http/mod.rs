@@ -1,16 +1,19 @@
-//! The HTTP surface: host/origin checks, request guards for `/mcp`, health, metrics, request
-//! observation and graceful shutdown. Handlers are thin; policy lives in layers.
+//! The HTTP surface: host/origin checks, request guards and per-caller rate limits for `/mcp`,
+//! health, metrics, request observation and graceful shutdown. Handlers are thin; policy lives in
+//! layers.
 
 mod guard;
 mod health;
 mod host;
 mod observe;
+mod rate_limit;
 pub mod shutdown;
 
 pub use guard::{McpGuard, McpMessage, mcp_guard};
 pub use health::{Health, healthz, metrics, readyz};
 pub use host::{HostPolicy, check_host};
 pub use observe::observe;
+pub use rate_limit::{CallerRateLimit, RateLimitConfig, rate_limit};
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};

@@ -28,6 +28,9 @@ pub enum ToolError {
     /// The caller is not authenticated for this server.
     #[error("not authenticated: {0}")]
     Unauthenticated(String),
+    /// The caller may not use this tool (read-only access, or a tool outside its list).
+    #[error("not allowed: {0}")]
+    Forbidden(String),
 }
 
 impl ToolError {
@@ -46,6 +49,7 @@ impl ToolError {
             ToolError::Deadline { .. } => "deadline_exceeded".into(),
             ToolError::Cancelled => "cancelled".into(),
             ToolError::Unauthenticated(_) => "unauthorized".into(),
+            ToolError::Forbidden(_) => "forbidden".into(),
         }
     }
 
@@ -54,10 +58,12 @@ impl ToolError {
         match self {
             ToolError::InvalidArgument { .. } => "invalid_arguments",
             ToolError::Notion(e) if e.status() == Some(429) => "rate_limited",
+            ToolError::Notion(NotionError::UpstreamUnavailable { .. }) => "upstream_unavailable",
             ToolError::Notion(_) => "notion_error",
             ToolError::Deadline { .. } => "deadline",
             ToolError::Cancelled => "cancelled",
             ToolError::Unauthenticated(_) => "unauthenticated",
+            ToolError::Forbidden(_) => "forbidden",
         }
     }
 
@@ -84,7 +90,10 @@ impl ToolError {
                     body.insert("committed_resource_id".into(), json!(id));
                 }
             }
-            ToolError::Deadline { .. } | ToolError::Cancelled | ToolError::Unauthenticated(_) => {}
+            ToolError::Deadline { .. }
+            | ToolError::Cancelled
+            | ToolError::Unauthenticated(_)
+            | ToolError::Forbidden(_) => {}
         }
         let mut text = format!("Error ({}): {}", self.code(), self);
         if let Some(s) = body.get("retry_after_seconds") {
@@ -107,5 +116,20 @@ mod tests {
         let s = r.structured_content.expect("structured");
         assert_eq!(s["error"]["code"], "invalid_argument");
         assert_eq!(s["error"]["field"], "filter.and[0]");
+    }
+
+    #[test]
+    fn forbidden_and_breaker_errors_have_their_codes() {
+        let e = ToolError::Forbidden("read-only".into());
+        assert_eq!((e.code().as_str(), e.outcome()), ("forbidden", "forbidden"));
+        let e = ToolError::Notion(NotionError::UpstreamUnavailable {
+            failures: 10,
+            retry_after: std::time::Duration::from_secs(7),
+        });
+        assert_eq!(e.outcome(), "upstream_unavailable");
+        let r = e.into_result();
+        let s = r.structured_content.expect("structured");
+        assert_eq!(s["error"]["code"], "upstream_unavailable");
+        assert_eq!(s["error"]["retry_after_seconds"], 7);
     }
 }

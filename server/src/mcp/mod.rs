@@ -2,6 +2,7 @@
 //! and the Streamable HTTP endpoint that serves it statelessly (optionally with sessions).
 
 mod args;
+pub mod audit;
 mod complete;
 mod context;
 mod error;

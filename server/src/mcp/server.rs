@@ -1,13 +1,14 @@
 //! The MCP server handler: tools, resources, prompts, completions and logging, over one shared state.
 //!
 //! A new handler value is made per request (stateless) or per session; it is a cheap `Arc` clone. The
-//! caller's identity is read from each request's HTTP parts, never from the session.
+//! caller's identity is read from each request's HTTP parts, never from the session; so are the tools
+//! it may use. Every tool call is audited (see [`super::audit`]).
 
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
 use super::registry::Registry;
-use super::{prompts, resources};
-use crate::auth::Principal;
+use super::{audit, prompts, resources};
+use crate::auth::{Principal, ToolAccess};
 use crate::metrics::Metrics;
 use crate::notion::NotionClient;
 use rmcp::model::{
@@ -47,20 +48,31 @@ impl NotionMcp {
     }
 
     /// The tool context for this request, or why there is none.
-    fn tool_ctx(
-        &self,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<(ToolCtx, String), ToolError> {
+    fn tool_ctx(&self, context: &RequestContext<RoleServer>) -> Result<ToolCtx, ToolError> {
         let principal = principal_of(context).ok_or_else(|| {
             ToolError::Unauthenticated("no credentials were attached to this request".into())
         })?;
-        let ctx = ToolCtx {
+        Ok(ToolCtx {
             notion: self.shared.notion.clone(),
             auth: principal.notion.clone(),
             limits: self.shared.limits,
             cancel: context.ct.clone(),
-        };
-        Ok((ctx, principal.subject.clone()))
+        })
+    }
+}
+
+/// Whether `access` lets the caller use a tool, and if not, why.
+fn check_access(access: &ToolAccess, tool: &str, writes: bool) -> Result<(), ToolError> {
+    if access.allows(tool, writes) {
+        Ok(())
+    } else if access.read_only && writes {
+        Err(ToolError::Forbidden(format!(
+            "'{tool}' changes the workspace and this caller has read-only access"
+        )))
+    } else {
+        Err(ToolError::Forbidden(format!(
+            "'{tool}' is not among the tools this caller may use; tools/list shows those it may"
+        )))
     }
 }
 
@@ -93,11 +105,23 @@ impl ServerHandler for NotionMcp {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(
-            self.shared.registry.tools().as_ref().clone(),
-        ))
+        let registry = &self.shared.registry;
+        let tools = registry.tools();
+        let tools = match principal_of(&context).map(|p| &p.access) {
+            Some(access) if *access != ToolAccess::all() => tools
+                .iter()
+                .filter(|t| {
+                    registry
+                        .get(&t.name)
+                        .is_some_and(|d| access.allows(&t.name, d.writes))
+                })
+                .cloned()
+                .collect(),
+            _ => tools.as_ref().clone(),
+        };
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -117,39 +141,50 @@ impl ServerHandler for NotionMcp {
             ));
         };
         let started = Instant::now();
-        let (ctx, subject) = match self.tool_ctx(&context) {
-            Ok(v) => v,
-            Err(e) => return Ok(e.into_result().into()),
-        };
+        let principal = principal_of(&context);
+        let targets = audit::target_ids(request.arguments.as_ref());
+        let subject = principal.map_or("", |p| p.subject.as_str());
         let span =
             tracing::info_span!("tool", tool = %name, %subject, outcome = tracing::field::Empty);
-        let deadline = self.shared.tool_timeout;
-        let cancel = context.ct.clone();
-        let run = def.call(ctx, request.arguments);
-        let outcome = async {
-            tokio::select! {
-                r = tokio::time::timeout(deadline, run) => match r {
-                    Ok(r) => r,
-                    Err(_) => Err(ToolError::Deadline { seconds: deadline.as_secs() }),
-                },
-                () = cancel.cancelled() => Err(ToolError::Cancelled),
+        let admitted = self.tool_ctx(&context).and_then(|ctx| {
+            principal.map_or(Ok(()), |p| check_access(&p.access, &name, def.writes))?;
+            Ok(ctx)
+        });
+        let outcome = match admitted {
+            Err(e) => Err(e),
+            Ok(ctx) => {
+                let deadline = self.shared.tool_timeout;
+                let cancel = context.ct.clone();
+                let run = def.call(ctx, request.arguments);
+                async {
+                    tokio::select! {
+                        r = tokio::time::timeout(deadline, run) => match r {
+                            Ok(r) => r,
+                            Err(_) => Err(ToolError::Deadline { seconds: deadline.as_secs() }),
+                        },
+                        () = cancel.cancelled() => Err(ToolError::Cancelled),
+                    }
+                }
+                .instrument(span.clone())
+                .await
             }
-        }
-        .instrument(span.clone())
-        .await;
-        let label = match &outcome {
-            Ok(_) => "ok",
-            Err(e) => e.outcome(),
+        };
+        let (label, code) = match &outcome {
+            Ok(_) => ("ok", "ok".to_string()),
+            Err(e) => (e.outcome(), e.code()),
         };
         span.record("outcome", label);
         self.shared
             .metrics
             .observe_tool(&name, label, started.elapsed());
         span.in_scope(|| {
-            tracing::info!(
-                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-                "tool call"
-            )
+            audit::record(&audit::ToolCall {
+                principal,
+                tool: &name,
+                targets: &targets,
+                outcome: &code,
+                elapsed: started.elapsed(),
+            })
         });
         Ok(match outcome {
             Ok(text) => super::output::success(text, self.shared.limits.max_output_chars),
@@ -181,7 +216,7 @@ impl ServerHandler for NotionMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let ctx = self.tool_ctx(&context).ok().map(|(c, _)| c);
+        let ctx = self.tool_ctx(&context).ok();
         resources::read(&request.uri, ctx).await.map(Into::into)
     }
 
@@ -206,7 +241,7 @@ impl ServerHandler for NotionMcp {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        let ctx = self.tool_ctx(&context).ok().map(|(c, _)| c);
+        let ctx = self.tool_ctx(&context).ok();
         Ok(super::complete::complete(&request, ctx).await)
     }
 

@@ -3,6 +3,7 @@
 //! so no tool can forget any of it. Credentials are per call ([`NotionAuth`]); one client serves every
 //! tenant. Tokens never appear in logs, errors or `Debug` output.
 
+use super::breaker::{Breaker, BreakerConfig};
 use super::error::NotionError;
 use super::pacer::{Pacer, PacingConfig};
 use super::retry::{Decision, RetryPolicy};
@@ -157,6 +158,8 @@ pub struct ClientConfig {
     pub attempt_timeout: Duration,
     pub pacing: PacingConfig,
     pub retry: RetryPolicy,
+    /// When to stop calling a failing Notion for a while.
+    pub breaker: BreakerConfig,
     pub user_agent: String,
 }
 
@@ -168,6 +171,7 @@ impl Default for ClientConfig {
             attempt_timeout: Duration::from_secs(30),
             pacing: PacingConfig::default(),
             retry: RetryPolicy::default(),
+            breaker: BreakerConfig::default(),
             user_agent: concat!("notion-mcp-remote/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -247,6 +251,7 @@ struct Inner {
     http: reqwest::Client,
     cfg: ClientConfig,
     pacer: Pacer,
+    breaker: Breaker,
     metrics: Metrics,
 }
 
@@ -288,11 +293,13 @@ impl NotionClient {
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
         let pacer = Pacer::new(&cfg.pacing, metrics.clone())?;
+        let breaker = Breaker::new(cfg.breaker.clone(), metrics.clone());
         Ok(NotionClient {
             inner: Arc::new(Inner {
                 http,
                 cfg,
                 pacer,
+                breaker,
                 metrics,
             }),
         })
@@ -421,8 +428,12 @@ impl NotionClient {
             let mut waited = Duration::ZERO;
             let mut retries = 0u32;
             loop {
+                // While Notion keeps failing, fail fast (also between retries).
+                let permit = self.inner.breaker.admit()?;
                 self.inner.pacer.acquire(pacing_key).await;
-                let err = match self.attempt(&creds, version, req, retries).await {
+                let result = self.attempt(&creds, version, req, retries).await;
+                permit.record(&result);
+                let err = match result {
                     Ok(v) => return Ok(v),
                     Err(e) => e.redact(creds.secret()),
                 };

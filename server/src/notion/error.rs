@@ -49,11 +49,21 @@ pub enum NotionError {
     /// The client could not be built (bad base URL, TLS setup, pacing settings).
     #[error("Notion client configuration error: {message}")]
     Config { message: String },
+    /// The circuit breaker is open: Notion kept failing, so it is not called for a while.
+    #[error(
+        "Notion is failing ({failures} consecutive errors); not calling it for {} s.",
+        .retry_after.as_secs()
+    )]
+    UpstreamUnavailable {
+        failures: u32,
+        retry_after: Duration,
+    },
 }
 
 impl NotionError {
     /// A stable machine-readable code: Notion's own code (`rate_limited`, `object_not_found`, ...) or
-    /// `timeout`, `connection_error`, `invalid_response`, `invalid_argument`, `configuration_error`.
+    /// `timeout`, `connection_error`, `invalid_response`, `invalid_argument`, `configuration_error`,
+    /// `upstream_unavailable`.
     pub fn code(&self) -> &str {
         match self {
             NotionError::Api { code, .. } => code,
@@ -62,6 +72,7 @@ impl NotionError {
             NotionError::Decode { .. } => "invalid_response",
             NotionError::InvalidInput { .. } => "invalid_argument",
             NotionError::Config { .. } => "configuration_error",
+            NotionError::UpstreamUnavailable { .. } => "upstream_unavailable",
         }
     }
 
@@ -73,13 +84,16 @@ impl NotionError {
         }
     }
 
-    /// How long Notion asked us to wait, rounded up to whole seconds.
+    /// How long Notion asked us to wait (or the breaker stays open), rounded up to whole seconds.
     pub fn retry_after_seconds(&self) -> Option<u64> {
         match self {
             NotionError::Api {
                 retry_after: Some(d),
                 ..
-            } => Some(d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+            }
+            | NotionError::UpstreamUnavailable { retry_after: d, .. } => {
+                Some(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            }
             _ => None,
         }
     }
@@ -197,7 +211,7 @@ impl NotionError {
             NotionError::InvalidInput { message, .. } | NotionError::Config { message } => {
                 scrub(message)
             }
-            NotionError::Timeout { .. } => {}
+            NotionError::Timeout { .. } | NotionError::UpstreamUnavailable { .. } => {}
         }
         self
     }

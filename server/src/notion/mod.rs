@@ -1,7 +1,9 @@
-//! Everything that talks to, or about, the Notion API: the HTTP client with pacing and retries,
-//! typed objects, pagination, block-tree fetching, id parsing and the pure Markdown renderers.
+//! Everything that talks to, or about, the Notion API: the HTTP client with pacing, retries and a
+//! circuit breaker, typed objects, pagination, block-tree fetching, id parsing and the pure Markdown
+//! renderers.
 
 pub mod append;
+pub mod breaker;
 pub mod client;
 pub mod content_in;
 pub mod endpoints;
@@ -19,6 +21,7 @@ pub mod types;
 pub mod uploads;
 pub mod writes;
 
+pub use breaker::BreakerConfig;
 pub use client::{
     ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion, TokenRenewer,
     install_crypto_provider,

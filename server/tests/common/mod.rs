@@ -27,6 +27,8 @@ pub fn test_args() -> ServeArgs {
     a.shutdown_grace_secs = 1;
     a.auth_mode = notion_mcp_remote::config::AuthMode::NotionToken;
     a.store.kind = Some(notion_mcp_remote::config::StoreKind::Memory);
+    // Tests of the per-caller limit turn it on themselves.
+    a.oauth.rate_limit_per_minute = 0;
     a
 }
 
