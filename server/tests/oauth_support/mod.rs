@@ -22,6 +22,8 @@ pub const NOTION_CLIENT_SECRET: &str = "nmr-notion-integration-secret";
 pub struct OAuthServer {
     pub h: Harness,
     pub store: Store,
+    /// The MCP URL tokens are for (the public URL, which may differ from where this one listens).
+    pub resource: String,
 }
 
 /// Start a server in OAuth mode on `fake` (already running), sharing `store`.
@@ -43,6 +45,7 @@ pub async fn start_on(
     tweak(&mut args);
     let settings = Settings::from_args(args).unwrap();
     let callback = format!("{}/oauth/callback", settings.public_base);
+    let resource = settings.mcp_url();
     let mut uris = fake
         .fake
         .with_state(|s| {
@@ -62,6 +65,7 @@ pub async fn start_on(
     OAuthServer {
         h: Harness::from_parts(fake, format!("{base}/mcp"), base, stop, task),
         store,
+        resource,
     }
 }
 
@@ -230,7 +234,7 @@ impl OAuthServer {
             .append_pair("code_challenge", challenge)
             .append_pair("code_challenge_method", "S256")
             .append_pair("state", state)
-            .append_pair("resource", &self.h.url)
+            .append_pair("resource", &self.resource)
             .append_pair("scope", "notion");
         u.to_string()
     }
@@ -312,7 +316,7 @@ impl OAuthServer {
                     ("code", &code),
                     ("redirect_uri", &c.redirect_uri),
                     ("code_verifier", &verifier),
-                    ("resource", &self.h.url),
+                    ("resource", &self.resource),
                 ],
             )
             .await;
