@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016  # the inline Node programs are single-quoted on purpose
 # End-to-end tests of a built notion-mcp-remote against its embedded demo workspace, with real MCP
-# clients: the official TypeScript SDK, the MCP Inspector CLI and the MCP conformance suite.
+# clients: the official TypeScript SDK, the MCP Inspector CLI, the MCP conformance suite, and the
+# official TypeScript and Python SDKs through the full OAuth flow (against `demo --oauth`).
 #
 #   bash tests/e2e/run.sh
 #
@@ -11,6 +12,9 @@
 #   E2E_SEARCH_QUERY  title words that match a page of the demo workspace (default: Handbook).
 #   E2E_FETCH_EXPECT  text that page contains (default: "paid leave").
 #   E2E_STEP_TIMEOUT, E2E_STARTUP_TIMEOUT  bounds in seconds (default: 180 per step, 30 for /healthz).
+#   E2E_PYTHON        the Python (>= 3.10) for the Python SDK's virtualenv (default: python3).
+#   E2E_VENV          that virtualenv (default: target/e2e-venv under the repo root; created once, reused
+#                     while tests/e2e/requirements.txt is unchanged).
 #
 # Everything runs on loopback, every wait is bounded, no step reads stdin. Prints one PASS/FAIL line per
 # step and, last, "N passed, M failed"; exits non-zero if anything failed.
@@ -29,6 +33,9 @@ INSPECTOR="$E2E_DIR/node_modules/@modelcontextprotocol/inspector/clients/launche
 MIN_TOOLS=13
 STEP_TIMEOUT="${E2E_STEP_TIMEOUT:-180}"       # seconds, per step
 STARTUP_TIMEOUT="${E2E_STARTUP_TIMEOUT:-30}"  # seconds, for /healthz
+PYTHON="${E2E_PYTHON:-python3}"
+VENV="${E2E_VENV:-$REPO_ROOT/target/e2e-venv}"
+PIP_TIMEOUT=600                               # seconds, for creating the virtualenv and pip install
 
 # The generic conformance scenarios (the others need test_* fixtures this server does not ship).
 SCENARIOS=(
@@ -47,13 +54,14 @@ SESSION_SCENARIOS=" server-sse-multiple-streams "
 
 export CI="${CI:-true}" NO_COLOR=1 FORCE_COLOR=0 MCP_AUTO_OPEN_ENABLED=false
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+export PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
 PASSED=0
 FAILED=0
 FAILED_STEPS=()
 SERVER_PIDS=()
 TOOLS_LIST_BYTES=""
-PORT_stateless="" PORT_sessions=""
+PORT_stateless="" PORT_sessions="" PORT_oauth=""
 
 log() { printf '%s\n' "e2e: $*"; }
 
@@ -141,7 +149,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 # ---------------------------------------------------------------------------------------------------
-# Servers: one stateless (the default), one with MCP sessions. Both `demo`, on free loopback ports.
+# Servers: one stateless (the default), one with MCP sessions, one with OAuth. All `demo`, on free
+# loopback ports.
 
 free_port() {
   "$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -151,11 +160,15 @@ healthy() {
   "$NODE" -e 'const c=new AbortController();setTimeout(()=>c.abort(),2000);fetch(process.argv[1],{signal:c.signal}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"
 }
 
-# start_server NAME [--sessions]: sets PORT_<NAME>; the log goes to $OUT/server-NAME.log.
+# start_server NAME [--sessions|--oauth]: sets PORT_<NAME>; the log goes to $OUT/server-NAME.log.
 start_server() {
-  local name="$1" sessions="${2:-}" port pid attempt started logf="$OUT/server-$1.log"
+  local name="$1" mode="${2:-}" sessions="" port pid attempt started logf="$OUT/server-$1.log"
   local -a args=(demo) args_now=()
   local -a envs=(NOTION_MCP_LOG_FORMAT=json NOTION_MCP_LOG=info)
+  # OAuth: clients register, the user consents and logs in at the embedded fake Notion, which approves
+  # at once; grants are kept in memory.
+  [ "$mode" = --oauth ] && args+=(--oauth)
+  [ "$mode" = --sessions ] && sessions=yes
   if [ -n "$sessions" ]; then
     # `serve` has --sessions / NOTION_MCP_SESSIONS; pass the flag to `demo` too when it accepts it.
     envs+=(NOTION_MCP_SESSIONS=true)
@@ -203,6 +216,14 @@ start_server stateless || fatal "start-server-stateless" "notion-mcp-remote demo
 start_server sessions --sessions || fatal "start-server-sessions" "notion-mcp-remote demo with sessions did not start (see $OUT/server-sessions.log)"
 URL_STATELESS="http://localhost:$PORT_stateless/mcp"
 URL_SESSIONS="http://localhost:$PORT_sessions/mcp"
+# The OAuth server's public URL (issuer, resource) is http://localhost:PORT: clients must use localhost.
+OAUTH_UP=0
+if start_server oauth --oauth; then
+  OAUTH_UP=1
+  URL_OAUTH="http://localhost:$PORT_oauth/mcp"
+else
+  failstep "start-server-oauth" "notion-mcp-remote demo --oauth did not start (see $OUT/server-oauth.log)"
+fi
 
 # run_step NAME CMD...: runs CMD bounded by STEP_TIMEOUT with output in $OUT/NAME.out; sets STEP_RC.
 run_step() {
@@ -310,9 +331,77 @@ for scenario in "${SCENARIOS[@]}"; do
   fi
 done
 
+# install_python_sdk: the virtualenv $VENV with tests/e2e/requirements.txt (mcp and its dependencies,
+# pinned), made once and reused while requirements.txt is unchanged. Prints why on failure.
+install_python_sdk() {
+  local req="$E2E_DIR/requirements.txt" stamp="$VENV/.requirements.sha256" want have=""
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  [ -f "$stamp" ] && have="$(cat "$stamp")"
+  if [ "$want" = "$have" ] && timeout 60 "$VENV/bin/python" -c 'import mcp.client.auth, httpx2' </dev/null 2>/dev/null; then
+    log "Python virtualenv $VENV is up to date with requirements.txt"
+    return 0
+  fi
+  if ! command -v "$PYTHON" >/dev/null; then
+    echo "$PYTHON not found: install Python >= 3.10 with venv, or set E2E_PYTHON"
+    return 1
+  fi
+  if ! "$PYTHON" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+    echo "$PYTHON is $("$PYTHON" --version 2>&1), without venv or older than 3.10 (mcp needs >= 3.10); set E2E_PYTHON"
+    return 1
+  fi
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+    rm -rf "$VENV"
+    log "creating the Python virtualenv $VENV ($("$PYTHON" --version 2>&1))"
+    timeout "$PIP_TIMEOUT" "$PYTHON" -m venv "$VENV" </dev/null || { echo "python -m venv $VENV failed"; return 1; }
+  fi
+  log "pip install -r tests/e2e/requirements.txt into $VENV"
+  rm -f "$stamp"
+  if ! timeout "$PIP_TIMEOUT" "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
+    -r "$req" </dev/null >"$OUT/pip-install.log" 2>&1; then
+    tail -n 20 "$OUT/pip-install.log"
+    echo "pip install -r requirements.txt failed (log: $OUT/pip-install.log)"
+    return 1
+  fi
+  echo "$want" >"$stamp"
+}
+
+# oauth_verdict NAME: PASS/FAIL for an OAuth client step from STEP_RC and its output.
+oauth_verdict() {
+  local step="$1" outf="$OUT/$1.out"
+  show "$outf"
+  if [ "$STEP_RC" -eq 0 ] && grep -q 'all checks passed' "$outf"; then
+    pass "$step" "$(grep -c ' ok ' "$outf") checks, ${STEP_SECS}s"
+  else
+    failstep "$step" "exit $STEP_RC: $( (grep -m1 'FAIL' "$outf" || tail -n1 "$outf") | cut -c1-400)"
+  fi
+}
+
 echo
-echo "=== 4. Servers still up ==="
-for name in stateless sessions; do
+echo "=== 4. OAuth: official SDK clients against demo --oauth (DCR, consent, PKCE, refresh, revocation) ==="
+if [ "$OAUTH_UP" -eq 1 ]; then
+  run_step oauth-ts-sdk "$NODE" "$E2E_DIR/oauth-sdk-client.mjs" "$URL_OAUTH" --query "$SEARCH_QUERY"
+  oauth_verdict oauth-ts-sdk
+
+  start=$SECONDS
+  if pip_why="$(install_python_sdk 2>&1)"; then
+    [ -n "$pip_why" ] && printf '%s\n' "$pip_why"
+    log "Python SDK ready after ~$((SECONDS - start))s: $("$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -E '^(mcp|httpx2) ' | tr -s ' ' | paste -sd, -)"
+    run_step oauth-python-sdk "$VENV/bin/python" "$E2E_DIR/oauth_python_client.py" "$URL_OAUTH" --query "$SEARCH_QUERY"
+    oauth_verdict oauth-python-sdk
+  else
+    printf '%s\n' "$pip_why" | sed -e 's/^/    /'
+    failstep oauth-python-sdk "could not set up the Python SDK: $(printf '%s\n' "$pip_why" | tail -n1)"
+  fi
+else
+  failstep oauth-ts-sdk "no OAuth server"
+  failstep oauth-python-sdk "no OAuth server"
+fi
+
+echo
+echo "=== 5. Servers still up ==="
+servers=(stateless sessions)
+[ "$OAUTH_UP" -eq 1 ] && servers+=(oauth)
+for name in "${servers[@]}"; do
   pid_var="PID_$name"
   port_var="PORT_$name"
   if kill -0 "${!pid_var}" 2>/dev/null && healthy "http://127.0.0.1:${!port_var}/healthz"; then
