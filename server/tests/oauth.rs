@@ -18,46 +18,30 @@ async fn mcp_status(s: &OAuthServer, token: &str) -> (u16, Value) {
         .await
 }
 
+async fn get_json(s: &OAuthServer, path: &str) -> Value {
+    s.h.http
+        .get(format!("{}{path}", s.base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn discovery_and_challenge() {
     let s = start(Fixture::sample()).await;
-    let prm: Value =
-        s.h.http
-            .get(format!(
-                "{}/.well-known/oauth-protected-resource/mcp",
-                s.base()
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let prm = get_json(&s, "/.well-known/oauth-protected-resource/mcp").await;
     assert_eq!(prm["resource"], s.h.url);
     assert_eq!(prm["authorization_servers"][0], s.base());
-    let root: Value =
-        s.h.http
-            .get(format!("{}/.well-known/oauth-protected-resource", s.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let root = get_json(&s, "/.well-known/oauth-protected-resource").await;
     assert_eq!(root, prm);
     for path in [
         "/.well-known/oauth-authorization-server",
         "/.well-known/openid-configuration",
     ] {
-        let m: Value =
-            s.h.http
-                .get(format!("{}{path}", s.base()))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let m = get_json(&s, path).await;
         assert_eq!(m["issuer"], s.base());
         assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(m["client_id_metadata_document_supported"], true);

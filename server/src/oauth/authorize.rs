@@ -229,6 +229,12 @@ pub fn consent_key(user_id: &str, client_id: &str) -> String {
 
 fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
     let csrf = tokens::random_secret();
+    // The form posts to us; we then redirect to Notion (approve) or back to the client (deny).
+    let form_action = format!(
+        "'self' {} {}",
+        origin_of(&s.cfg.notion_authorize_url),
+        origin_of(&req.redirect_uri)
+    );
     let redirect_host = url::Url::parse(&req.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -254,23 +260,11 @@ fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
         csrf: &csrf,
     });
     let mut resp = Html(html).into_response();
-    // The form posts to us; we then redirect to Notion or back to the client.
-    let notion_origin = origin_of(&s.cfg.notion_authorize_url);
-    html_headers(
-        &mut resp,
-        &format!(
-            "'self' {notion_origin} {}",
-            origin_of(&redirect_host_url(&redirect_host))
-        ),
-    );
+    html_headers(&mut resp, &form_action);
     if let Some(c) = s.cookies.set(CSRF_COOKIE, &csrf, CONSENT_PAGE_TTL) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp
-}
-
-fn redirect_host_url(host: &str) -> String {
-    format!("https://{host}")
 }
 
 fn origin_of(url: &str) -> String {

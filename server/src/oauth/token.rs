@@ -194,7 +194,7 @@ async fn exchange_code(
     let idle = s.cfg.grant_idle.as_secs() as i64;
     let access = tokens::mint(TokenKind::Access, &code.grant_id);
     let refresh = tokens::mint(TokenKind::Refresh, &code.grant_id);
-    let issued = s
+    let first_exchange = s
         .store
         .update::<Grant, _>(&code.grant_id, |g| {
             if g.refresh.is_some() {
@@ -207,7 +207,7 @@ async fn exchange_code(
             Decision::Write(true)
         })
         .await?;
-    if issued != Some(true) {
+    if first_exchange != Some(true) {
         return Err(OAuthError::invalid_grant(
             "the authorization behind this code no longer exists",
         ));

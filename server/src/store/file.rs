@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const TMP_PREFIX: &str = ".tmp-";
 
-/// Records in a directory.
+/// Records in a directory. Cheap to clone; blocking file I/O runs on tokio's blocking pool.
+#[derive(Clone)]
 pub struct FileBackend {
-    dir: PathBuf,
+    dir: Arc<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,7 +54,7 @@ impl FileBackend {
                 }
             }
         }
-        Ok(FileBackend { dir })
+        Ok(FileBackend { dir: Arc::new(dir) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -113,16 +115,14 @@ impl FileBackend {
         Ok(())
     }
 
-    fn blocking<T: Send + 'static>(
-        self: &std::sync::Arc<Self>,
+    async fn blocking<T: Send + 'static>(
+        &self,
         f: impl FnOnce(&FileBackend) -> Result<T, StoreError> + Send + 'static,
-    ) -> impl std::future::Future<Output = Result<T, StoreError>> {
+    ) -> Result<T, StoreError> {
         let this = self.clone();
-        async move {
-            tokio::task::spawn_blocking(move || f(&this))
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
-        }
+        tokio::task::spawn_blocking(move || f(&this))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
     }
 }
 
@@ -166,43 +166,27 @@ fn restrict_file(f: &File) {
 #[cfg(not(unix))]
 fn restrict_file(_f: &File) {}
 
-/// The shared handle the [`Store`](super::Store) uses.
-pub struct SharedFileBackend(std::sync::Arc<FileBackend>);
-
-impl SharedFileBackend {
-    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
-        Ok(SharedFileBackend(std::sync::Arc::new(FileBackend::open(
-            dir,
-        )?)))
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.0.dir()
-    }
-}
-
 #[async_trait]
-impl Backend for SharedFileBackend {
+impl Backend for FileBackend {
     fn name(&self) -> &'static str {
         "file"
     }
 
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Entry>, StoreError> {
         let key = key.to_string();
-        self.0.blocking(move |b| b.read(kind, &key)).await
+        self.blocking(move |b| b.read(kind, &key)).await
     }
 
     async fn create(&self, kind: Kind, key: &str, entry: NewEntry) -> Result<Version, StoreError> {
         let key = key.to_string();
-        self.0
-            .blocking(move |b| {
-                let _lock = b.lock()?;
-                if b.path(kind, &key).exists() {
-                    return Err(StoreError::AlreadyExists { kind, key });
-                }
-                b.write(kind, &key, entry)
-            })
-            .await
+        self.blocking(move |b| {
+            let _lock = b.lock()?;
+            if b.path(kind, &key).exists() {
+                return Err(StoreError::AlreadyExists { kind, key });
+            }
+            b.write(kind, &key, entry)
+        })
+        .await
     }
 
     async fn replace(
@@ -214,16 +198,15 @@ impl Backend for SharedFileBackend {
     ) -> Result<Version, StoreError> {
         let key = key.to_string();
         let expected = expected.clone();
-        self.0
-            .blocking(move |b| {
-                let _lock = b.lock()?;
-                match b.read(kind, &key)? {
-                    None => Err(StoreError::NotFound { kind, key }),
-                    Some(cur) if cur.version != expected => Err(StoreError::Conflict { kind, key }),
-                    Some(_) => b.write(kind, &key, entry),
-                }
-            })
-            .await
+        self.blocking(move |b| {
+            let _lock = b.lock()?;
+            match b.read(kind, &key)? {
+                None => Err(StoreError::NotFound { kind, key }),
+                Some(cur) if cur.version != expected => Err(StoreError::Conflict { kind, key }),
+                Some(_) => b.write(kind, &key, entry),
+            }
+        })
+        .await
     }
 
     async fn delete(
@@ -234,37 +217,33 @@ impl Backend for SharedFileBackend {
     ) -> Result<bool, StoreError> {
         let key = key.to_string();
         let expected = expected.cloned();
-        self.0
-            .blocking(move |b| {
-                let _lock = b.lock()?;
-                match (b.read(kind, &key)?, expected) {
-                    (None, _) => Ok(false),
-                    (Some(cur), Some(v)) if cur.version != v => {
-                        Err(StoreError::Conflict { kind, key })
-                    }
-                    _ => b.remove(kind, &key).map(|()| true),
-                }
-            })
-            .await
+        self.blocking(move |b| {
+            let _lock = b.lock()?;
+            match (b.read(kind, &key)?, expected) {
+                (None, _) => Ok(false),
+                (Some(cur), Some(v)) if cur.version != v => Err(StoreError::Conflict { kind, key }),
+                _ => b.remove(kind, &key).map(|()| true),
+            }
+        })
+        .await
     }
 
     async fn list(&self, kind: Kind) -> Result<Vec<(String, Entry)>, StoreError> {
-        self.0
-            .blocking(move |b| {
-                let dir = b.dir.join(kind.as_str());
-                let mut out = Vec::new();
-                let entries = fs::read_dir(&dir).map_err(|e| unavailable("listing", &dir, e))?;
-                for e in entries.flatten() {
-                    let name = e.file_name().to_string_lossy().to_string();
-                    if name.starts_with('.') {
-                        continue;
-                    }
-                    if let Some(entry) = read_entry(kind, &name, &e.path())? {
-                        out.push((name, entry));
-                    }
+        self.blocking(move |b| {
+            let dir = b.dir.join(kind.as_str());
+            let mut out = Vec::new();
+            let entries = fs::read_dir(&dir).map_err(|e| unavailable("listing", &dir, e))?;
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with('.') {
+                    continue;
                 }
-                Ok(out)
-            })
-            .await
+                if let Some(entry) = read_entry(kind, &name, &e.path())? {
+                    out.push((name, entry));
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 }

@@ -3,7 +3,7 @@
 //! never a silent reset.
 
 use super::sealing::{KeyRing, generate_key_text};
-use super::{Kind, Store, file, memory};
+use super::{Backend, Kind, Store, file, memory};
 use crate::config::{StoreArgs, StoreKind};
 use anyhow::{Context, bail};
 use std::path::Path;
@@ -22,19 +22,23 @@ pub fn effective_kind(args: &StoreArgs) -> StoreKind {
     })
 }
 
-fn has_records(dir: &Path) -> bool {
-    Kind::ALL.iter().any(|k| {
-        std::fs::read_dir(dir.join(k.as_str()))
-            .map(|mut d| {
-                d.any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.')))
-            })
-            .unwrap_or(false)
-    })
+/// Whether the backend holds any record at all.
+async fn has_records(backend: &dyn Backend) -> anyhow::Result<bool> {
+    for kind in Kind::ALL {
+        if !backend.list(kind).await?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The key ring from the settings; for the file store without keys, `<store-dir>/keys` (created with
 /// one fresh key when the store is new).
-fn key_ring(args: &StoreArgs, kind: StoreKind) -> anyhow::Result<KeyRing> {
+async fn key_ring(
+    args: &StoreArgs,
+    kind: StoreKind,
+    backend: &dyn Backend,
+) -> anyhow::Result<KeyRing> {
     let active = args.active_key_id.as_deref();
     if let Some(pairs) = &args.keys {
         return KeyRing::from_pairs(&pairs.0, active)
@@ -55,7 +59,7 @@ fn key_ring(args: &StoreArgs, kind: StoreKind) -> anyhow::Result<KeyRing> {
                 return KeyRing::from_dir(&dir, active)
                     .with_context(|| format!("reading the keys in {}", dir.display()));
             }
-            if has_records(&args.store_dir) {
+            if has_records(backend).await? {
                 bail!(
                     "the store in {} has records but its keys are missing ({} does not exist): restore the keys or point --keys-dir at them; nothing was changed",
                     args.store_dir.display(),
@@ -98,16 +102,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Open the configured store and check that every record opens with the key ring.
 pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
     let kind = effective_kind(args);
-    let keys = Arc::new(key_ring(args, kind)?);
-    let backend: Arc<dyn super::Backend> = match kind {
+    let backend: Arc<dyn Backend> = match kind {
         StoreKind::Memory => Arc::new(memory::MemoryBackend::default()),
-        StoreKind::File => Arc::new(
-            file::SharedFileBackend::open(&args.store_dir).with_context(|| {
+        StoreKind::File => {
+            Arc::new(file::FileBackend::open(&args.store_dir).with_context(|| {
                 format!("opening the file store in {}", args.store_dir.display())
-            })?,
-        ),
+            })?)
+        }
         StoreKind::Kubernetes => Arc::new(open_kubernetes(args).await?),
     };
+    let keys = Arc::new(key_ring(args, kind, backend.as_ref()).await?);
     let store = Store::new(backend, keys);
     let checked = store.verify_keys().await.with_context(|| {
         format!(

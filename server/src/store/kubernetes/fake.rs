@@ -7,9 +7,9 @@
 
 use super::KubernetesBackend;
 use super::tests::{
-    NS, Note, TestBody, config, json_response, status_response, watch_line, watch_response,
+    NS, TestBody, config, json_response, status_response, watch_line, watch_response,
 };
-use crate::store::{Decision, KeyRing, Store};
+use crate::store::{KeyRing, Store};
 use bytes::Bytes;
 use futures::channel::mpsc::UnboundedSender;
 use http::{Method, Request, Response};
@@ -229,32 +229,5 @@ async fn two_replicas_on_one_namespace_never_lose_an_update() {
         ),
         keys,
     );
-    a.create(
-        "shared",
-        &Note {
-            text: String::new(),
-        },
-    )
-    .await
-    .expect("create");
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tasks.push(tokio::spawn(async move {
-            s.update::<Note, _>("shared", |n| {
-                n.text.push('x');
-                Decision::Write(())
-            })
-            .await
-        }));
-    }
-    for t in tasks {
-        t.await.expect("join").expect("update").expect("present");
-    }
-    let note = b
-        .get::<Note>("shared")
-        .await
-        .expect("get")
-        .expect("present");
-    assert_eq!(note.text.len(), 20);
+    crate::store::tests::two_stores_lose_no_update(a, b).await;
 }
