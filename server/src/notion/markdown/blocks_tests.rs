@@ -516,3 +516,26 @@ fn empty_and_odd_inputs_do_not_panic() {
     let r = blocks(std::slice::from_ref(&deep), &RenderOptions::default());
     assert!(r.markdown.contains("children not loaded"));
 }
+
+#[test]
+fn a_paragraph_opening_in_bold_renders_plain_emphasis_and_parses_back() {
+    let mut bold = rt("Bold")[0].clone();
+    bold["annotations"]["bold"] = json!(true);
+    let rest = rt(" rest")[0].clone();
+    let nodes = vec![
+        leaf(
+            "1",
+            "paragraph",
+            json!({"rich_text": [bold, rest], "color":"default"}),
+        ),
+        text_block("2", "bulleted_list_item", "item"),
+    ];
+    let out = md(&nodes);
+    assert_eq!(out, "**Bold** rest\n\n- item\n");
+    let parsed = crate::notion::markdown::markdown_to_blocks(&out).unwrap();
+    assert_eq!(parsed[0]["type"], "paragraph");
+    let runs = &parsed[0]["paragraph"]["rich_text"];
+    assert_eq!(runs[0]["text"]["content"], "Bold");
+    assert_eq!(runs[0]["annotations"]["bold"], true);
+    assert_eq!(runs[1]["text"]["content"], " rest");
+}

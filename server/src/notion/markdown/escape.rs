@@ -55,7 +55,10 @@ fn marker_position(line: &str) -> Option<usize> {
     let first = line.chars().next()?;
     match first {
         '#' | '>' | '-' | '+' | '=' => Some(0),
-        '*' => Some(0),
+        // Inline rendering already escapes a literal `*`, so a line opening with one is emphasis
+        // (`**bold**`, `*italic*`): escaping it would turn `**bold**` into a literal star plus italics.
+        // Only a bullet (`* x`) or a thematic break (`***`) needs the backslash.
+        '*' if is_star_block_marker(line) => Some(0),
         ':' if line.starts_with(":::") => Some(0),
         '0'..='9' => {
             let digits = line.bytes().take_while(u8::is_ascii_digit).count();
@@ -68,6 +71,15 @@ fn marker_position(line: &str) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// Whether a line opening with `*` reads as a bullet (`*` then a space, a tab or nothing) or as a
+/// thematic break (three or more `*` and nothing but spaces and tabs).
+fn is_star_block_marker(line: &str) -> bool {
+    let bullet = matches!(line[1..].chars().next(), None | Some(' ' | '\t'));
+    let rule = line.chars().all(|c| matches!(c, '*' | ' ' | '\t'))
+        && line.chars().filter(|&c| c == '*').count() >= 3;
+    bullet || rule
 }
 
 /// Makes rendered text safe inside a Markdown table cell: `|` → `\|`, line breaks → `<br>`.
@@ -169,6 +181,16 @@ mod tests {
         assert_eq!(line_starts("2024"), "2024");
         assert_eq!(line_starts("é#"), "é#");
         assert_eq!(line_starts(""), "");
+    }
+
+    #[test]
+    fn line_starts_leave_leading_emphasis_alone() {
+        assert_eq!(line_starts("**Bold** rest"), "**Bold** rest");
+        assert_eq!(line_starts("*it*\n***both***"), "*it*\n***both***");
+        assert_eq!(line_starts("* x"), "\\* x");
+        assert_eq!(line_starts("*"), "\\*");
+        assert_eq!(line_starts("* * *"), "\\* * *");
+        assert_eq!(line_starts("***"), "\\***");
     }
 
     #[test]
