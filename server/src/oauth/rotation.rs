@@ -121,13 +121,14 @@ pub fn apply(g: &mut Grant, presented: &str, fresh: &Fresh, now: i64, grace: i64
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::records::NotionCredentials;
 
     const IDLE: i64 = 1000;
 
-    fn grant(first_refresh: &str) -> Grant {
+    /// A grant whose current refresh token hashes to `first_refresh`.
+    pub(crate) fn grant(first_refresh: &str) -> Grant {
         Grant {
             id: "g".into(),
             client_id: "c".into(),
@@ -158,7 +159,7 @@ mod tests {
         }
     }
 
-    fn token(hash: &str, now: i64) -> IssuedToken {
+    pub(crate) fn token(hash: &str, now: i64) -> IssuedToken {
         IssuedToken {
             hash: hash.into(),
             issued_at: now,
