@@ -289,8 +289,9 @@ pub struct OAuthArgs {
     #[arg(long, env = "NOTION_MCP_GRANT_IDLE_DAYS", default_value_t = 90)]
     pub grant_idle_days: u64,
 
-    /// Seconds after a refresh during which presenting the old refresh token again is treated as a
-    /// concurrent retry (refused, grant kept) rather than a replay (grant revoked).
+    /// Seconds after a refresh during which presenting the old refresh token again is a retry, not a
+    /// replay: a retry whose answer was lost gets a new pair (twice at most), any other reuse is
+    /// refused with the grant kept. After it, a reused refresh token revokes the grant.
     #[arg(
         long,
         env = "NOTION_MCP_REFRESH_REUSE_GRACE_SECS",

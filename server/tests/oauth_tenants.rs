@@ -145,7 +145,11 @@ async fn concurrent_refreshes_across_two_servers_issue_one_new_token() {
     }))
     .await;
     let ok = results.iter().filter(|(s, _)| *s == 200).count();
-    assert_eq!(ok, 1, "exactly one refresh wins: {results:?}");
+    let honoured = 1 + notion_mcp_remote::oauth::rotation::RETRIES_HONOURED;
+    assert_eq!(
+        ok, honoured,
+        "one rotation and the honoured retries: {results:?}"
+    );
     // The losers raced within the grace period: the grant survives.
     let winner = &results.iter().find(|(s, _)| *s == 200).unwrap().1;
     let new_access = winner["access_token"].as_str().unwrap();

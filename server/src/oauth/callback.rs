@@ -151,6 +151,8 @@ pub async fn callback(
         notion: creds,
         access: Vec::new(),
         refresh: None,
+        refresh_retries: Vec::new(),
+        refresh_parent: None,
         rotated: Vec::new(),
         created_at: now,
         last_used_at: now,

@@ -19,6 +19,7 @@ mod metadata;
 mod pages;
 mod registration;
 mod revoke;
+pub mod rotation;
 mod token;
 pub mod tokens;
 
@@ -58,7 +59,7 @@ pub struct OAuthConfig {
     /// Where Notion sends the user back: `<issuer>/oauth/callback`.
     pub callback_url: String,
     pub access_ttl: Duration,
-    /// A refresh-token replay within this window is a race, not an attack.
+    /// A refresh-token reuse within this window is a retry or a race, not an attack.
     pub refresh_grace_secs: i64,
     pub grant_idle: Duration,
     pub client_idle: Duration,

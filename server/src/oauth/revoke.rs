@@ -35,8 +35,9 @@ pub async fn revoke(
         let belongs = grant.access.iter().any(|t| tokens::same(&t.hash, &hash))
             || grant
                 .refresh
-                .as_ref()
-                .is_some_and(|t| tokens::same(&t.hash, &hash))
+                .iter()
+                .chain(&grant.refresh_retries)
+                .any(|t| tokens::same(&t.hash, &hash))
             || grant.rotated.iter().any(|t| tokens::same(&t.hash, &hash));
         if belongs && grant.client_id == client.client_id {
             s.grants.revoke(grant_id, "revoked by the client").await;

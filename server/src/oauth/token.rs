@@ -1,13 +1,14 @@
 //! `/token`: the `authorization_code` grant (PKCE S256, exact redirect URI, audience) and the
-//! `refresh_token` grant (rotation on every use; a replayed refresh token revokes the whole grant,
-//! except within a few seconds of its rotation, when concurrent refreshes of one client race).
+//! `refresh_token` grant (rotation on every use, by the rule in [`super::rotation`]: a lost answer may be
+//! retried within the reuse grace; a replayed refresh token revokes the whole grant).
 
 use super::OAuthState;
 use super::authorize::check_resource;
 use super::clients::{self, Client};
 use super::errors::OAuthError;
+use super::rotation::{self, Outcome};
 use super::tokens::{self, TokenKind};
-use crate::store::records::{AuthCode, Grant, IssuedToken, RotatedToken};
+use crate::store::records::{AuthCode, Grant, IssuedToken};
 use crate::store::{Decision, now_unix};
 use axum::Json;
 use axum::extract::State;
@@ -16,11 +17,6 @@ use http::{HeaderMap, HeaderValue, header};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Rotated refresh tokens remembered per grant.
-const ROTATED_KEPT: usize = 50;
-/// Access tokens kept per grant (older ones stop working early).
-const ACCESS_KEPT: usize = 5;
 
 /// Tokens to hand out.
 struct Issued {
@@ -234,11 +230,9 @@ fn issued(token: &str, now: i64, ttl: i64) -> IssuedToken {
 }
 
 enum RefreshCheck {
-    Rotated(String),
-    Race,
-    Replay,
-    Unknown,
+    Applied(Outcome, String),
     Foreign,
+    Audience,
 }
 
 async fn refresh(s: &OAuthState, client: &Client, form: &Params) -> Result<Issued, OAuthError> {
@@ -256,6 +250,10 @@ async fn refresh(s: &OAuthState, client: &Client, form: &Params) -> Result<Issue
     let idle = s.cfg.grant_idle.as_secs() as i64;
     let access = tokens::mint(TokenKind::Access, grant_id);
     let refresh = tokens::mint(TokenKind::Refresh, grant_id);
+    let fresh = rotation::Fresh {
+        access: issued(&access, now, access_ttl),
+        refresh: issued(&refresh, now, idle),
+    };
     let resource = get("resource");
     let grace = s.cfg.refresh_grace_secs;
     let mut audience_error = None;
@@ -267,34 +265,14 @@ async fn refresh(s: &OAuthState, client: &Client, form: &Params) -> Result<Issue
             }
             if let Err(e) = check_resource(resource, &g.audience) {
                 audience_error = Some(e);
-                return Decision::Keep(RefreshCheck::Unknown);
+                return Decision::Keep(RefreshCheck::Audience);
             }
-            match &g.refresh {
-                Some(cur) if tokens::same(&cur.hash, &hash) && cur.expires_at > now => {
-                    g.rotated.push(RotatedToken {
-                        hash: hash.clone(),
-                        rotated_at: now,
-                    });
-                    if g.rotated.len() > ROTATED_KEPT {
-                        let extra = g.rotated.len() - ROTATED_KEPT;
-                        g.rotated.drain(..extra);
-                    }
-                    g.access.retain(|t| t.expires_at > now);
-                    g.access.push(issued(&access, now, access_ttl));
-                    if g.access.len() > ACCESS_KEPT {
-                        let extra = g.access.len() - ACCESS_KEPT;
-                        g.access.drain(..extra);
-                    }
-                    g.refresh = Some(issued(&refresh, now, idle));
-                    g.last_used_at = now;
-                    g.expires_at = now + idle;
-                    Decision::Write(RefreshCheck::Rotated(g.scope.clone()))
-                }
-                _ => match g.rotated.iter().find(|r| tokens::same(&r.hash, &hash)) {
-                    Some(r) if now - r.rotated_at < grace => Decision::Keep(RefreshCheck::Race),
-                    Some(_) => Decision::Keep(RefreshCheck::Replay),
-                    None => Decision::Keep(RefreshCheck::Unknown),
-                },
+            let outcome = rotation::apply(g, &hash, &fresh, now, grace);
+            let checked = RefreshCheck::Applied(outcome, g.scope.clone());
+            if outcome.changed() {
+                Decision::Write(checked)
+            } else {
+                Decision::Keep(checked)
             }
         })
         .await?;
@@ -302,16 +280,25 @@ async fn refresh(s: &OAuthState, client: &Client, form: &Params) -> Result<Issue
         return Err(OAuthError::invalid_target(e));
     }
     match outcome {
-        Some(RefreshCheck::Rotated(scope)) => Ok(Issued {
-            access,
-            refresh,
-            expires_in: access_ttl as u64,
-            scope,
-        }),
-        Some(RefreshCheck::Race) => Err(OAuthError::invalid_grant(
+        Some(RefreshCheck::Applied(applied @ (Outcome::Rotated | Outcome::Retried), scope)) => {
+            if applied == Outcome::Retried {
+                tracing::info!(
+                    grant_id,
+                    client_id = client.client_id,
+                    "refresh retried within the reuse grace: issued an alternative pair"
+                );
+            }
+            Ok(Issued {
+                access,
+                refresh,
+                expires_in: access_ttl as u64,
+                scope,
+            })
+        }
+        Some(RefreshCheck::Applied(Outcome::Race, _)) => Err(OAuthError::invalid_grant(
             "this refresh token was just used by a concurrent request; use the tokens it returned",
         )),
-        Some(RefreshCheck::Replay) => {
+        Some(RefreshCheck::Applied(Outcome::Replay, _)) => {
             tracing::warn!(
                 grant_id,
                 client_id = client.client_id,
@@ -322,10 +309,11 @@ async fn refresh(s: &OAuthState, client: &Client, form: &Params) -> Result<Issue
                 "this refresh token was already used; the grant is revoked, log in again",
             ))
         }
-        Some(RefreshCheck::Foreign) | Some(RefreshCheck::Unknown) | None => {
-            Err(OAuthError::invalid_grant(
-                "the refresh token is unknown, expired or revoked; log in again",
-            ))
-        }
+        Some(RefreshCheck::Applied(Outcome::Unknown, _))
+        | Some(RefreshCheck::Foreign)
+        | Some(RefreshCheck::Audience)
+        | None => Err(OAuthError::invalid_grant(
+            "the refresh token is unknown, expired or revoked; log in again",
+        )),
     }
 }

@@ -45,16 +45,28 @@ impl FileBackend {
         for kind in Kind::ALL {
             let d = dir.join(kind.as_str());
             fs::create_dir_all(&d).map_err(|e| unavailable("creating", &d, e))?;
-            // Leftovers of writes interrupted by a crash.
-            if let Ok(entries) = fs::read_dir(&d) {
-                for e in entries.flatten() {
-                    if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                        let _ = fs::remove_file(e.path());
-                    }
+        }
+        let backend = FileBackend { dir: Arc::new(dir) };
+        backend.remove_leftovers()?;
+        Ok(backend)
+    }
+
+    /// Remove the temporary files of writes interrupted by a crash. Under the lock: every writer holds
+    /// it from creating its temporary file to renaming it, so another process sharing the directory is
+    /// never mid-write here and only true leftovers are removed.
+    fn remove_leftovers(&self) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        for kind in Kind::ALL {
+            let Ok(entries) = fs::read_dir(self.dir.join(kind.as_str())) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    let _ = fs::remove_file(e.path());
                 }
             }
         }
-        Ok(FileBackend { dir: Arc::new(dir) })
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -245,5 +257,40 @@ impl Backend for FileBackend {
             Ok(out)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::time::Duration;
+
+    /// A second process opening the directory while the first is mid-write must not delete the first
+    /// one's temporary file (its rename would fail and the write be lost); true leftovers still go.
+    #[test]
+    fn opening_removes_leftovers_but_never_a_write_in_progress() {
+        let dir = std::env::temp_dir().join(format!("nmr-file-{}", uuid::Uuid::new_v4()));
+        let first = FileBackend::open(&dir).unwrap();
+        let grants = dir.join(Kind::Grant.as_str());
+        let in_flight = grants.join(format!("{TMP_PREFIX}in-flight"));
+        let writing = first.lock().unwrap();
+        fs::write(&in_flight, b"half a record").unwrap();
+        let opener = std::thread::spawn({
+            let dir = dir.clone();
+            move || FileBackend::open(dir).map(|_| ())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(in_flight.exists(), "a write in progress was removed");
+        fs::rename(&in_flight, grants.join("landed")).unwrap();
+        drop(writing);
+        opener.join().unwrap().unwrap();
+        assert!(grants.join("landed").exists());
+
+        let leftover = grants.join(format!("{TMP_PREFIX}crashed"));
+        fs::write(&leftover, b"torn").unwrap();
+        FileBackend::open(&dir).unwrap();
+        assert!(!leftover.exists(), "a crash leftover survived opening");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

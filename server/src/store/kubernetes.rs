@@ -15,7 +15,9 @@
 //! - **Writes** are preconditioned on `resourceVersion` (replace and delete); a 409 becomes `Conflict` or
 //!   `AlreadyExists` and is never retried here (the [`super::Store`] re-reads and decides). 5xx, 429 and
 //!   connection errors are retried a few times with backoff; when a retried write then meets a 409, the
-//!   Secret is read back to tell "our earlier attempt landed" from a real conflict. A replace starts from
+//!   Secret is read back: if it holds our record, our earlier attempt landed; if not, the outcome is
+//!   unknown (it may have landed and been overwritten since) and the write fails as `Unavailable` —
+//!   never as `Conflict`, which would make the [`super::Store`] apply the update again. A replace starts from
 //!   the object at the expected version, so metadata this server does not own (the owner reference the
 //!   operator adds, foreign labels) survives.
 //! - The sealed bytes are encrypted already; they are never logged or put into an error message.
@@ -390,13 +392,19 @@ impl KubernetesBackend {
         }
     }
 
-    /// After a retried write met a 409: did our earlier attempt land? Then the current object is ours.
-    async fn landed(&self, name: &str, sealed: &[u8]) -> Result<Option<Version>, StoreError> {
-        Ok(self
-            .fetch(name)
+    /// After a retried write met a 409: if the current object is ours, our earlier attempt landed;
+    /// otherwise whether it did is unknown.
+    async fn landed(&self, op: &str, name: &str, sealed: &[u8]) -> Result<Version, StoreError> {
+        self.fetch(name)
             .await?
             .filter(|s| same_record(s, sealed))
-            .and_then(|s| rv_of(&s).map(|v| Version(v.to_string()))))
+            .and_then(|s| rv_of(&s).map(|v| Version(v.to_string())))
+            .ok_or_else(|| {
+                StoreError::Unavailable(format!(
+                    "{op} Secret {}/{name}: the API server failed mid-write and the Secret has changed since; whether this write landed is unknown",
+                    self.config.namespace
+                ))
+            })
     }
 
     fn written(&self, name: &str, secret: Secret) -> Result<Version, StoreError> {
@@ -456,10 +464,8 @@ impl Backend for KubernetesBackend {
         match attempted.result {
             Ok(created) => self.written(&name, created),
             Err(e) if is_status(&e, 409, "AlreadyExists") => {
-                if attempted.retried
-                    && let Some(version) = self.landed(&name, &entry.sealed).await?
-                {
-                    return Ok(version);
+                if attempted.retried {
+                    return self.landed("creating", &name, &entry.sealed).await;
                 }
                 Err(StoreError::AlreadyExists {
                     kind,
@@ -510,10 +516,8 @@ impl Backend for KubernetesBackend {
         match attempted.result {
             Ok(updated) => self.written(&name, updated),
             Err(e) if is_status(&e, 409, "Conflict") => {
-                if attempted.retried
-                    && let Some(version) = self.landed(&name, &entry.sealed).await?
-                {
-                    return Ok(version);
+                if attempted.retried {
+                    return self.landed("replacing", &name, &entry.sealed).await;
                 }
                 Err(conflict())
             }
@@ -613,5 +617,7 @@ impl Backend for KubernetesBackend {
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod faults;
 #[cfg(test)]
 mod tests;

@@ -74,10 +74,18 @@ pub struct Grant {
     /// Live access tokens (a few overlap during refresh).
     #[serde(default)]
     pub access: Vec<IssuedToken>,
-    /// The one refresh token that may be used next.
+    /// The refresh token that may be used next.
     #[serde(default)]
     pub refresh: Option<IssuedToken>,
-    /// Refresh tokens already exchanged; presenting one again revokes the grant.
+    /// Alternatives to `refresh` issued to honoured retries of the rotation that issued it (whose
+    /// answer may have been lost); the first of the family to be used retires the others.
+    #[serde(default)]
+    pub refresh_retries: Vec<IssuedToken>,
+    /// Hash of the refresh token whose exchange issued `refresh` (what a lost-answer retry presents).
+    #[serde(default)]
+    pub refresh_parent: Option<String>,
+    /// Refresh tokens already exchanged or retired; presenting one again after the reuse grace
+    /// revokes the grant.
     #[serde(default)]
     pub rotated: Vec<RotatedToken>,
     pub created_at: i64,

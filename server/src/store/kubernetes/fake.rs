@@ -4,6 +4,10 @@
 //! resourceVersion by replaying the change log; a "stalled" server accepts watches but never sends events.
 //! The contract every backend must meet runs against it, with a live and with a stalled watch, and two
 //! replicas share one namespace.
+//!
+//! Faults ([`FakeApiServer::inject`]): 409 to the next N writes, writes applied but answered 503 (a lost
+//! answer), an outage answering 500/503 or refusing connections for a time window (open watches are cut
+//! when it starts), and slow answers.
 
 use super::KubernetesBackend;
 use super::tests::{
@@ -16,8 +20,9 @@ use http::{Method, Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
 
 #[derive(Default)]
 struct State {
@@ -28,7 +33,30 @@ struct State {
     watchers: Vec<(String, UnboundedSender<Bytes>)>,
     /// Watches of a stalled server: held open, never fed.
     stalled: Vec<UnboundedSender<Bytes>>,
+    faults: Faults,
 }
+
+/// What the fake API server does wrong, and how often it did.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Faults {
+    /// Answer 409 Conflict to this many upcoming PUTs and DELETEs, without applying them.
+    pub conflicts: u32,
+    /// Apply this many upcoming writes but answer them 503, as if the answer was lost.
+    pub lost_answers: u32,
+    /// Until then, answer every request with this status, or refuse it like a closed port when 0.
+    pub outage: Option<(Instant, u16)>,
+    /// Wait this long before answering anything.
+    pub delay: Duration,
+    /// Counters of what was injected.
+    pub injected_conflicts: u64,
+    pub injected_lost_answers: u64,
+    pub injected_failures: u64,
+}
+
+/// A refused connection, as the transport reports it.
+#[derive(Debug, thiserror::Error)]
+#[error("connection refused (injected)")]
+pub(super) struct Refused;
 
 #[derive(Clone)]
 pub(super) struct FakeApiServer {
@@ -77,9 +105,48 @@ impl FakeApiServer {
         let this = self.clone();
         let service = tower::service_fn(move |req: Request<Body>| {
             let this = this.clone();
-            async move { Ok::<_, Infallible>(this.handle(req).await) }
+            async move {
+                let delay = this.with_faults(|f| f.delay);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                match this.outage() {
+                    Some(0) => Err(Refused),
+                    Some(code) => Ok(status_response(code, "ServiceUnavailable")),
+                    None => Ok(this.handle(req).await),
+                }
+            }
         });
         kube::Client::new(service, NS)
+    }
+
+    /// Change the faults; an outage cuts the open watches, as a restarting API server does.
+    pub(super) fn inject(&self, change: impl FnOnce(&mut Faults)) {
+        let mut state = self.state.lock().expect("state");
+        change(&mut state.faults);
+        if state.faults.outage.is_some() {
+            state.watchers.clear();
+        }
+    }
+
+    pub(super) fn with_faults<T>(&self, f: impl FnOnce(&Faults) -> T) -> T {
+        f(&self.state.lock().expect("state").faults)
+    }
+
+    /// The status of an ongoing outage (0: refuse), counting the failure.
+    fn outage(&self) -> Option<u16> {
+        let mut state = self.state.lock().expect("state");
+        match state.faults.outage {
+            Some((until, code)) if Instant::now() < until => {
+                state.faults.injected_failures += 1;
+                Some(code)
+            }
+            Some(_) => {
+                state.faults.outage = None;
+                None
+            }
+            None => None,
+        }
     }
 
     /// Every stored Secret carries the labels, the key annotation and the owner of the instance.
@@ -119,6 +186,32 @@ impl FakeApiServer {
         let name = rest.strip_prefix('/');
         let selector = query.get("labelSelector").cloned().unwrap_or_default();
         let mut state = self.state.lock().expect("state");
+        let write = matches!(method, Method::POST | Method::PUT | Method::DELETE);
+        if matches!(method, Method::PUT | Method::DELETE) && state.faults.conflicts > 0 {
+            state.faults.conflicts -= 1;
+            state.faults.injected_conflicts += 1;
+            return status_response(409, "Conflict");
+        }
+        let lose_answer = write && state.faults.lost_answers > 0;
+        let answer = self.answer(&mut state, method, name, &query, &selector, &body);
+        if lose_answer && answer.status().is_success() {
+            state.faults.lost_answers -= 1;
+            state.faults.injected_lost_answers += 1;
+            return status_response(503, "ServiceUnavailable");
+        }
+        answer
+    }
+
+    fn answer(
+        &self,
+        state: &mut State,
+        method: Method,
+        name: Option<&str>,
+        query: &HashMap<String, String>,
+        selector: &str,
+        body: &Value,
+    ) -> Response<TestBody> {
+        let selector = selector.to_string();
         match (method, name) {
             (Method::GET, None) if query.get("watch").map(String::as_str) == Some("true") => {
                 let from: u64 = query
@@ -170,7 +263,7 @@ impl FakeApiServer {
                 if body["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"] {
                     return status_response(409, "Conflict");
                 }
-                json_response(200, &state.commit("MODIFIED", body))
+                json_response(200, &state.commit("MODIFIED", body.clone()))
             }
             (Method::DELETE, Some(name)) => {
                 let Some(current) = state.objects.get(name).cloned() else {
