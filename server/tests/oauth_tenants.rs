@@ -114,7 +114,7 @@ async fn two_servers_share_one_store_and_audiences_are_enforced() {
 }
 
 #[tokio::test]
-async fn concurrent_refreshes_across_two_servers_issue_one_new_token() {
+async fn concurrent_refreshes_across_two_servers_rotate_once_plus_honoured_retries() {
     let fake = FakeNotion::start(Fixture::sample()).await.unwrap();
     let store = Store::in_memory();
     let a = start_on(fake, store.clone(), |_| {}).await;

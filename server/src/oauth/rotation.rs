@@ -4,7 +4,7 @@
 //! - Presenting the grant's current refresh token (or one of its honoured-retry alternatives) rotates:
 //!   a new access and refresh token are issued and every token of the old family is retired.
 //! - Presenting the refresh token whose exchange issued the current family again, within the reuse
-//!   grace and before any token of that family was used, is a retry whose answer was lost (a dropped
+//!   grace and before the current refresh token was itself used, is a retry whose answer was lost (a dropped
 //!   connection, a crashed replica): it is honoured with a new pair that is an alternative to the
 //!   current one — at most [`RETRIES_HONOURED`] times per rotation. The first alternative used wins.
 //! - Any other retired token within the grace is refused without harm (a concurrent request won); after
