@@ -1,7 +1,9 @@
 //! Prometheus metrics shared by the HTTP layer, the MCP tools and the Notion client.
 //!
 //! One `Metrics` value owns its own registry (no process globals), so tests and several servers in one
-//! process never share counters. `/metrics` renders it in the text exposition format.
+//! process never share counters. `/metrics` renders it in the text exposition format. A few gauges
+//! of the process itself (alive Tokio tasks, open file descriptors, resident memory) are sampled at
+//! render time, so a leak shows up on any scrape.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
@@ -30,6 +32,9 @@ pub struct Metrics {
     oauth_events: IntCounterVec,
     rate_limited: IntCounterVec,
     circuit_open: IntGauge,
+    alive_tasks: IntGauge,
+    open_fds: IntGauge,
+    resident_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -120,7 +125,22 @@ impl Metrics {
             "notion_circuit_open",
             "1 while the circuit breaker in front of Notion is open (calls fail fast), else 0.",
         );
+        let alive_tasks = gauge(
+            "runtime_alive_tasks",
+            "Tokio tasks alive in this process's runtime (sampled at scrape time).",
+        );
+        let open_fds = gauge(
+            "process_open_fds",
+            "File descriptors open in this process (sockets included; sampled at scrape time, Linux only).",
+        );
+        let resident_bytes = gauge(
+            "process_resident_memory_bytes",
+            "Resident memory of this process in bytes (sampled at scrape time, Linux only).",
+        );
         Metrics {
+            alive_tasks,
+            open_fds,
+            resident_bytes,
             oauth_events,
             registry,
             http_requests,
@@ -195,8 +215,32 @@ impl Metrics {
         self.circuit_open.set(i64::from(open));
     }
 
+    /// Samples the process gauges (alive tasks of the current Tokio runtime, open fds, RSS); a value
+    /// that cannot be read on this platform is left as it was.
+    fn sample_process(&self) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let tasks = handle.metrics().num_alive_tasks();
+            self.alive_tasks
+                .set(i64::try_from(tasks).unwrap_or(i64::MAX));
+        }
+        if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+            // The directory handle itself is one of the entries.
+            let fds = dir.count().saturating_sub(1);
+            self.open_fds.set(i64::try_from(fds).unwrap_or(i64::MAX));
+        }
+        if let Some(kib) = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .as_deref()
+            .and_then(resident_kib)
+        {
+            self.resident_bytes
+                .set(i64::try_from(kib.saturating_mul(1024)).unwrap_or(i64::MAX));
+        }
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
+        self.sample_process();
         let mut buf = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
@@ -208,6 +252,17 @@ impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// `VmRSS` of a `/proc/<pid>/status` text, in KiB.
+fn resident_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Status codes as static label strings (no allocation on the hot path for common codes).
@@ -265,5 +320,59 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("notion_mcp_notion_circuit_open 1"), "{text}");
+    }
+
+    fn gauge_value(text: &str, name: &str) -> i64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn process_gauges_are_sampled_at_render() {
+        let m = Metrics::new();
+        let before = gauge_value(&m.render(), "notion_mcp_runtime_alive_tasks");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = rx.await;
+        });
+        let text = m.render();
+        assert_eq!(
+            gauge_value(&text, "notion_mcp_runtime_alive_tasks"),
+            before + 1,
+            "{text}"
+        );
+        if cfg!(target_os = "linux") {
+            assert!(
+                gauge_value(&text, "notion_mcp_process_open_fds") > 0,
+                "{text}"
+            );
+            assert!(
+                gauge_value(&text, "notion_mcp_process_resident_memory_bytes") > 1 << 20,
+                "{text}"
+            );
+        }
+        let _ = tx.send(());
+        let _ = task.await;
+        // A finished task leaves the runtime's list just after its JoinHandle is woken.
+        let mut after = gauge_value(&m.render(), "notion_mcp_runtime_alive_tasks");
+        for _ in 0..500 {
+            if after == before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            after = gauge_value(&m.render(), "notion_mcp_runtime_alive_tasks");
+        }
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn resident_kib_reads_vmrss() {
+        assert_eq!(
+            resident_kib("Name:\tx\nVmRSS:\t   12345 kB\nThreads: 3\n"),
+            Some(12345)
+        );
+        assert_eq!(resident_kib("Name: x"), None);
     }
 }

@@ -67,8 +67,34 @@ impl ToolError {
         }
     }
 
+    /// Whether the failure leaves open whether Notion applied a change: a timeout, a connection
+    /// lost after sending, a 5xx without a committed-write report, or the call's own deadline.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ToolError::Notion(e) => match e {
+                NotionError::Timeout { .. } => true,
+                NotionError::Transport { connect, .. } => !connect,
+                NotionError::Api {
+                    status: 500 | 502 | 503 | 504,
+                    ..
+                } => !e.is_committed_write(),
+                _ => false,
+            },
+            ToolError::Deadline { .. } | ToolError::Cancelled => true,
+            _ => false,
+        }
+    }
+
     /// The `isError: true` result for the client.
     pub fn into_result(self) -> CallToolResult {
+        self.into_result_for(false)
+    }
+
+    /// The `isError: true` result of a tool that changes the workspace (`writes`) or only reads.
+    /// When a write tool fails with an unknown outcome, the result says so (`write_outcome:
+    /// "unknown"`), so the caller checks before repeating a change that may have been applied.
+    pub fn into_result_for(self, writes: bool) -> CallToolResult {
+        let unknown_write = writes && self.outcome_unknown();
         let mut body = Map::new();
         body.insert("code".into(), json!(self.code()));
         body.insert("message".into(), json!(self.to_string()));
@@ -96,8 +122,16 @@ impl ToolError {
             | ToolError::Forbidden(_) => {}
         }
         let mut text = format!("Error ({}): {}", self.code(), self);
-        if let Some(s) = body.get("retry_after_seconds") {
+        if let Some(s) = body.get("retry_after_seconds")
+            && !text.contains(&format!("Retry after {s} s."))
+        {
             text.push_str(&format!(" Retry after {s} s."));
+        }
+        if unknown_write {
+            body.insert("write_outcome".into(), json!("unknown"));
+            text.push_str(
+                " The change may or may not have been applied: check (fetch or search) before repeating it.",
+            );
         }
         let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
         result.structured_content = Some(json!({ "error": Value::Object(body) }));
@@ -116,6 +150,53 @@ mod tests {
         let s = r.structured_content.expect("structured");
         assert_eq!(s["error"]["code"], "invalid_argument");
         assert_eq!(s["error"]["field"], "filter.and[0]");
+    }
+
+    #[test]
+    fn writes_with_an_unknown_outcome_say_so() {
+        let timeout = || {
+            ToolError::Notion(NotionError::Timeout {
+                endpoint: "POST /v1/pages",
+                after: std::time::Duration::from_secs(3),
+            })
+        };
+        let r = timeout().into_result_for(true);
+        let s = r.structured_content.clone().expect("structured");
+        assert_eq!(s["error"]["write_outcome"], "unknown");
+        let text = format!("{:?}", r.content);
+        assert!(text.contains("may or may not have been applied"), "{text}");
+        // Reads, and failures that prove nothing was sent or applied, carry no such note.
+        let r = timeout().into_result_for(false);
+        assert!(r.structured_content.expect("structured")["error"]["write_outcome"].is_null());
+        let refused = ToolError::Notion(NotionError::Transport {
+            endpoint: "POST /v1/pages",
+            message: "connection refused".into(),
+            connect: true,
+        });
+        assert!(!refused.outcome_unknown());
+        let lost = ToolError::Notion(NotionError::Transport {
+            endpoint: "POST /v1/pages",
+            message: "connection closed".into(),
+            connect: false,
+        });
+        assert!(lost.outcome_unknown());
+        assert!(ToolError::Deadline { seconds: 5 }.outcome_unknown());
+        assert!(!ToolError::invalid("title", "bad").outcome_unknown());
+    }
+
+    #[test]
+    fn a_retry_hint_is_not_repeated() {
+        let e = ToolError::Notion(NotionError::Api {
+            status: 429,
+            code: "rate_limited".into(),
+            message: "Slow down".into(),
+            request_id: None,
+            retry_after: Some(std::time::Duration::from_secs(2)),
+            additional_data: None,
+        });
+        let r = e.into_result();
+        let text = format!("{:?}", r.content);
+        assert_eq!(text.matches("Retry after 2 s.").count(), 1, "{text}");
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl ServerHandler for NotionMcp {
         });
         Ok(match outcome {
             Ok(text) => super::output::success(text, self.shared.limits.max_output_chars),
-            Err(e) => e.into_result(),
+            Err(e) => e.into_result_for(def.writes),
         }
         .into())
     }

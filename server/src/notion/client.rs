@@ -456,7 +456,11 @@ impl NotionClient {
                         waited += after;
                         retries += 1;
                     }
-                    Decision::GiveUp => return Err(err),
+                    // A rate limit that named no wait still tells the caller how long to
+                    // back off: the next backoff step, as a retry here would have waited.
+                    Decision::GiveUp => {
+                        return Err(err.with_suggested_wait(policy.backoff(retries, 1.0)));
+                    }
                 }
             }
         }

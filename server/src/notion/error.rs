@@ -167,6 +167,23 @@ impl NotionError {
         })
     }
 
+    /// A 429 or 529 that did not say how long to wait gets `wait` (at least a second) as its
+    /// suggested wait, so the caller can still be told `retry_after_seconds`; other errors, a
+    /// blocked integration and an answer that named its wait are returned unchanged.
+    pub fn with_suggested_wait(mut self, wait: Duration) -> Self {
+        let blocked = self.is_blocked();
+        if let NotionError::Api {
+            status: 429 | 529,
+            retry_after: retry_after @ None,
+            ..
+        } = &mut self
+            && !blocked
+        {
+            *retry_after = Some(wait.max(Duration::from_secs(1)));
+        }
+        self
+    }
+
     /// Whether trying the same call again later may succeed (ignoring idempotency).
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -381,13 +398,29 @@ fn api_display(
         "rate_limited" if data_str("rate_limit_reason") == Some("public_api_request_blocked") => {
             Some("Notion has blocked API requests for this integration; do not retry.".to_owned())
         }
-        "rate_limited" | "service_overload" => Some(match retry_after {
-            Some(d) => format!(
-                "Retry after {} s.",
-                d.as_secs() + u64::from(d.subsec_nanos() > 0)
-            ),
-            None => "Retry later.".to_owned(),
-        }),
+        _ if status == 429 || status == 529 => {
+            let cause = if status == 429 {
+                "Notion is rate limiting this integration"
+            } else {
+                "Notion is overloaded"
+            };
+            Some(match retry_after {
+                Some(d) => format!(
+                    "{cause}. Retry after {} s.",
+                    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+                ),
+                None => format!("{cause}. Retry later."),
+            })
+        }
+        // Named by status, not by Notion's wording: a proxy's 502 page has no Notion message.
+        _ if matches!(status, 500 | 502 | 503 | 504)
+            && data_str("retry_guidance").is_none()
+            && data_str("committed_resource_id").is_none() =>
+        {
+            Some(format!(
+                "Notion is temporarily unavailable (HTTP {status}); try again in a moment."
+            ))
+        }
         _ => None,
     };
     if let Some(h) = hint {
@@ -409,158 +442,5 @@ fn api_display(
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use serde_json::json;
-
-    fn body(v: Value) -> Vec<u8> {
-        serde_json::to_vec(&v).unwrap()
-    }
-
-    #[test]
-    fn parses_notion_error_shape() {
-        let e = parse_error_body(
-            404,
-            &body(
-                json!({"object":"error","status":404,"code":"object_not_found",
-                "message":"Could not find page with ID: abc.","request_id":"r-1"}),
-            ),
-        );
-        assert_eq!(e.code(), "object_not_found");
-        assert_eq!(e.status(), Some(404));
-        assert_eq!(e.request_id(), Some("r-1"));
-        let shown = e.to_string();
-        assert!(
-            shown.starts_with("Notion says object_not_found: Could not find page with ID: abc.")
-        );
-        assert!(shown.contains("shared with the integration"), "{shown}");
-        assert!(shown.contains("request_id r-1"));
-        assert!(!e.is_retryable());
-    }
-
-    #[test]
-    fn parses_oauth_error_shape() {
-        let e = parse_error_body(
-            400,
-            &body(json!({"error":"invalid_grant","error_description":"Code expired"})),
-        );
-        assert_eq!(e.code(), "invalid_grant");
-        assert_eq!(e.to_string(), "Notion says invalid_grant: Code expired.");
-    }
-
-    #[test]
-    fn non_json_body_names_status() {
-        let e = parse_error_body(502, b"<html>Bad Gateway</html>");
-        assert_eq!(e.code(), "bad_gateway");
-        assert!(e.to_string().contains("HTTP 502"), "{e}");
-        let e = parse_error_body(418, b"");
-        assert_eq!(e.code(), "http_error");
-        assert!(e.to_string().contains("HTTP 418 with an empty body"));
-    }
-
-    #[test]
-    fn rate_limit_fields_and_retry_after() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("7"),
-        );
-        let e = NotionError::from_response(
-            429,
-            &headers,
-            &body(
-                json!({"object":"error","status":429,"code":"rate_limited","message":"Slow down",
-                "additional_data":{"rate_limit_reason":"public_api_request_rate_limit"}}),
-            ),
-        );
-        assert_eq!(e.retry_after_seconds(), Some(7));
-        assert_eq!(e.rate_limit_reason(), Some("public_api_request_rate_limit"));
-        assert!(e.is_retryable());
-        assert!(e.to_string().contains("Retry after 7 s."));
-    }
-
-    #[test]
-    fn additional_data_retry_after_string_or_number() {
-        let e = parse_error_body(
-            529,
-            &body(
-                json!({"code":"service_overload","message":"x","additional_data":{"retry_after":"2"}}),
-            ),
-        );
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
-        let e = parse_error_body(
-            529,
-            &body(
-                json!({"code":"service_overload","message":"x","additional_data":{"retry_after":1.5}}),
-            ),
-        );
-        assert_eq!(e.retry_after(), Some(Duration::from_millis(1500)));
-        assert_eq!(e.retry_after_seconds(), Some(2));
-    }
-
-    #[test]
-    fn blocked_is_not_retryable() {
-        let e = parse_error_body(
-            429,
-            &body(json!({"code":"rate_limited","message":"Blocked",
-                "additional_data":{"rate_limit_reason":"public_api_request_blocked"}})),
-        );
-        assert!(e.is_blocked());
-        assert!(!e.is_retryable());
-        assert!(e.to_string().contains("do not retry"));
-    }
-
-    #[test]
-    fn committed_write_exposes_ids() {
-        let e = parse_error_body(
-            503,
-            &body(json!({"code":"service_unavailable","message":"Timed out",
-                "additional_data":{"retry_guidance":"Do not repeat the write.",
-                "committed_resource_id":"p-1","committed_child_ids":["b-1","b-2"]}})),
-        );
-        assert!(e.is_committed_write());
-        assert_eq!(e.committed_resource_id(), Some("p-1"));
-        assert_eq!(e.committed_child_ids(), vec!["b-1", "b-2"]);
-        assert!(!e.is_retryable());
-        assert!(e.to_string().contains("committed resource p-1"));
-    }
-
-    #[test]
-    fn retry_after_header_forms() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // 2015-10-21 07:28:00 UTC
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after("0.5", now),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("", now), None);
-        assert_eq!(parse_retry_after("-3", now), None);
-        assert_eq!(parse_retry_after("1.2.3", now), None);
-        assert_eq!(parse_retry_after("99999999999999999999", now), None);
-    }
-
-    #[test]
-    fn redaction_scrubs_secrets() {
-        let e = NotionError::Transport {
-            endpoint: "GET /v1/users/me",
-            message: "bad header ntn_secret_value".into(),
-            connect: false,
-        }
-        .redact("ntn_secret_value");
-        assert!(!format!("{e} {e:?}").contains("ntn_secret_value"));
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;

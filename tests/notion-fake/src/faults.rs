@@ -1,9 +1,13 @@
 //! Fault injection: rules matched per request (method, path prefix, remaining count,
 //! probability) that answer errors, delay, drop the connection, or fail after a write.
+//! A [`Fault::Mix`] picks one of several faults by weight; a rule given a seed draws its
+//! chances from its own generator, so a failing run can be replayed with the same seed.
 
 use std::time::Duration;
 
 use http::Method;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 use crate::errors::{ApiError, default_code, default_message};
@@ -31,6 +35,52 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without a (complete) response.
     DropConnection,
+    /// One of these faults, chosen per firing with chance proportional to its weight
+    /// (a mix inside a mix is resolved in turn; an empty or all-zero mix never fires).
+    Mix(Vec<(u32, Fault)>),
+}
+
+impl Fault {
+    /// A short name of the fault's kind (`status_502`, `rate_limited`, `delay`, ...), e.g. to
+    /// count what a run injected.
+    pub fn kind(&self) -> String {
+        match self {
+            Fault::Status {
+                status,
+                retry_after,
+                ..
+            } => match retry_after {
+                Some(_) => format!("status_{status}_retry_after"),
+                None => format!("status_{status}"),
+            },
+            Fault::RateLimited { .. } => "rate_limited".into(),
+            Fault::Overloaded { .. } => "overloaded".into(),
+            Fault::CommittedThenUnavailable => "committed_then_unavailable".into(),
+            Fault::Delay(_) => "delay".into(),
+            Fault::DropConnection => "drop_connection".into(),
+            Fault::Mix(_) => "mix".into(),
+        }
+    }
+
+    /// Resolves a [`Fault::Mix`] to one concrete fault (`None`: nothing to pick).
+    fn resolve(self, rng: &mut impl Rng) -> Option<Fault> {
+        let Fault::Mix(choices) = self else {
+            return Some(self);
+        };
+        let total: u64 = choices.iter().map(|(w, _)| u64::from(*w)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut ticket = rng.random_range(0..total);
+        for (weight, fault) in choices {
+            let weight = u64::from(weight);
+            if ticket < weight {
+                return fault.resolve(rng);
+            }
+            ticket -= weight;
+        }
+        None
+    }
 }
 
 /// A fault and when it applies.
@@ -44,6 +94,8 @@ pub struct FaultRule {
     pub times: Option<u32>,
     /// Chance of firing per matching request (1.0 = always).
     pub probability: f64,
+    /// The rule's own generator for its chance and mix draws (`None`: the thread's).
+    pub rng: Option<StdRng>,
 }
 
 impl FaultRule {
@@ -55,7 +107,15 @@ impl FaultRule {
             fault,
             times: None,
             probability: 1.0,
+            rng: None,
         }
+    }
+
+    /// Draws this rule's chances from a generator seeded with `seed`: the same sequence of
+    /// matching requests then meets the same sequence of faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.rng = Some(StdRng::seed_from_u64(seed));
+        self
     }
 
     pub fn method(mut self, method: Method) -> Self {
@@ -88,20 +148,35 @@ impl FaultRule {
     }
 }
 
-/// Picks the first matching rule (consuming one of its `times`) and returns its fault.
+/// Picks the first matching rule that fires (consuming one of its `times`) and returns its
+/// fault, with any [`Fault::Mix`] resolved to one of its members.
 pub fn take(rules: &mut Vec<FaultRule>, method: &Method, path: &str) -> Option<Fault> {
-    let index = rules.iter().position(|r| {
-        r.applies(method, path) && (r.probability >= 1.0 || rand::random::<f64>() < r.probability)
+    let mut thread_rng = rand::rng();
+    let index = rules.iter_mut().position(|r| {
+        if !r.applies(method, path) {
+            return false;
+        }
+        if r.probability >= 1.0 {
+            return true;
+        }
+        let draw: f64 = match r.rng.as_mut() {
+            Some(rng) => rng.random(),
+            None => thread_rng.random(),
+        };
+        draw < r.probability
     })?;
     let rule = &mut rules[index];
-    let fault = rule.fault.clone();
+    let fault = match rule.rng.as_mut() {
+        Some(rng) => rule.fault.clone().resolve(rng),
+        None => rule.fault.clone().resolve(&mut thread_rng),
+    };
     if let Some(t) = rule.times.as_mut() {
         *t = t.saturating_sub(1);
         if *t == 0 {
             rules.remove(index);
         }
     }
-    Some(fault)
+    fault
 }
 
 /// The error answered by an erroring fault (`None` for delays, drops and post-write faults).
@@ -143,7 +218,10 @@ pub fn error_for(fault: &Fault) -> Option<ApiError> {
             }
             Some(e)
         }
-        Fault::CommittedThenUnavailable | Fault::Delay(_) | Fault::DropConnection => None,
+        Fault::CommittedThenUnavailable
+        | Fault::Delay(_)
+        | Fault::DropConnection
+        | Fault::Mix(_) => None,
     }
 }
 
@@ -161,4 +239,57 @@ pub fn committed_error(resource_id: Option<String>, child_ids: Vec<String>) -> A
         "elapsed_ms": 60_000,
         "deadline_ms": 60_000,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16) -> Fault {
+        Fault::Status {
+            status: code,
+            code: String::new(),
+            retry_after: None,
+        }
+    }
+
+    fn draw(rules: &mut Vec<FaultRule>, n: usize) -> Vec<Option<String>> {
+        (0..n)
+            .map(|_| take(rules, &Method::GET, "/v1/pages/x").map(|f| f.kind()))
+            .collect()
+    }
+
+    #[test]
+    fn a_seeded_mix_repeats_and_follows_its_weights() {
+        let mix = Fault::Mix(vec![
+            (3, status(500)),
+            (1, Fault::DropConnection),
+            (0, status(502)),
+        ]);
+        let rule = FaultRule::new(mix).probability(0.2).seed(7);
+        let first = draw(&mut vec![rule.clone()], 4000);
+        assert_eq!(first, draw(&mut vec![rule], 4000), "same seed, same faults");
+        let count = |k: &str| first.iter().filter(|f| f.as_deref() == Some(k)).count();
+        let fired = first.iter().filter(|f| f.is_some()).count();
+        assert!(
+            (650..950).contains(&fired),
+            "about 20 % of 4000 fire: {fired}"
+        );
+        assert_eq!(count("status_502"), 0, "a zero weight never fires");
+        assert_eq!(count("status_500") + count("drop_connection"), fired);
+        assert!(
+            count("status_500") > 2 * count("drop_connection"),
+            "{first:?}"
+        );
+    }
+
+    #[test]
+    fn nested_and_empty_mixes_resolve() {
+        let nested = Fault::Mix(vec![(1, Fault::Mix(vec![(1, status(503))]))]);
+        let mut rules = vec![FaultRule::new(nested).times(1)];
+        assert_eq!(draw(&mut rules, 2), vec![Some("status_503".into()), None]);
+        assert!(rules.is_empty());
+        let mut rules = vec![FaultRule::new(Fault::Mix(Vec::new()))];
+        assert_eq!(draw(&mut rules, 1), vec![None]);
+    }
 }

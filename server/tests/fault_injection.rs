@@ -1,0 +1,550 @@
+//! Fault injection under load: the fake Notion answers 20 % of requests with a seeded random mix of
+//! 429 (with and without Retry-After), 529, 500, 502, 503, 504, answers slower than the Notion timeout
+//! and dropped connections, while 200 concurrent tool calls run against the real server binary.
+//!
+//! Every call must end before the tool deadline; every failure must be an `isError` result naming its
+//! cause (with `retry_after_seconds` for rate limits); every success must equal the fault-free answer;
+//! no page creation may be sent twice after an unknown outcome. Afterwards alive tasks and open fds
+//! return to their baseline, resident memory stays near it, and SIGTERM ends the process cleanly.
+//! `FAULT_SEED=<n>` replays a run's fault sequence (the seed is printed).
+#![allow(clippy::unwrap_used)]
+
+mod child;
+#[path = "fault_injection/client.rs"]
+mod client;
+#[path = "fault_injection/plan.rs"]
+mod plan;
+
+use child::ChildServer;
+use client::{Mcp, Reply, result_text};
+use notion_fake::{FakeNotion, FaultRule, Fixture, RunningFake};
+use plan::{CallKind, TOKEN, Tally, Verdict};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Concurrent calls per round.
+const CALLS: usize = 200;
+/// Share of Notion requests that meet a fault.
+const FAULT_RATE: f64 = 0.2;
+/// Faulty rounds after the warm-up.
+const ROUNDS: u32 = 3;
+/// Faulty rounds before the baseline is taken (allocator pools and caches fill up).
+const WARM_UP_ROUNDS: u32 = 2;
+/// Sessions the calls are spread over in sessions mode.
+const SESSIONS: usize = 8;
+/// Server settings: a small Notion timeout, retry budget and tool deadline keep the suite fast.
+const NOTION_TIMEOUT_SECS: u64 = 3;
+const RETRY_MAX: u32 = 2;
+const RETRY_MAX_WAIT_SECS: u64 = 3;
+const TOOL_TIMEOUT_SECS: u64 = 15;
+/// How much later than the tool deadline a reply may arrive (scheduling on a loaded machine).
+const REPLY_SLACK: Duration = Duration::from_secs(10);
+/// Resident memory may grow this much over the post-warm-up baseline.
+const RSS_MARGIN_KB: u64 = 20 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    Stateless,
+    Sessions,
+}
+
+/// The fake on a fixed address, restartable so idle keep-alive connections can be closed.
+struct Upstream {
+    fake: FakeNotion,
+    addr: String,
+    running: Option<RunningFake>,
+}
+
+impl Upstream {
+    async fn start() -> Self {
+        let running = FakeNotion::start(Fixture::sample()).await.unwrap();
+        notion_mcp_remote::notion::markdown::codec::install(&running);
+        let addr = running.base_url().trim_start_matches("http://").to_string();
+        Upstream {
+            fake: running.fake.clone(),
+            addr,
+            running: Some(running),
+        }
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops and restarts the listener: the server's pooled connections see the close and go.
+    async fn recycle(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        self.running = Some(self.fake.serve(&self.addr).await.unwrap());
+    }
+}
+
+fn seed() -> u64 {
+    let seed = std::env::var("FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("fault injection seed: {seed} (replay with FAULT_SEED={seed})");
+    seed
+}
+
+async fn start_server(upstream: &Upstream, mode: Mode) -> ChildServer {
+    let mut args: Vec<String> = [
+        "--auth-mode",
+        "notion-token",
+        "--store",
+        "memory",
+        "--notion-base-url",
+        &upstream.base_url(),
+        "--pacing-rps",
+        "10000",
+        "--pacing-burst",
+        "10000",
+        "--rate-limit-per-minute",
+        "0",
+        "--notion-timeout-secs",
+        &NOTION_TIMEOUT_SECS.to_string(),
+        "--retry-max",
+        &RETRY_MAX.to_string(),
+        "--retry-max-wait-secs",
+        &RETRY_MAX_WAIT_SECS.to_string(),
+        "--tool-timeout-secs",
+        &TOOL_TIMEOUT_SECS.to_string(),
+        "--breaker-failures",
+        "10",
+        "--breaker-open-secs",
+        "1",
+        "--shutdown-grace-secs",
+        "5",
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if mode == Mode::Sessions {
+        args.push("--sessions".into());
+    }
+    ChildServer::start(&args, &[]).await
+}
+
+/// Alive tasks (from `/metrics`), open fds and RSS of the server.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    tasks: i64,
+    fds: usize,
+    rss_kb: u64,
+}
+
+async fn usage(server: &ChildServer) -> Usage {
+    // A fresh connection each time, closed after the answer, so scrapes add nothing that lingers.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let text = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let tasks = text
+        .lines()
+        .find_map(|l| l.strip_prefix("notion_mcp_runtime_alive_tasks "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("the alive-task gauge is exported");
+    Usage {
+        tasks,
+        fds: server.open_fds(),
+        rss_kb: server.rss_kb(),
+    }
+}
+
+/// Waits (up to 15 s) until tasks and fds are back to `base`; returns the last reading.
+async fn settle(server: &ChildServer, base: Usage) -> Usage {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = usage(server).await;
+        if (now.tasks <= base.tasks && now.fds <= base.fds) || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The fault-free answer of every read call, checked to be stable.
+async fn expected_answers(server: &ChildServer) -> Vec<String> {
+    let mcp = Mcp::stateless(
+        reqwest::Client::new(),
+        &server.mcp_url(),
+        TOKEN,
+        Duration::from_secs(60),
+    );
+    let mut out = Vec::new();
+    for (i, (tool, args)) in plan::read_calls().iter().enumerate() {
+        let mut texts = Vec::new();
+        for _ in 0..2 {
+            match mcp.call(i as u64, tool, args).await {
+                Reply::Result(r) if r["isError"] != true => texts.push(result_text(&r)),
+                other => panic!("{tool} {args} fails without faults: {other:?}"),
+            }
+        }
+        assert_eq!(texts[0], texts[1], "{tool} {args} answers the same twice");
+        out.push(texts.remove(0));
+    }
+    out
+}
+
+/// One round of [`CALLS`] concurrent calls, faulty or not; page creations are checked afterwards
+/// (with faults off) against the fake's request log and workspace.
+async fn round(
+    server: &ChildServer,
+    upstream: &Upstream,
+    mode: Mode,
+    round: u32,
+    seed: Option<u64>,
+    expected: &[String],
+) -> Tally {
+    let http = reqwest::Client::new();
+    let deadline = Duration::from_secs(TOOL_TIMEOUT_SECS) + REPLY_SLACK + Duration::from_secs(20);
+    let url = server.mcp_url();
+    let clients: Vec<Mcp> = match mode {
+        Mode::Stateless => vec![Mcp::stateless(http.clone(), &url, TOKEN, deadline)],
+        Mode::Sessions => {
+            let mut v = Vec::new();
+            for _ in 0..SESSIONS {
+                v.push(Mcp::session(http.clone(), &url, TOKEN, deadline).await);
+            }
+            v
+        }
+    };
+    upstream.fake.reset_log();
+    if let Some(seed) = seed {
+        let slow = Duration::from_secs(NOTION_TIMEOUT_SECS) + Duration::from_millis(1500);
+        upstream.fake.push_fault(
+            FaultRule::new(plan::fault_mix(slow))
+                .path_prefix("/v1/")
+                .probability(FAULT_RATE)
+                .seed(seed.wrapping_add(u64::from(round))),
+        );
+    }
+    let calls = plan::round_plan(round, CALLS);
+    let replies = futures::future::join_all(calls.iter().enumerate().map(|(i, call)| {
+        let mcp = &clients[i % clients.len()];
+        async move {
+            let started = Instant::now();
+            let reply = mcp.call(call.id, call.tool, &call.args).await;
+            (reply, started.elapsed())
+        }
+    }))
+    .await;
+    upstream.fake.clear_faults();
+    let mut tally = Tally::default();
+    let check = clients.first().unwrap();
+    for (call, (reply, elapsed)) in calls.iter().zip(replies) {
+        let expect = match &call.kind {
+            CallKind::Read(k) => Some(expected[*k].as_str()),
+            CallKind::Create { .. } => None,
+        };
+        let mut verdict = plan::judge(call, &reply, expect);
+        if let CallKind::Create { title, body } = &call.kind {
+            let ok = matches!(verdict, Verdict::Ok);
+            if let Err(why) = check_create(&upstream.fake, check, title, body, ok).await {
+                verdict = Verdict::Wrong(why);
+            }
+        }
+        let limit = Duration::from_secs(TOOL_TIMEOUT_SECS) + REPLY_SLACK;
+        if elapsed > limit {
+            verdict = Verdict::Wrong(format!(
+                "{} took {elapsed:?}, past the {limit:?} deadline",
+                call.tool
+            ));
+        }
+        tally.add(&verdict, elapsed);
+    }
+    for c in clients {
+        c.close().await;
+    }
+    tally
+}
+
+/// A page creation was sent at most once past a rate limit (never replayed after an unknown
+/// outcome), and when the call succeeded the page exists once with its content.
+async fn check_create(
+    fake: &FakeNotion,
+    mcp: &Mcp,
+    title: &str,
+    body: &str,
+    succeeded: bool,
+) -> Result<(), String> {
+    // Quoted, so "… c9" does not match "… c99".
+    let quoted = format!("\"{title}\"");
+    let sent: Vec<u16> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == http::Method::POST && r.path == "/v1/pages")
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains(&quoted))
+        })
+        .map(|r| r.status)
+        .collect();
+    let past_rate_limit = sent.iter().filter(|s| !matches!(s, 429 | 529)).count();
+    if past_rate_limit > 1 {
+        return Err(format!(
+            "'{title}' was sent {past_rate_limit} times past rate limits: statuses {sent:?}"
+        ));
+    }
+    let pages: Vec<String> = fake.with_state(|s| {
+        s.pages
+            .values()
+            .filter(|p| {
+                !p.in_trash
+                    && serde_json::to_string(&p.properties)
+                        .unwrap()
+                        .contains(&quoted)
+            })
+            .map(|p| p.id.to_string())
+            .collect()
+    });
+    if pages.len() > 1 {
+        return Err(format!("'{title}' exists {} times", pages.len()));
+    }
+    if succeeded {
+        if sent.iter().filter(|s| **s == 200).count() != 1 || pages.len() != 1 {
+            return Err(format!(
+                "'{title}' succeeded but the log shows {sent:?} and {} pages",
+                pages.len()
+            ));
+        }
+        let md = match mcp
+            .call(1, "get_page_markdown", &json!({"id": pages[0]}))
+            .await
+        {
+            Reply::Result(r) if r["isError"] != true => result_text(&r),
+            other => return Err(format!("reading back '{title}': {other:?}")),
+        };
+        if !md.contains(body) {
+            return Err(format!("'{title}' was created without its content: {md}"));
+        }
+    }
+    Ok(())
+}
+
+async fn suite(mode: Mode) {
+    let seed = seed();
+    let mut upstream = Upstream::start().await;
+    let server = start_server(&upstream, mode).await;
+    let expected = expected_answers(&server).await;
+    // Warm-up: faulty rounds, so every path (retries, timeouts, pools) has run.
+    let mut total = Tally::default();
+    for r in 0..WARM_UP_ROUNDS {
+        let t = round(&server, &upstream, mode, r, Some(seed), &expected).await;
+        total.merge(&t);
+    }
+    upstream.recycle().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let base = usage(&server).await;
+    let mut after = base;
+    for r in WARM_UP_ROUNDS..WARM_UP_ROUNDS + ROUNDS {
+        let t = round(&server, &upstream, mode, r, Some(seed), &expected).await;
+        eprintln!(
+            "{mode:?} round {r}: {} calls, {} ok, failures {:?}, max {:?}",
+            t.calls, t.ok, t.failed, t.max_elapsed
+        );
+        total.merge(&t);
+        upstream.recycle().await;
+        after = settle(&server, base).await;
+        eprintln!("{mode:?} after round {r}: {after:?}");
+    }
+    // Faults off: everything answers again (the breaker, if it opened, has closed).
+    let clean = round(
+        &server,
+        &upstream,
+        mode,
+        WARM_UP_ROUNDS + ROUNDS,
+        None,
+        &expected,
+    )
+    .await;
+    upstream.recycle().await;
+    let end = settle(&server, base).await;
+    eprintln!(
+        "{mode:?} totals: {} calls, {} ok, failures {:?}, max call {:?} (deadline {TOOL_TIMEOUT_SECS} s)",
+        total.calls, total.ok, total.failed, total.max_elapsed
+    );
+    eprintln!(
+        "{mode:?} usage: baseline {base:?}, after faulty rounds {after:?}, at the end {end:?}"
+    );
+    assert!(
+        total.wrong.is_empty(),
+        "{} wrong replies (seed {seed}):\n{}",
+        total.wrong.len(),
+        total.wrong.join("\n")
+    );
+    assert!(
+        clean.wrong.is_empty() && clean.ok == CALLS,
+        "fault-free round: {clean:?}"
+    );
+    let faulty = total.calls - total.ok;
+    assert!(faulty > 0, "faults were injected and some calls failed");
+    assert!(
+        total.ok > total.calls / 2,
+        "retries absorb most faults: {total:?}"
+    );
+    assert!(
+        after.tasks <= base.tasks && end.tasks <= base.tasks,
+        "alive tasks back to the baseline: {base:?} → {after:?} → {end:?}"
+    );
+    assert!(
+        after.fds <= base.fds && end.fds <= base.fds,
+        "open fds back to the baseline: {base:?} → {after:?} → {end:?}"
+    );
+    assert!(
+        end.rss_kb <= base.rss_kb + RSS_MARGIN_KB,
+        "resident memory near the baseline: {base:?} → {end:?}"
+    );
+    let (clean_exit, log) = server.stop();
+    assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+    assert!(clean_exit, "SIGTERM ends the server cleanly:\n{log}");
+    if let Some(r) = upstream.running.take() {
+        r.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_notion_under_200_concurrent_stateless_calls() {
+    suite(Mode::Stateless).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_notion_under_200_concurrent_calls_in_sessions() {
+    suite(Mode::Sessions).await;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Regressions found by the suite, pinned down one fault at a time (in-process server).
+
+mod common;
+
+fn always(fault: notion_fake::Fault) -> FaultRule {
+    FaultRule::new(fault).path_prefix("/v1/")
+}
+
+fn error_of(r: &serde_json::Value) -> serde_json::Value {
+    assert_eq!(r["isError"], true, "{r}");
+    r["structuredContent"]["error"].clone()
+}
+
+#[tokio::test]
+async fn rate_limits_without_retry_after_still_carry_retry_after_seconds() {
+    let h = common::Harness::start_with(Fixture::sample(), |a| {
+        a.retry_max = 1;
+        a.retry_max_wait_secs = 2;
+    })
+    .await;
+    for (fault, code) in [
+        (
+            notion_fake::Fault::Status {
+                status: 429,
+                code: "rate_limited".into(),
+                retry_after: None,
+            },
+            "rate_limited",
+        ),
+        (
+            notion_fake::Fault::Overloaded { retry_after: None },
+            "service_overload",
+        ),
+    ] {
+        h.fake().push_fault(always(fault));
+        let r = h.call(TOKEN, "get_self", json!({})).await;
+        h.fake().clear_faults();
+        let e = error_of(&r);
+        assert_eq!(e["code"], code, "{r}");
+        let secs = e["retry_after_seconds"]
+            .as_u64()
+            .expect("retry_after_seconds");
+        assert!(secs >= 1, "{r}");
+        let text = result_text(&r);
+        assert_eq!(
+            text.matches(&format!("Retry after {secs} s.")).count(),
+            1,
+            "{text}"
+        );
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_errors_name_the_cause_in_the_text() {
+    let h = common::Harness::start_with(Fixture::sample(), |a| a.retry_max = 0).await;
+    for status in [500, 502, 503, 504] {
+        h.fake().push_fault(always(notion_fake::Fault::Status {
+            status,
+            code: String::new(),
+            retry_after: None,
+        }));
+        let r = h.call(TOKEN, "get_self", json!({})).await;
+        h.fake().clear_faults();
+        error_of(&r);
+        let text = result_text(&r);
+        assert!(
+            text.contains(&format!(
+                "Notion is temporarily unavailable (HTTP {status})"
+            )),
+            "{text}"
+        );
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_is_sent_once_and_reported_as_unknown() {
+    let h = common::Harness::start_with(Fixture::sample(), |a| a.notion_timeout_secs = 1).await;
+    h.fake().push_fault(
+        FaultRule::new(notion_fake::Fault::Delay(Duration::from_millis(1800)))
+            .method(http::Method::POST)
+            .path_prefix("/v1/pages")
+            .times(1),
+    );
+    let title = "Slow create";
+    let parent = notion_fake::stable_id("acme-handbook").to_string();
+    let r = h
+        .call(
+            TOKEN,
+            "create_page",
+            json!({"parent": parent, "title": title, "content": "Body."}),
+        )
+        .await;
+    let e = error_of(&r);
+    assert_eq!(e["code"], "timeout", "{r}");
+    assert_eq!(e["write_outcome"], "unknown", "{r}");
+    assert!(
+        result_text(&r).contains("may or may not have been applied"),
+        "{r}"
+    );
+    // The fake applies the write once its delay is over; nobody sent it again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let posts = h
+        .fake()
+        .requests()
+        .iter()
+        .filter(|q| q.method == http::Method::POST && q.path == "/v1/pages")
+        .count();
+    assert!(posts <= 1, "sent {posts} times");
+    // A read that times out carries no such note.
+    h.fake()
+        .push_fault(always(notion_fake::Fault::Delay(Duration::from_millis(
+            1800,
+        ))));
+    let r = h.call(TOKEN, "get_self", json!({})).await;
+    h.fake().clear_faults();
+    let e = error_of(&r);
+    assert!(e["write_outcome"].is_null(), "{r}");
+    h.shutdown().await;
+}
