@@ -17,11 +17,12 @@ pub enum Budget {
     Duration(Duration),
 }
 
-/// Runs `make()` from `connections` concurrent workers until `budget` is spent. A failing call counts
-/// as an error (the first one is printed to stderr) and its latency is not recorded.
+/// Runs `make(worker)` from `connections` concurrent workers (numbered from 0, so each can use its own
+/// connection) until `budget` is spent. A failing call counts as an error (the first one is printed to
+/// stderr) and its latency is not recorded.
 pub async fn run<F, Fut>(connections: usize, budget: Budget, make: F) -> Result<LoadResult>
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<()>> + Send + 'static,
 {
     let make = Arc::new(make);
@@ -36,7 +37,7 @@ where
     };
     let printed = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::with_capacity(connections);
-    for _ in 0..connections.max(1) {
+    for worker in 0..connections.max(1) {
         let (make, remaining, printed) = (make.clone(), remaining.clone(), printed.clone());
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -47,7 +48,7 @@ where
                     .is_ok()
             {
                 let t = Instant::now();
-                match make().await {
+                match make(worker).await {
                     Ok(()) => lat.push(t.elapsed().as_secs_f64() * 1e3),
                     Err(e) => {
                         errors += 1;
@@ -79,7 +80,7 @@ mod tests {
         let n = Arc::new(AtomicUsize::new(0));
         let r = run(4, Budget::Calls(100), {
             let n = n.clone();
-            move || {
+            move |_| {
                 let i = n.fetch_add(1, Ordering::SeqCst);
                 async move {
                     if i.is_multiple_of(10) {
@@ -98,7 +99,7 @@ mod tests {
 
     #[tokio::test]
     async fn duration_budget_stops() {
-        let r = run(2, Budget::Duration(Duration::from_millis(50)), || async {
+        let r = run(2, Budget::Duration(Duration::from_millis(50)), |_| async {
             tokio::time::sleep(Duration::from_millis(1)).await;
             Ok(())
         })

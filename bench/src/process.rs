@@ -37,6 +37,34 @@ pub struct Footprint {
     pub threads: u64,
     /// Processes in the tree.
     pub processes: u64,
+    /// CPU time used so far (user + system), in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+/// Clock ticks per second for [`Footprint::cpu_ticks`] (`getconf CLK_TCK`; 100 if unknown).
+pub fn clock_ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(100)
+}
+
+/// CPU time (user + system, clock ticks) of one process, without its children.
+pub fn process_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_ticks(&stat)
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line (fields 14 and 15).
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// A running server; killed (with its descendants) when dropped.
@@ -206,6 +234,7 @@ pub fn tree_footprint(root: u32) -> Result<Footprint> {
         total.threads += status_field(&status, "Threads:").unwrap_or(0);
         total.fds += std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64);
         total.processes += 1;
+        total.cpu_ticks += process_cpu_ticks(pid).unwrap_or(0);
     }
     Ok(total)
 }
@@ -230,6 +259,15 @@ mod tests {
         assert_eq!(parse_ppid("42 (node) S 7 42 42 0"), Some(7));
         assert_eq!(parse_ppid("42 (a) b) (c) R 9 1"), Some(9));
         assert_eq!(parse_ppid("garbage"), None);
+    }
+
+    #[test]
+    fn parses_cpu_ticks() {
+        let stat = "42 (my (node)) S 1 42 42 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 11 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(287));
+        assert_eq!(parse_cpu_ticks("42 (x) S 1"), None);
+        assert!(process_cpu_ticks(std::process::id()).is_some());
+        assert!(clock_ticks_per_second() > 0);
     }
 
     #[test]

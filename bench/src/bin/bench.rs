@@ -48,7 +48,7 @@ async fn main() -> Result<()> {
     let direct_url = format!("{}/v1/pages/{page_id}", fake.base_url());
     let direct_call = {
         let http = http.clone();
-        move || {
+        move |_| {
             let (http, url) = (http.clone(), direct_url.clone());
             async move {
                 let r = http
@@ -75,7 +75,7 @@ async fn main() -> Result<()> {
     ));
     let get_page_call = {
         let (client, page_id) = (client.clone(), page_id.clone());
-        move || {
+        move |_| {
             let (client, id) = (client.clone(), page_id.clone());
             async move {
                 client.call_tool("get_page", json!({"id": id})).await?;
@@ -89,7 +89,7 @@ async fn main() -> Result<()> {
     let mix = run(concurrency, Budget::Calls(calls / 4), {
         let (client, page_id) = (client.clone(), page_id.clone());
         let n = Arc::new(AtomicUsize::new(0));
-        move || {
+        move |_| {
             let (client, id, n) = (client.clone(), page_id.clone(), n.clone());
             async move {
                 let (name, args) = match n.fetch_add(1, Ordering::Relaxed) % 4 {
