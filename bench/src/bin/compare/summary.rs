@@ -198,13 +198,13 @@ impl Summary {
             format!(
                 "{} / {} / {}",
                 o.processes,
-                total(&o.levels, |l| l.calls),
+                thousands(total(&o.levels, |l| l.calls) as u64),
                 total(&o.levels, |l| l.errors)
             ),
             format!(
                 "{} / {} / {}",
                 t.processes,
-                total(&t.levels, |l| l.calls),
+                thousands(total(&t.levels, |l| l.calls) as u64),
                 total(&t.levels, |l| l.errors)
             ),
             String::new(),
