@@ -1,0 +1,26 @@
+//! Shared pieces of the notion-mcp-remote benchmarks: child processes and their footprint, a minimal
+//! MCP client over Streamable HTTP, a closed-loop load runner, statistics and table output.
+
+pub mod load;
+pub mod mcp;
+pub mod official;
+pub mod plot;
+pub mod process;
+pub mod report;
+pub mod stats;
+
+/// The bearer token of the fake Notion's sample workspace (`Fixture::sample`).
+pub const SAMPLE_TOKEN: &str = "ntn_demo_acme";
+
+/// One HTTP client for every bench: plain HTTP on loopback, connection pool sized for `connections`.
+pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
+    // reqwest is built without a default TLS provider; loopback HTTP never uses it, but the builder
+    // needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Idle connections are dropped before the 5 s keep-alive timeout of Node's HTTP server, so no
+    // request is sent on a connection the server is closing (a reset, not a retryable error, for POST).
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(connections.max(1) * 2)
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()?)
+}
