@@ -5,6 +5,8 @@ pub mod load;
 pub mod mcp;
 pub mod process;
 pub mod report;
+pub mod scrape;
+pub mod session;
 pub mod stats;
 
 /// The bearer token of the fake Notion's sample workspace (`Fixture::sample`).
