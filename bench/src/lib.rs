@@ -7,6 +7,8 @@ pub mod official;
 pub mod plot;
 pub mod process;
 pub mod report;
+pub mod scrape;
+pub mod session;
 pub mod stats;
 
 /// The bearer token of the fake Notion's sample workspace (`Fixture::sample`).

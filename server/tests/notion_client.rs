@@ -122,10 +122,11 @@ async fn without_pacing_the_same_burst_is_rate_limited() {
 #[tokio::test]
 async fn keys_are_paced_independently() {
     let (_stub, base) = start_stub().await;
-    // One request per 5 s after a burst of 2: a shared bucket would stall the 3rd request for 5 s.
+    // One request per 5 s after a burst of 2 (3 less one of headroom): a shared bucket would stall
+    // the 3rd request for 5 s.
     let pacing = PacingConfig {
         per_second: 0.2,
-        burst: 2,
+        burst: 3,
         replicas: 1,
         enabled: true,
     };

@@ -1,7 +1,9 @@
 //! Client-side pacing: one token bucket per pacing key (a Notion connection or workspace), so a busy
 //! tenant waits for its own budget instead of collecting 429s, and tenants never slow each other down.
 //!
-//! With several replicas behind a load balancer each one paces at `per_second / replicas`. Idle keys
+//! One request of the burst is kept as headroom against arrival-time skew. With several replicas behind
+//! a load balancer each one paces at `per_second / replicas` with an equal share of the rest of the
+//! burst (rounded down, so together they never exceed Notion's burst). Idle keys
 //! are evicted at most once a minute, so memory does not grow with the number of tokens ever seen.
 
 use super::error::NotionError;
@@ -37,7 +39,22 @@ impl Default for PacingConfig {
     }
 }
 
+/// Requests of the shared burst never used, against arrival-time skew (see [`PacingConfig::replica_burst`]).
+const BURST_HEADROOM: u32 = 1;
+
 impl PacingConfig {
+    /// The burst one replica may send. One request of the shared burst is held back as headroom
+    /// (when the burst is above 1): the first requests open connections and reach Notion a little
+    /// later after leaving the pacer than the ones that follow, so pacing at exactly Notion's burst
+    /// now and then meets a 429 right after the burst; one spare token absorbs up to a whole replenish
+    /// period of such skew and costs nothing at the sustained rate. The rest is split evenly, rounded
+    /// down, so the replicas' bursts together never exceed it (3 replicas of Notion's burst of 10 get
+    /// 3 each, not 4). Each replica keeps at least 1.
+    pub fn replica_burst(&self) -> u32 {
+        let usable = self.burst.max(1).saturating_sub(BURST_HEADROOM).max(1);
+        (usable / self.replicas.max(1)).max(1)
+    }
+
     /// The quota one replica enforces, or an error naming the bad setting.
     pub fn quota(&self) -> Result<Quota, NotionError> {
         let replicas = self.replicas.max(1);
@@ -51,8 +68,7 @@ impl PacingConfig {
             });
         }
         let period = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
-        let burst = self.burst.max(1).div_ceil(replicas).max(1);
-        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(self.replica_burst()).unwrap_or(NonZeroU32::MIN);
         Quota::with_period(period)
             .map(|q| q.allow_burst(burst))
             .ok_or_else(|| NotionError::Config {
@@ -162,7 +178,7 @@ mod tests {
         };
         let q = cfg.quota().unwrap();
         assert_eq!(q.replenish_interval(), Duration::from_secs(1));
-        assert_eq!(q.burst_size().get(), 4);
+        assert_eq!(q.burst_size().get(), 3);
         let slow = PacingConfig {
             per_second: 0.5,
             burst: 1,
@@ -185,11 +201,51 @@ mod tests {
         assert!(nan.quota().is_err());
     }
 
+    #[test]
+    fn replica_bursts_never_add_up_past_the_shared_burst() {
+        for burst in 1..=40u32 {
+            for replicas in 1..=burst {
+                let cfg = PacingConfig {
+                    per_second: 3.0,
+                    burst,
+                    replicas,
+                    enabled: true,
+                };
+                let each = cfg.quota().unwrap().burst_size().get();
+                assert!(each >= 1);
+                if burst > replicas {
+                    assert!(
+                        each * replicas < burst,
+                        "{replicas} replicas × {each} leave no headroom in burst {burst}"
+                    );
+                } else {
+                    assert_eq!(each, 1);
+                }
+            }
+        }
+        // Notion's burst of 10: one replica sends 9, two 4 each, three 3 each (4 each would allow 12).
+        let with = |replicas| PacingConfig {
+            replicas,
+            ..Default::default()
+        };
+        assert_eq!(with(1).replica_burst(), 9);
+        assert_eq!(with(2).replica_burst(), 4);
+        assert_eq!(with(3).replica_burst(), 3);
+        // More replicas than burst: each still sends one request.
+        let many = PacingConfig {
+            burst: 2,
+            replicas: 5,
+            ..Default::default()
+        };
+        assert_eq!(many.replica_burst(), 1);
+    }
+
     #[tokio::test]
     async fn burst_then_wait_and_keys_are_independent() {
+        // A burst of 3 is 2 usable requests plus one of headroom.
         let cfg = PacingConfig {
             per_second: 20.0,
-            burst: 2,
+            burst: 3,
             replicas: 1,
             enabled: true,
         };
