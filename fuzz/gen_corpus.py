@@ -195,6 +195,8 @@ def oauth_seeds():
     out.append(b"\x01" + (cimd_id + "\n" + json.dumps({"client_id": cimd_id, "client_name": "CIMD", "redirect_uris": ["https://client.example/cb"], "token_endpoint_auth_method": "none"})).encode())
     out.append(b"\x01" + (cimd_id + "\n" + json.dumps({"client_id": cimd_id, "redirect_uris": ["http://127.0.0.1:9/cb"]})).encode())
     out.append(b"\x01https://127.0.0.1/meta\n{}")
+    # A document whose redirect URI registration would refuse must be refused too.
+    out.append(b"\x01" + (cimd_id + "\n" + json.dumps({"client_id": cimd_id, "redirect_uris": ["javascript:alert(1)"]})).encode())
     out.append(b"\x01http://localhost:9/meta\n{\"client_id\":\"http://localhost:9/meta\",\"redirect_uris\":[\"x\"]}")
     verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     token_forms = [

@@ -7,6 +7,8 @@
 #
 # Environment:
 #   FUZZ_SANITIZER   address (default) or none (faster build and runs; for quick CI smokes)
+#   FUZZ_PROFILE     release (default: optimised, debug assertions on) or dev (unoptimised: builds
+#                    much faster, runs slower; for quick CI smokes)
 #   FUZZ_TARGETS     space-separated subset of targets (default: all)
 #   FUZZ_TIMEOUT     per-input timeout in seconds (default 10)
 #   FUZZ_RSS_MB      RSS limit in MiB (default 2048)
@@ -20,6 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FUZZ_DIR="$ROOT/fuzz"
 CARGO_FUZZ_VERSION="0.13.2"
 SANITIZER="${FUZZ_SANITIZER:-address}"
+PROFILE="${FUZZ_PROFILE:-release}"
 TIMEOUT="${FUZZ_TIMEOUT:-10}"
 RSS_MB="${FUZZ_RSS_MB:-2048}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -45,11 +48,16 @@ if ! "$TOOLS/bin/cargo-fuzz" --version 2> /dev/null | grep -q "$CARGO_FUZZ_VERSI
 fi
 installed=$(date +%s)
 
-echo "== building ${#TARGETS[@]} targets (sanitizer: $SANITIZER)"
-(cd "$ROOT" && "$TOOLS/bin/cargo-fuzz" build --fuzz-dir "$FUZZ_DIR" -O --debug-assertions \
+case "$PROFILE" in
+  release) PROFILE_FLAGS=(-O --debug-assertions) PROFILE_DIR=release ;;
+  dev) PROFILE_FLAGS=(--dev) PROFILE_DIR=debug ;;
+  *) echo "FUZZ_PROFILE must be release or dev" >&2 && exit 2 ;;
+esac
+echo "== building ${#TARGETS[@]} targets (sanitizer: $SANITIZER, profile: $PROFILE)"
+(cd "$ROOT" && "$TOOLS/bin/cargo-fuzz" build --fuzz-dir "$FUZZ_DIR" "${PROFILE_FLAGS[@]}" \
   --sanitizer "$SANITIZER" < /dev/null)
 built=$(date +%s)
-BIN_DIR="$CARGO_TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/release"
+BIN_DIR="$CARGO_TARGET_DIR/$(rustc -vV | sed -n 's/^host: //p')/$PROFILE_DIR"
 
 mkdir -p "$WORK"
 failed=0

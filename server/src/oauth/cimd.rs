@@ -121,7 +121,7 @@ pub fn parse_document(
     body: &[u8],
     allowed_hosts: &[String],
 ) -> Result<Client, OAuthError> {
-    let doc: Document = serde_json::from_slice(&body)
+    let doc: Document = serde_json::from_slice(body)
         .map_err(|e| bad(client_id, format!("is not valid client metadata ({e})")))?;
     if doc.client_id != client_id {
         return Err(bad(
