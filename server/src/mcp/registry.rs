@@ -29,6 +29,7 @@ pub enum Effect {
 
 type ToolFuture = Pin<Box<dyn Future<Output = Result<String, ToolError>> + Send>>;
 type Runner = Arc<dyn Fn(ToolCtx, Option<JsonObject>) -> ToolFuture + Send + Sync>;
+type Checker = Arc<dyn Fn(Option<JsonObject>) -> Result<(), ToolError> + Send + Sync>;
 
 /// One tool: its MCP definition and its implementation.
 pub struct ToolDef {
@@ -36,6 +37,7 @@ pub struct ToolDef {
     /// Whether the tool changes the workspace (read-only callers may not use it).
     pub writes: bool,
     run: Runner,
+    check: Checker,
 }
 
 impl ToolDef {
@@ -80,6 +82,8 @@ impl ToolDef {
         tool.input_schema = Arc::new(schema);
         tool.annotations = Some(annotations);
         let f = Arc::new(f);
+        let check_types = types.clone();
+        let check: Checker = Arc::new(move |args| decode::<A>(args, &check_types).map(drop));
         let run: Runner = Arc::new(move |ctx, args| {
             let f = f.clone();
             let decoded = decode::<A>(args, &types);
@@ -92,7 +96,14 @@ impl ToolDef {
             tool,
             writes: !matches!(effect, Effect::Read),
             run,
+            check,
         }
+    }
+
+    /// Decode raw arguments as [`ToolDef::call`] would (coercion, then the typed parameters), without
+    /// running the tool.
+    pub fn check_args(&self, args: Option<JsonObject>) -> Result<(), ToolError> {
+        (self.check)(args)
     }
 
     /// Run the tool on raw arguments.

@@ -5,6 +5,7 @@
 
 use super::clients::Client;
 use super::errors::OAuthError;
+use super::registration::check_redirect_uri;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -16,6 +17,8 @@ const MAX_BYTES: usize = 64 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 1_000;
 const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// Redirect URIs a document may list (as many as a registration may).
+const MAX_REDIRECT_URIS: usize = 20;
 
 /// Whether an address is reachable from the public internet (not loopback, private, link-local,
 /// CGNAT, multicast, documentation or unspecified).
@@ -80,10 +83,88 @@ struct Document {
     token_endpoint_auth_method: Option<String>,
 }
 
+/// Check a metadata document URL before fetching it: https (or loopback http when allowed), a path,
+/// no fragment or credentials, and not a literal non-public address.
+pub fn check_document_url(raw: &str, allow_loopback: bool) -> Result<url::Url, OAuthError> {
+    let u = url::Url::parse(raw).map_err(|e| bad(raw, format!("not a URL ({e})")))?;
+    let loopback_http = allow_loopback
+        && u.scheme() == "http"
+        && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if u.scheme() != "https" && !loopback_http {
+        return Err(bad(raw, "must be an https URL"));
+    }
+    if u.path() == "/" || u.path().is_empty() {
+        return Err(bad(raw, "must have a path"));
+    }
+    if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
+        return Err(bad(raw, "must not contain a fragment or credentials"));
+    }
+    if !loopback_http {
+        match u.host() {
+            Some(url::Host::Ipv4(ip)) if !is_public(IpAddr::V4(ip)) => {
+                return Err(bad(raw, "points at a non-public address"));
+            }
+            Some(url::Host::Ipv6(ip)) if !is_public(IpAddr::V6(ip)) => {
+                return Err(bad(raw, "points at a non-public address"));
+            }
+            None => return Err(bad(raw, "has no host")),
+            _ => {}
+        }
+    }
+    Ok(u)
+}
+
+/// Parse a fetched metadata document for `client_id` and check it: its `client_id` must be its URL,
+/// it must list redirect URIs that registration would accept, and the client must be public.
+pub fn parse_document(
+    client_id: &str,
+    body: &[u8],
+    allowed_hosts: &[String],
+) -> Result<Client, OAuthError> {
+    let doc: Document = serde_json::from_slice(body)
+        .map_err(|e| bad(client_id, format!("is not valid client metadata ({e})")))?;
+    if doc.client_id != client_id {
+        return Err(bad(
+            client_id,
+            format!("its client_id '{}' differs from its URL", doc.client_id),
+        ));
+    }
+    if doc.redirect_uris.is_empty() {
+        return Err(bad(client_id, "lists no redirect_uris"));
+    }
+    if doc.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(bad(
+            client_id,
+            format!("lists more than {MAX_REDIRECT_URIS} redirect_uris"),
+        ));
+    }
+    // The same rules as for registered clients: https (or loopback http), no fragment, and an
+    // allowed host when the operator restricts them.
+    for uri in &doc.redirect_uris {
+        check_redirect_uri(uri, allowed_hosts).map_err(|why| bad(client_id, why))?;
+    }
+    match doc.token_endpoint_auth_method.as_deref() {
+        None | Some("none") => {}
+        Some(other) => {
+            return Err(bad(
+                client_id,
+                format!("token_endpoint_auth_method '{other}' is not supported (use none)"),
+            ));
+        }
+    }
+    Ok(Client::from_metadata_document(
+        client_id,
+        doc.client_name.map(|n| n.chars().take(200).collect()),
+        doc.redirect_uris,
+    ))
+}
+
 /// Fetched documents, by URL.
 pub struct CimdCache {
     http: reqwest::Client,
     allow_loopback: bool,
+    /// The operator's redirect host allow-list (empty: any host), as for registered clients.
+    allowed_hosts: Vec<String>,
     entries: Mutex<HashMap<String, (Client, Instant)>>,
 }
 
@@ -92,7 +173,7 @@ fn bad(url: &str, why: impl std::fmt::Display) -> OAuthError {
 }
 
 impl CimdCache {
-    pub fn new(allow_loopback: bool) -> Result<Self, OAuthError> {
+    pub fn new(allow_loopback: bool, allowed_hosts: Vec<String>) -> Result<Self, OAuthError> {
         crate::notion::install_crypto_provider();
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -108,37 +189,9 @@ impl CimdCache {
         Ok(CimdCache {
             http,
             allow_loopback,
+            allowed_hosts,
             entries: Mutex::new(HashMap::new()),
         })
-    }
-
-    fn check_url(&self, raw: &str) -> Result<url::Url, OAuthError> {
-        let u = url::Url::parse(raw).map_err(|e| bad(raw, format!("not a URL ({e})")))?;
-        let loopback_http = self.allow_loopback
-            && u.scheme() == "http"
-            && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if u.scheme() != "https" && !loopback_http {
-            return Err(bad(raw, "must be an https URL"));
-        }
-        if u.path() == "/" || u.path().is_empty() {
-            return Err(bad(raw, "must have a path"));
-        }
-        if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
-            return Err(bad(raw, "must not contain a fragment or credentials"));
-        }
-        if !loopback_http {
-            match u.host() {
-                Some(url::Host::Ipv4(ip)) if !is_public(IpAddr::V4(ip)) => {
-                    return Err(bad(raw, "points at a non-public address"));
-                }
-                Some(url::Host::Ipv6(ip)) if !is_public(IpAddr::V6(ip)) => {
-                    return Err(bad(raw, "points at a non-public address"));
-                }
-                None => return Err(bad(raw, "has no host")),
-                _ => {}
-            }
-        }
-        Ok(u)
     }
 
     /// The client a document describes (from cache or fetched now).
@@ -146,7 +199,7 @@ impl CimdCache {
         if let Some(c) = self.cached(client_id) {
             return Ok(c);
         }
-        let url = self.check_url(client_id)?;
+        let url = check_document_url(client_id, self.allow_loopback)?;
         let mut resp = self
             .http
             .get(url)
@@ -180,31 +233,7 @@ impl CimdCache {
                 return Err(bad(client_id, format!("is larger than {MAX_BYTES} bytes")));
             }
         }
-        let doc: Document = serde_json::from_slice(&body)
-            .map_err(|e| bad(client_id, format!("is not valid client metadata ({e})")))?;
-        if doc.client_id != client_id {
-            return Err(bad(
-                client_id,
-                format!("its client_id '{}' differs from its URL", doc.client_id),
-            ));
-        }
-        if doc.redirect_uris.is_empty() {
-            return Err(bad(client_id, "lists no redirect_uris"));
-        }
-        match doc.token_endpoint_auth_method.as_deref() {
-            None | Some("none") => {}
-            Some(other) => {
-                return Err(bad(
-                    client_id,
-                    format!("token_endpoint_auth_method '{other}' is not supported (use none)"),
-                ));
-            }
-        }
-        let client = Client::from_metadata_document(
-            client_id,
-            doc.client_name.map(|n| n.chars().take(200).collect()),
-            doc.redirect_uris,
-        );
+        let client = parse_document(client_id, &body, &self.allowed_hosts)?;
         self.insert(client_id, client.clone(), ttl);
         Ok(client)
     }
@@ -295,10 +324,8 @@ mod tests {
 
     #[test]
     fn document_urls_are_checked_before_fetching() {
-        let c = CimdCache::new(false).expect("client");
         assert!(
-            c.check_url("https://claude.ai/oauth/mcp-oauth-client-metadata")
-                .is_ok()
+            check_document_url("https://claude.ai/oauth/mcp-oauth-client-metadata", false).is_ok()
         );
         for bad in [
             "http://example.com/meta",
@@ -309,10 +336,43 @@ mod tests {
             "https://example.com/meta#x",
             "http://127.0.0.1:9/meta",
         ] {
-            assert!(c.check_url(bad).is_err(), "{bad}");
+            assert!(check_document_url(bad, false).is_err(), "{bad}");
         }
-        let loopback = CimdCache::new(true).expect("client");
-        assert!(loopback.check_url("http://127.0.0.1:9/meta").is_ok());
+        assert!(check_document_url("http://127.0.0.1:9/meta", true).is_ok());
+    }
+
+    #[test]
+    fn document_redirect_uris_follow_registration_rules() {
+        let id = "https://client.example/meta";
+        let doc = |uris: &str| format!(r#"{{"client_id":"{id}","redirect_uris":{uris}}}"#);
+        let ok = parse_document(id, doc(r#"["https://client.example/cb"]"#).as_bytes(), &[]);
+        assert_eq!(
+            ok.expect("accepted").redirect_uris,
+            ["https://client.example/cb"]
+        );
+        for uris in [
+            r#"["javascript:alert(1)"]"#,
+            r#"["http://evil.example/cb"]"#,
+            r#"["https://client.example/cb#f"]"#,
+            r#"["https://client.example/cb", "data:text/html,x"]"#,
+        ] {
+            let e = parse_document(id, doc(uris).as_bytes(), &[]);
+            assert_eq!(e.expect_err(uris).error, "invalid_client", "{uris}");
+        }
+        let many = serde_json::to_string(&vec!["https://client.example/cb"; 21]).expect("json");
+        assert!(parse_document(id, doc(&many).as_bytes(), &[]).is_err());
+        let allowed = vec!["claude.ai".to_string()];
+        assert!(
+            parse_document(
+                id,
+                doc(r#"["https://client.example/cb"]"#).as_bytes(),
+                &allowed
+            )
+            .is_err()
+        );
+        assert!(
+            parse_document(id, doc(r#"["http://127.0.0.1:5/cb"]"#).as_bytes(), &allowed).is_ok()
+        );
     }
 
     #[test]

@@ -23,8 +23,10 @@ pub mod rotation;
 mod token;
 pub mod tokens;
 
+pub use cimd::{check_document_url, parse_document};
 pub use errors::OAuthError;
 pub use grants::{GrantService, ResolveError};
+pub use registration::validate_document;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -160,7 +162,8 @@ impl OAuthState {
         notion: NotionClient,
         metrics: Metrics,
     ) -> Result<Self, OAuthError> {
-        let cimd = cimd::CimdCache::new(cfg.cimd_allow_loopback)?;
+        let cimd =
+            cimd::CimdCache::new(cfg.cimd_allow_loopback, cfg.allowed_redirect_hosts.clone())?;
         let registrations = registration::RegistrationLimiter::new(cfg.registrations_per_minute);
         let cookies = cookies::CookiePolicy {
             secure: cfg.secure_cookies,

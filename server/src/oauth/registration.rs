@@ -116,11 +116,18 @@ fn optional_string(
 
 /// A validated registration: auth method, redirect URIs, name, and the metadata echoed back.
 #[derive(Debug)]
-struct Validated {
+pub struct Validated {
     method: ClientAuthMethod,
     redirect_uris: Vec<String>,
     client_name: Option<String>,
     echo: Map<String, Value>,
+}
+
+impl Validated {
+    /// The redirect URIs the client registered.
+    pub fn redirect_uris(&self) -> &[String] {
+        &self.redirect_uris
+    }
 }
 
 /// Validate a registration document.
@@ -245,7 +252,9 @@ pub async fn register(State(s): State<Arc<OAuthState>>, req: axum::extract::Requ
     }
 }
 
-async fn register_inner(s: &OAuthState, body: &[u8]) -> Result<Value, OAuthError> {
+/// Parse and validate a registration request body (a JSON object), as `POST /register` does before
+/// storing anything.
+pub fn validate_document(body: &[u8], allowed_hosts: &[String]) -> Result<Validated, OAuthError> {
     let doc: Value = serde_json::from_slice(body).map_err(|e| {
         OAuthError::invalid_client_metadata(format!("the body must be a JSON object: {e}"))
     })?;
@@ -254,12 +263,16 @@ async fn register_inner(s: &OAuthState, body: &[u8]) -> Result<Value, OAuthError
             "the body must be a JSON object",
         ));
     };
+    validate(&doc, allowed_hosts)
+}
+
+async fn register_inner(s: &OAuthState, body: &[u8]) -> Result<Value, OAuthError> {
     let Validated {
         method,
         redirect_uris,
         client_name,
         mut echo,
-    } = validate(&doc, &s.cfg.allowed_redirect_hosts)?;
+    } = validate_document(body, &s.cfg.allowed_redirect_hosts)?;
     let client_id = format!("nmr_client_{}", tokens::random_id());
     let secret =
         (method != ClientAuthMethod::None).then(|| format!("nmr_cs_{}", tokens::random_secret()));
