@@ -26,3 +26,21 @@ pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
         .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()?)
 }
+
+/// The id of the first page of the fake's sample workspace (what the benches read with `get_page`).
+pub async fn first_page_id(http: &reqwest::Client, fake: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let v: serde_json::Value = http
+        .post(format!("{fake}/v1/search"))
+        .bearer_auth(SAMPLE_TOKEN)
+        .header("Notion-Version", "2026-03-11")
+        .json(&serde_json::json!({"filter": {"property": "object", "value": "page"}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["results"][0]["id"]
+        .as_str()
+        .map(str::to_string)
+        .context("the sample workspace has no page")
+}

@@ -6,14 +6,14 @@
 //! directly (p50/p99), and RSS per idle MCP session. Build with `--release` for meaningful numbers:
 //! `cargo build --release -p notion-mcp-remote -p notion-mcp-bench && target/release/notion-mcp-bench`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use notion_mcp_bench::load::{Budget, run};
 use notion_mcp_bench::mcp::McpClient;
 use notion_mcp_bench::process::ServerProcess;
 use notion_mcp_bench::report::Table;
 use notion_mcp_bench::stats::LoadResult;
-use notion_mcp_bench::{SAMPLE_TOKEN, http_client};
-use serde_json::{Value, json};
+use notion_mcp_bench::{SAMPLE_TOKEN, first_page_id, http_client};
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -194,22 +194,6 @@ async fn main() -> Result<()> {
     t.row(["errors".into(), errors.to_string()]);
     t.print();
     Ok(())
-}
-
-async fn first_page_id(http: &reqwest::Client, fake: &str) -> Result<String> {
-    let v: Value = http
-        .post(format!("{fake}/v1/search"))
-        .bearer_auth(SAMPLE_TOKEN)
-        .header("Notion-Version", "2026-03-11")
-        .json(&json!({"filter": {"property": "object", "value": "page"}}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    v["results"][0]["id"]
-        .as_str()
-        .map(str::to_string)
-        .context("the sample workspace has no page")
 }
 
 fn arg<T: std::str::FromStr>(name: &str) -> Option<T> {

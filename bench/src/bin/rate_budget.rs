@@ -13,7 +13,7 @@
 //! `--quick` (40 calls, 1 and 2 replicas) is the CI run. Exits with status 1 when a replica set
 //! collected a 429 or a call failed.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Parser;
 use futures::StreamExt;
 use notion_fake::{FakeNotion, Fixture, RateLimit};
@@ -21,7 +21,7 @@ use notion_mcp_bench::mcp::McpClient;
 use notion_mcp_bench::process::{ServerProcess, free_port, server_binary};
 use notion_mcp_bench::report::Table;
 use notion_mcp_bench::scrape::fetch_metric;
-use notion_mcp_bench::{SAMPLE_TOKEN, http_client};
+use notion_mcp_bench::{SAMPLE_TOKEN, first_page_id, http_client};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::sync::Arc;
@@ -229,20 +229,4 @@ fn replica(notion_base_url: &str, replicas: u32) -> Result<ServerProcess> {
         .args(["--rate-limit-per-minute", "0", "--log", "warn"])
         .env_remove("RUST_LOG");
     ServerProcess::spawn("notion-mcp-remote", cmd, port)
-}
-
-async fn first_page_id(http: &reqwest::Client, fake: &str) -> Result<String> {
-    let v: Value = http
-        .post(format!("{fake}/v1/search"))
-        .bearer_auth(SAMPLE_TOKEN)
-        .header("Notion-Version", "2026-03-11")
-        .json(&json!({"filter": {"property": "object", "value": "page"}}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    v["results"][0]["id"]
-        .as_str()
-        .map(str::to_string)
-        .context("the sample workspace has no page")
 }

@@ -21,9 +21,8 @@ use notion_mcp_bench::load::Budget;
 use notion_mcp_bench::official::Official;
 use notion_mcp_bench::plot;
 use notion_mcp_bench::process::{clock_ticks_per_second, server_binary};
-use notion_mcp_bench::{SAMPLE_TOKEN, http_client};
+use notion_mcp_bench::{first_page_id, http_client};
 use run::{Ctx, Kind, Sample, run_server};
-use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 use summary::{Summary, brief, per_round_table};
@@ -89,7 +88,7 @@ async fn main() -> Result<()> {
     let official = Official::ensure(&official_dir, args.node.clone())?;
 
     let fake = notion_fake::FakeNotion::start(notion_fake::Fixture::sample()).await?;
-    let page_id = first_page_id(fake.base_url()).await?;
+    let page_id = first_page_id(&http_client(1)?, fake.base_url()).await?;
     let ctx = Ctx {
         fake,
         page_id,
@@ -174,20 +173,4 @@ async fn main() -> Result<()> {
     }
     println!("targets {}", if met { "met" } else { "missed" });
     Ok(())
-}
-
-async fn first_page_id(fake: &str) -> Result<String> {
-    let v: Value = http_client(1)?
-        .post(format!("{fake}/v1/search"))
-        .bearer_auth(SAMPLE_TOKEN)
-        .header("Notion-Version", "2026-03-11")
-        .json(&json!({"filter": {"property": "object", "value": "page"}}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    v["results"][0]["id"]
-        .as_str()
-        .map(str::to_string)
-        .context("the sample workspace has no page")
 }
