@@ -385,6 +385,20 @@ async function main() {
   // The transport reads provider.tokens() per request: the same client now sends the new token.
   const s2 = await searchOnce(client, query, "refreshed token");
   ok(`search "${query}" with the refreshed access token: ${s2.length} chars`);
+  // A second rotation makes t1 two generations old. Within the reuse grace the server honours a retry of
+  // the current pair's parent (its answer may have been lost); any older refresh token is refused.
+  const second = await fetch(
+    asMeta.token_endpoint,
+    timed({
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: t2.refresh_token, client_id: info.client_id }).toString(),
+    }),
+  );
+  const t3 = await second.json();
+  check(second.status === 200 && t3.refresh_token && t3.refresh_token !== t2.refresh_token, `second refresh: expected 200 with a new refresh token, got ${second.status}`);
+  provider.saveTokens(t3);
+  ok(`second refresh: refresh token rotated ${tok(t2.refresh_token)} → ${tok(t3.refresh_token)}`);
   const reused = await fetch(
     asMeta.token_endpoint,
     timed({
@@ -397,13 +411,13 @@ async function main() {
   check(reused.status === 400 && /invalid_grant/.test(reusedBody), `reusing the rotated-out refresh token: expected 400 invalid_grant, got ${reused.status}: ${short(reusedBody)}`);
   ok(`the rotated-out refresh token is refused: ${reused.status} ${short(reusedBody, 120)}`);
   // Reuse of a rotated-out refresh token may revoke the whole family (RFC 9700 §4.14.2): find out which.
-  const after = await rawMcp(url, t2.access_token);
+  const after = await rawMcp(url, t3.access_token);
   const familyRevoked = after.status === 401;
   ok(`after that reuse the current access token gets ${after.status}${familyRevoked ? " (the family was revoked on reuse)" : ""}`);
   await client.close();
 
   // 4. Revoke at /revoke (RFC 7009): public client → token + client_id. Then the old access token gets 401.
-  let live = t2;
+  let live = t3;
   if (familyRevoked) {
     // Start over for the revocation check: a fresh authorization with the same registration.
     provider.saveTokens(undefined);
@@ -415,7 +429,7 @@ async function main() {
     }
     await new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }).finishAuth(provider.pendingCode);
     live = provider.tokens();
-    check(live.access_token !== t2.access_token, "re-authorization returned the old access token");
+    check(live.access_token !== t3.access_token, "re-authorization returned the old access token");
     ok(`re-authorized: access ${tok(live.access_token)}`);
   }
   const before = await rawMcp(url, live.access_token);
