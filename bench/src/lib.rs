@@ -11,6 +11,11 @@ pub mod scrape;
 pub mod session;
 pub mod stats;
 
+/// Every bench binary (load client plus in-process fake) allocates with mimalloc, which keeps the load
+/// generator's share of a small machine low; the servers under test choose their own allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The bearer token of the fake Notion's sample workspace (`Fixture::sample`).
 pub const SAMPLE_TOKEN: &str = "ntn_demo_acme";
 
