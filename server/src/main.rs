@@ -5,7 +5,7 @@ use notion_mcp_remote::config::{AuthMode, Cli, Command, Settings};
 use notion_mcp_remote::{app, demo, telemetry};
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: about a third less CPU per tool call than glibc's malloc
+/// mimalloc instead of the system allocator: about a fifth less CPU per tool call than glibc's malloc
 /// under load (docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
