@@ -96,6 +96,11 @@ impl ServerProcess {
     /// Starts our server (`notion-mcp-remote`) in demo auth mode against `notion_base_url`, with
     /// Notion pacing and the per-caller tool-call limit out of the way, and `extra` arguments.
     pub fn ours(notion_base_url: &str, extra: &[&str]) -> Result<Self> {
+        Self::ours_paced(notion_base_url, 100_000.0, 100_000, extra)
+    }
+
+    /// Like [`ServerProcess::ours`], pacing Notion requests at `rps` with bursts of `burst`.
+    pub fn ours_paced(notion_base_url: &str, rps: f64, burst: u32, extra: &[&str]) -> Result<Self> {
         let exe = server_binary()?;
         if !exe.exists() {
             bail!(
@@ -107,7 +112,8 @@ impl ServerProcess {
         let mut cmd = Command::new(&exe);
         cmd.args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--notion-base-url", notion_base_url, "--auth-mode", "demo"])
-            .args(["--pacing-rps", "100000", "--pacing-burst", "100000"])
+            .args(["--pacing-rps", &rps.to_string()])
+            .args(["--pacing-burst", &burst.to_string()])
             .args(["--rate-limit-per-minute", "0"])
             .args(["--log", "warn"])
             .args(extra)

@@ -13,17 +13,16 @@
 //! `--quick` (40 calls, 1 and 2 replicas) is the CI run. Exits with status 1 when a replica set
 //! collected a 429 or a call failed.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Parser;
 use futures::StreamExt;
 use notion_fake::{FakeNotion, Fixture, RateLimit};
 use notion_mcp_bench::mcp::McpClient;
-use notion_mcp_bench::process::{ServerProcess, free_port, server_binary};
+use notion_mcp_bench::process::ServerProcess;
 use notion_mcp_bench::report::Table;
 use notion_mcp_bench::scrape::fetch_metric;
 use notion_mcp_bench::{SAMPLE_TOKEN, first_page_id, http_client};
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -212,21 +211,6 @@ async fn run(replicas: u32, calls: usize) -> Result<Outcome> {
 /// One replica: default pacing, sharing the budget with `replicas − 1` others; no per-caller limit
 /// (the burst comes from one caller).
 fn replica(notion_base_url: &str, replicas: u32) -> Result<ServerProcess> {
-    let exe = server_binary()?;
-    if !exe.exists() {
-        bail!(
-            "{} not found: build it first (cargo build --release -p notion-mcp-remote)",
-            exe.display()
-        );
-    }
-    let port = free_port()?;
-    let mut cmd = Command::new(&exe);
-    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--notion-base-url", notion_base_url, "--auth-mode", "demo"])
-        .args(["--pacing-rps", &RATE.to_string()])
-        .args(["--pacing-burst", &BURST.to_string()])
-        .args(["--replicas", &replicas.to_string()])
-        .args(["--rate-limit-per-minute", "0", "--log", "warn"])
-        .env_remove("RUST_LOG");
-    ServerProcess::spawn("notion-mcp-remote", cmd, port)
+    let replicas = replicas.to_string();
+    ServerProcess::ours_paced(notion_base_url, RATE, BURST, &["--replicas", &replicas])
 }
