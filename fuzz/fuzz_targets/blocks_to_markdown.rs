@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use notion_mcp_remote::notion::markdown::codec::nodes_from_json;
-use notion_mcp_remote::notion::markdown::{RenderOptions, blocks};
+use notion_markdown::json::nodes_from_json;
+use notion_markdown::{RenderOptions, blocks};
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {

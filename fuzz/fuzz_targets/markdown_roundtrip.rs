@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use notion_mcp_remote::notion::markdown::codec::nodes_from_json;
-use notion_mcp_remote::notion::markdown::{RenderOptions, blocks, markdown_to_blocks};
+use notion_markdown::json::nodes_from_json;
+use notion_markdown::{RenderOptions, blocks, markdown_to_blocks};
 
 fn render(json: &[serde_json::Value]) -> String {
     let opts = RenderOptions {

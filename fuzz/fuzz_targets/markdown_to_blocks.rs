@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use notion_mcp_remote::notion::markdown::codec::nodes_from_json;
-use notion_mcp_remote::notion::markdown::{RenderOptions, blocks, markdown_to_blocks};
+use notion_markdown::json::nodes_from_json;
+use notion_markdown::{RenderOptions, blocks, markdown_to_blocks};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(md) = std::str::from_utf8(data) else {

@@ -12,12 +12,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use notion_mcp_remote::notion::error::{parse_error_body, parse_retry_after};
-use notion_mcp_remote::notion::markdown::{
+use notion_markdown::{
     RenderOptions, blocks, data_source_schema, database_summary, page_header, property_value,
     rows_table, user_line,
 };
-use notion_mcp_remote::notion::slim::slim;
-use notion_mcp_remote::notion::types::{
+use notion_model::slim::slim;
+use notion_model::types::{
     Block, BlockNode, DataSource, Database, ListResponse, Page, User,
 };
 use notion_mcp_remote::notion::{NotionError, collect, parse_id, parse_ref};

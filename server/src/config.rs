@@ -24,6 +24,7 @@ pub enum Command {
     /// Serve MCP at /mcp (the default when no subcommand is given).
     Serve(Box<ServeArgs>),
     /// Start an embedded fake Notion with a sample workspace and serve it: no Notion account needed.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// List or revoke stored OAuth grants (works against the configured store).
     Grants(Box<GrantsArgs>),
@@ -106,6 +107,9 @@ pub enum AuthMode {
     /// Like notion-token, but callers without a bearer use the demo workspace's token.
     Demo,
 }
+
+/// The integration token of the sample workspace (`demo`, and `--auth-mode demo` against a fake).
+pub const DEMO_TOKEN: &str = "ntn_demo_acme";
 
 /// Where grants and OAuth state are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

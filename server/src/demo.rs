@@ -2,12 +2,10 @@
 //! workspace, so a newcomer can connect an MCP client in one command, with no Notion account.
 
 use crate::app;
-use crate::config::{AuthMode, Cli, DemoArgs, Settings};
+use crate::config::{AuthMode, Cli, DEMO_TOKEN, DemoArgs, Settings};
 use anyhow::Context;
 use clap::Parser;
 
-/// The integration token of the sample workspace.
-pub const DEMO_TOKEN: &str = "ntn_demo_acme";
 /// The fake Notion's public integration used by `demo --oauth`.
 const DEMO_OAUTH_CLIENT_ID: &str = "demo-oauth-integration";
 const DEMO_OAUTH_CLIENT_SECRET: &str = "demo-oauth-integration-secret";
@@ -22,7 +20,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let fake = notion_fake::FakeNotion::start(fixture)
         .await
         .context("starting the fake Notion")?;
-    crate::notion::markdown::codec::install(&fake);
     let mut serve = Cli::try_parse_from(["notion-mcp-remote"])
         .context("default settings")?
         .serve;

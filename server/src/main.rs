@@ -1,8 +1,8 @@
 //! The `notion-mcp-remote` binary: `serve` (default), `demo`, or `grants list|revoke`.
 
 use clap::Parser;
-use notion_mcp_remote::config::{AuthMode, Cli, Command, Settings};
-use notion_mcp_remote::{app, demo, telemetry};
+use notion_mcp_remote::config::{AuthMode, Cli, Command, DEMO_TOKEN, Settings};
+use notion_mcp_remote::{app, telemetry};
 use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: about a fifth less CPU per tool call than glibc's malloc
@@ -24,9 +24,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
+            #[cfg(feature = "demo")]
             Some(Command::Demo(args)) => {
                 telemetry::init(args.log_format, &args.log);
-                demo::run(args).await
+                notion_mcp_remote::demo::run(args).await
             }
             Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::Grants(args)) => {
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
 async fn serve(args: notion_mcp_remote::config::ServeArgs) -> anyhow::Result<()> {
     telemetry::init(args.log_format, &args.log);
     // In demo auth mode, callers without a bearer use the sample workspace's token.
-    let demo_token = (args.auth_mode == AuthMode::Demo).then(|| demo::DEMO_TOKEN.to_string());
+    let demo_token = (args.auth_mode == AuthMode::Demo).then(|| DEMO_TOKEN.to_string());
     let settings = Settings::from_args(args)?;
     app::run(settings, demo_token).await
 }

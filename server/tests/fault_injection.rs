@@ -58,7 +58,6 @@ struct Upstream {
 impl Upstream {
     async fn start() -> Self {
         let running = FakeNotion::start(Fixture::sample()).await.unwrap();
-        notion_mcp_remote::notion::markdown::codec::install(&running);
         let addr = running.base_url().trim_start_matches("http://").to_string();
         Upstream {
             fake: running.fake.clone(),

@@ -14,6 +14,8 @@ mod generator;
 
 use generator::{Gen, Targets};
 use notion_fake::{FakeNotion, Fixture, PageFixture, RunningFake, stable_id};
+use notion_markdown::json::nodes_from_json;
+use notion_markdown::{RenderOptions, blocks, markdown_to_blocks};
 use notion_mcp_remote::metrics::Metrics;
 use notion_mcp_remote::notion::append::{
     AppendPosition, ContentUpdate, MarkdownUpdate, append_blocks, page_markdown,
@@ -22,11 +24,9 @@ use notion_mcp_remote::notion::append::{
 use notion_mcp_remote::notion::client::{
     ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion,
 };
-use notion_mcp_remote::notion::markdown::codec::{self, nodes_from_json};
-use notion_mcp_remote::notion::markdown::{RenderOptions, blocks, markdown_to_blocks};
 use notion_mcp_remote::notion::pacer::PacingConfig;
 use notion_mcp_remote::notion::tree::{TreeLimits, fetch_block_tree};
-use notion_mcp_remote::notion::types::BlockNode;
+use notion_model::types::BlockNode;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ntn_test";
@@ -182,7 +182,6 @@ fn fixture() -> Fixture {
 
 async fn start() -> (RunningFake, NotionClient, NotionAuth, Targets) {
     let fake = FakeNotion::start(fixture()).await.unwrap();
-    codec::install(&fake);
     let cfg = ClientConfig {
         base_url: url::Url::parse(fake.base_url()).unwrap(),
         pacing: PacingConfig {
@@ -535,15 +534,4 @@ async fn markdown_endpoints_on_the_fake() {
         .await
         .unwrap();
     assert_eq!(pm.markdown, "Body *text*\n\n- item\n");
-
-    // Without a codec the endpoints say so.
-    let bare = FakeNotion::start(fixture()).await.unwrap();
-    let cfg = ClientConfig {
-        base_url: url::Url::parse(bare.base_url()).unwrap(),
-        ..Default::default()
-    };
-    let c2 = NotionClient::new(cfg, Metrics::new()).unwrap();
-    let err = page_markdown(&c2, &auth, &parent).await.unwrap_err();
-    assert_eq!(err.status(), Some(501));
-    assert!(err.to_string().contains("markdown codec not configured"));
 }

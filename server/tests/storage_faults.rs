@@ -158,9 +158,7 @@ async fn call_tool(ep: &Endpoint, access: &str) -> (u16, bool) {
 }
 
 async fn start_fake() -> RunningFake {
-    let fake = FakeNotion::start(Fixture::sample()).await.unwrap();
-    notion_mcp_remote::notion::markdown::codec::install(&fake);
-    fake
+    FakeNotion::start(Fixture::sample()).await.unwrap()
 }
 
 #[path = "storage_faults/crash.rs"]

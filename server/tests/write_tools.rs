@@ -300,7 +300,6 @@ async fn update_lock_move_trash_and_restore_a_page() {
 #[tokio::test]
 async fn page_markdown_is_read_replaced_and_edited() {
     let h = Harness::start(fixture()).await;
-    notion_mcp_remote::notion::markdown::codec::install(h.fake());
     let t = h
         .text(
             T,

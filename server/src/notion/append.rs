@@ -100,7 +100,7 @@ struct Job {
 }
 
 /// Appends block trees (children nested in `block[type].children` or `block.children`, any
-/// depth — e.g. from [`crate::notion::markdown::markdown_to_blocks`]) under `parent_id` (a page
+/// depth — e.g. from [`notion_markdown::markdown_to_blocks`]) under `parent_id` (a page
 /// or block).
 ///
 /// Each request carries at most 100 top-level blocks, each with a prefix of its childless

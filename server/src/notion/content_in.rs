@@ -2,8 +2,8 @@
 //! list that fits one create request (the rest goes through [`super::append::append_blocks`]).
 
 use super::error::NotionError;
-use super::markdown;
-use super::properties_in::plain_rich_text;
+use notion_markdown as markdown;
+use notion_model::readable::plain_rich_text;
 use serde_json::Value;
 
 /// Most first-level blocks in one request.

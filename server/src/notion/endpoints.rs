@@ -5,7 +5,7 @@
 use super::client::{NotionAuth, NotionClient, NotionRequest, decode};
 use super::error::NotionError;
 use super::pagination::MAX_PAGE_SIZE;
-use super::types::{Block, DataSource, Database, ListResponse, Page, User};
+use notion_model::types::{Block, DataSource, Database, ListResponse, Page, User};
 use serde_json::Value;
 
 /// Encode an id for use as one path segment (anything but unreserved characters is percent-encoded).

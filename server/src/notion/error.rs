@@ -60,6 +60,24 @@ pub enum NotionError {
     },
 }
 
+impl From<notion_model::IdError> for NotionError {
+    fn from(e: notion_model::IdError) -> Self {
+        NotionError::InvalidInput {
+            field: "id".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<notion_model::InputError> for NotionError {
+    fn from(e: notion_model::InputError) -> Self {
+        NotionError::InvalidInput {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
 impl NotionError {
     /// A stable machine-readable code: Notion's own code (`rate_limited`, `object_not_found`, ...) or
     /// `timeout`, `connection_error`, `invalid_response`, `invalid_argument`, `configuration_error`,

@@ -224,3 +224,16 @@ fn redaction_scrubs_secrets() {
     .redact("ntn_secret_value");
     assert!(!format!("{e} {e:?}").contains("ntn_secret_value"));
 }
+
+#[test]
+fn model_errors_become_invalid_input() {
+    let e: NotionError = notion_model::parse_id("nope").unwrap_err().into();
+    assert_eq!(e.code(), "invalid_argument");
+    assert!(e.to_string().contains("invalid id"), "{e}");
+    let e: NotionError = notion_model::InputError::new("properties.Due", "not a date").into();
+    assert_eq!(e.code(), "invalid_argument");
+    assert_eq!(
+        e.to_string(),
+        "invalid properties.Due (invalid_argument): not a date"
+    );
+}

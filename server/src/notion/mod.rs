@@ -1,6 +1,6 @@
-//! Everything that talks to, or about, the Notion API: the HTTP client with pacing, retries and a
-//! circuit breaker, typed objects, pagination, block-tree fetching, id parsing and the pure Markdown
-//! renderers.
+//! Everything that talks to the Notion API: the HTTP client with pacing, retries and a circuit
+//! breaker, the typed endpoint calls, pagination, block-tree fetching, appends and uploads. Notion's
+//! objects, ids and readable values are the `notion-model` crate's; Markdown is `notion-markdown`'s.
 
 pub mod append;
 pub mod breaker;
@@ -8,16 +8,11 @@ pub mod client;
 pub mod content_in;
 pub mod endpoints;
 pub mod error;
-pub mod ids;
-pub mod markdown;
 pub mod pacer;
 pub mod pagination;
-pub mod properties_in;
 pub mod relations;
 pub mod retry;
-pub mod slim;
 pub mod tree;
-pub mod types;
 pub mod uploads;
 pub mod writes;
 
@@ -27,7 +22,7 @@ pub use client::{
     install_crypto_provider,
 };
 pub use error::NotionError;
-pub use ids::{IdError, NotionRef, parse_id, parse_ref};
+pub use notion_model::ids::{IdError, NotionRef, parse_id, parse_ref};
 pub use pacer::{Pacer, PacingConfig};
 pub use pagination::{Collected, collect};
 pub use retry::RetryPolicy;

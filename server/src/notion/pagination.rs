@@ -3,7 +3,7 @@
 //! ends at the bound and its `next_cursor` continues right after the last returned item.
 
 use super::error::NotionError;
-use super::types::ListResponse;
+use notion_model::types::ListResponse;
 use serde_json::Value;
 use std::future::Future;
 

@@ -19,8 +19,8 @@ use super::client::{NotionAuth, NotionClient};
 use super::endpoints;
 use super::error::NotionError;
 use super::pagination::MAX_PAGE_SIZE;
-use super::types::{Page, PropertyValue};
 use futures::{StreamExt, stream};
+use notion_model::types::{Page, PropertyValue};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 

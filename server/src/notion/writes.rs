@@ -9,7 +9,7 @@
 use super::client::{NotionAuth, NotionClient, NotionRequest};
 use super::endpoints::{self, encode_segment};
 use super::error::NotionError;
-use super::types::DataSource;
+use notion_model::types::DataSource;
 use serde_json::{Value, json};
 
 fn path(field: &str, prefix: &str, id: &str, suffix: &str) -> Result<String, NotionError> {

@@ -39,7 +39,6 @@ impl Harness {
 
     pub async fn start_with(fixture: Fixture, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
         let fake = FakeNotion::start(fixture).await.unwrap();
-        notion_mcp_remote::notion::markdown::codec::install(&fake);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut args = test_args();

@@ -162,7 +162,6 @@ pub async fn start_on(
 /// Start a fake with `fixture` and one OAuth server with a fresh in-memory store.
 pub async fn start(fixture: Fixture) -> OAuthServer {
     let fake = FakeNotion::start(fixture).await.unwrap();
-    notion_mcp_remote::notion::markdown::codec::install(&fake);
     start_on(fake, Store::in_memory(), |_| {}).await
 }
 

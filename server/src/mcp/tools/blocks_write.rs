@@ -124,7 +124,7 @@ pub struct DeleteArgs {
 /// A block id from an id or a URL (a URL's `#block` anchor wins).
 fn block_id(raw: &str) -> Result<String, ToolError> {
     let r =
-        crate::notion::ids::parse_ref(raw).map_err(|e| ToolError::invalid("id", e.to_string()))?;
+        notion_model::ids::parse_ref(raw).map_err(|e| ToolError::invalid("id", e.to_string()))?;
     Ok(r.block_id.unwrap_or(r.id))
 }
 
@@ -147,7 +147,7 @@ async fn update_block(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> 
             ));
         }
         let rich = if kind == "code" {
-            crate::notion::properties_in::plain_rich_text(md)
+            notion_model::readable::plain_rich_text(md)
         } else {
             content_in::inline_rich_text("text", md).map_err(arg_error)?
         };

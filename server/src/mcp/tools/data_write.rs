@@ -7,9 +7,9 @@ use super::pages_write::arg_error;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::properties_in::{self, plain_rich_text};
-use crate::notion::types::DataSource;
 use crate::notion::{endpoints, writes};
+use notion_model::readable::{self, plain_rich_text};
+use notion_model::types::DataSource;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -68,8 +68,8 @@ async fn schema(
     field: &str,
     input: &Map<String, Value>,
 ) -> Result<Map<String, Value>, ToolError> {
-    let mut out = properties_in::schema(field, input).map_err(arg_error)?;
-    for (name, target) in properties_in::relation_targets(&out) {
+    let mut out = readable::schema(field, input).map_err(arg_error)?;
+    for (name, target) in readable::relation_targets(&out) {
         let ds = writes::data_source_of(&ctx.notion, &ctx.auth, &target)
             .await
             .map_err(|e| {
@@ -78,7 +78,7 @@ async fn schema(
                     format!("relation target {target}: {e}"),
                 )
             })?;
-        properties_in::set_relation_target(&mut out, &name, &ds.id);
+        readable::set_relation_target(&mut out, &name, &ds.id);
     }
     Ok(out)
 }
@@ -137,7 +137,7 @@ async fn create_database(ctx: ToolCtx, a: CreateDbArgs) -> Result<String, ToolEr
         body["is_inline"] = json!(i);
     }
     if let Some(i) = &a.icon {
-        body["icon"] = properties_in::icon("icon", i).map_err(arg_error)?;
+        body["icon"] = readable::icon("icon", i).map_err(arg_error)?;
     }
     let db = writes::create_database(&ctx.notion, &ctx.auth, body).await?;
     let id = writes::object_id(&db, "POST /v1/databases")?;
@@ -230,10 +230,10 @@ async fn update_database(ctx: ToolCtx, a: UpdateDbArgs) -> Result<String, ToolEr
         body["description"] = json!(plain_rich_text(d));
     }
     if let Some(i) = &a.icon {
-        body["icon"] = if properties_in::is_removal(i) {
+        body["icon"] = if readable::is_removal(i) {
             Value::Null
         } else {
-            properties_in::icon("icon", i).map_err(arg_error)?
+            readable::icon("icon", i).map_err(arg_error)?
         };
     }
     if let Some(t) = a.trash {

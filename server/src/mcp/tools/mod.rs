@@ -19,7 +19,7 @@ mod users;
 
 use super::error::ToolError;
 use super::registry::ToolDef;
-use crate::notion::ids;
+use notion_model::ids;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -60,10 +60,10 @@ pub(crate) fn id_arg(field: &str, value: &str) -> Result<String, ToolError> {
 
 /// A page property by name or id; an unknown one is an error on `field` listing the page's properties.
 pub(crate) fn find_property<'a>(
-    page: &'a crate::notion::types::Page,
+    page: &'a notion_model::types::Page,
     field: &str,
     wanted: &str,
-) -> Result<(&'a String, &'a crate::notion::types::PropertyValue), ToolError> {
+) -> Result<(&'a String, &'a notion_model::types::PropertyValue), ToolError> {
     page.properties.find(wanted).ok_or_else(|| {
         let names: Vec<&str> = page.properties.iter().map(|(n, _)| n.as_str()).collect();
         ToolError::invalid(
@@ -95,7 +95,7 @@ pub(crate) fn limit_arg(
 
 /// Slim JSON, pretty enough to read, compact enough to pay for.
 pub(crate) fn json_out(value: &serde_json::Value) -> String {
-    serde_json::to_string(&crate::notion::slim::slim(value)).unwrap_or_default()
+    serde_json::to_string(&notion_model::slim::slim(value)).unwrap_or_default()
 }
 
 /// The line that tells the model how to continue a bounded listing.
@@ -114,7 +114,7 @@ pub(crate) async fn fetch_page_markdown(
     id_or_url: &str,
 ) -> Result<String, ToolError> {
     let id = id_arg("id", id_or_url)?;
-    let opts = crate::notion::markdown::RenderOptions {
+    let opts = notion_markdown::RenderOptions {
         include_block_ids: false,
         max_chars: ctx.limits.max_output_chars,
     };

@@ -9,7 +9,8 @@ use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::append::{AppendPosition, append_blocks};
 use crate::notion::content_in;
 use crate::notion::writes::{self, Container};
-use crate::notion::{NotionError, endpoints, properties_in};
+use crate::notion::{NotionError, endpoints};
+use notion_model::readable;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -74,8 +75,8 @@ pub fn tools() -> Vec<ToolDef> {
 }
 
 /// A Notion error about the caller's input becomes an argument error naming its field.
-pub(crate) fn arg_error(e: NotionError) -> ToolError {
-    match e {
+pub(crate) fn arg_error(e: impl Into<NotionError>) -> ToolError {
+    match e.into() {
         NotionError::InvalidInput { field, message } => ToolError::invalid(field, message),
         other => ToolError::Notion(other),
     }
@@ -134,7 +135,7 @@ fn page_properties(
     match container {
         Container::DataSource(ds) => {
             if let Some(p) = props {
-                out = properties_in::property_values(&ds.properties, p).map_err(arg_error)?;
+                out = readable::property_values(&ds.properties, p).map_err(arg_error)?;
             }
             if let Some(t) = title {
                 let name = ds
@@ -143,7 +144,7 @@ fn page_properties(
                     .find(|(_, e)| e.get("type").and_then(Value::as_str) == Some("title"))
                     .map(|(n, _)| n.clone())
                     .unwrap_or_else(|| "title".into());
-                out.insert(name, properties_in::title_value(t));
+                out.insert(name, readable::title_value(t));
             }
         }
         Container::Page(_) => {
@@ -159,14 +160,14 @@ fn page_properties(
                     let value = if raw_title {
                         v.clone()
                     } else {
-                        properties_in::property_value(&format!("properties.{k}"), "title", v)
+                        readable::property_value(&format!("properties.{k}"), "title", v)
                             .map_err(arg_error)?
                     };
                     out.insert("title".into(), value);
                 }
             }
             if let Some(t) = title {
-                out.insert("title".into(), properties_in::title_value(t));
+                out.insert("title".into(), readable::title_value(t));
             }
         }
     }
@@ -180,17 +181,17 @@ fn icon_cover(
     allow_removal: bool,
 ) -> Result<(), ToolError> {
     if let Some(i) = icon {
-        body["icon"] = if allow_removal && properties_in::is_removal(i) {
+        body["icon"] = if allow_removal && readable::is_removal(i) {
             Value::Null
         } else {
-            properties_in::icon("icon", i).map_err(arg_error)?
+            readable::icon("icon", i).map_err(arg_error)?
         };
     }
     if let Some(c) = cover {
-        body["cover"] = if allow_removal && properties_in::is_removal(c) {
+        body["cover"] = if allow_removal && readable::is_removal(c) {
             Value::Null
         } else {
-            properties_in::cover("cover", c).map_err(arg_error)?
+            readable::cover("cover", c).map_err(arg_error)?
         };
     }
     Ok(())

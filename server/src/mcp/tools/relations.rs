@@ -5,10 +5,10 @@ use super::{Format, find_property, id_arg, limit_arg};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::markdown::{pipe_table, property_value};
 use crate::notion::relations::{self, FetchOptions, FetchStats, Fetched, SCAN_MIN_IDS};
-use crate::notion::types::{DataSource, Database, Page};
 use crate::notion::{NotionError, endpoints};
+use notion_markdown::{pipe_table, property_value};
+use notion_model::types::{DataSource, Database, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -215,7 +215,7 @@ pub(super) fn schema_prop<'a>(
 }
 
 fn ds_title(ds: &DataSource) -> String {
-    crate::notion::types::plain_text(&ds.title)
+    notion_model::types::plain_text(&ds.title)
 }
 
 fn prop_names(ds: &DataSource) -> String {

@@ -4,9 +4,9 @@ use super::{Format, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::markdown::pipe_table;
-use crate::notion::types::{DataSource, Page, plain_text};
 use crate::notion::{endpoints, pagination};
+use notion_markdown::pipe_table;
+use notion_model::types::{DataSource, Page, plain_text};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -140,7 +140,7 @@ fn describe(item: &Value) -> (String, &'static str) {
             let title = item
                 .get("title")
                 .and_then(|t| serde_json::from_value(t.clone()).ok())
-                .map(|t: Vec<crate::notion::types::RichText>| plain_text(&t))
+                .map(|t: Vec<notion_model::types::RichText>| plain_text(&t))
                 .unwrap_or_default();
             (untitled(title), "database")
         }

@@ -22,7 +22,6 @@ pub mod faults;
 pub mod fixture;
 pub mod ids;
 pub mod log;
-pub mod markdown_codec;
 pub mod pagination;
 pub mod properties;
 pub mod query;
@@ -48,7 +47,6 @@ pub use fixture::{
 };
 pub use ids::{fixture_id, stable_id};
 pub use log::{RecordedRequest, token_fingerprint};
-pub use markdown_codec::MarkdownCodec;
 pub use ratelimit::RateLimit;
 pub use render::Version;
 pub use state::State;
@@ -64,7 +62,6 @@ pub(crate) struct Inner {
     pub(crate) limiter: Mutex<ratelimit::Limiter>,
     pub(crate) workspace_limiter: Mutex<ratelimit::Limiter>,
     pub(crate) log: Mutex<log::Log>,
-    pub(crate) markdown_codec: Mutex<Option<Arc<dyn MarkdownCodec>>>,
 }
 
 /// The fake. Cheap to clone; all clones share one state.
@@ -102,7 +99,6 @@ impl FakeNotion {
                 limiter: Mutex::new(ratelimit::Limiter::default()),
                 workspace_limiter: Mutex::new(ratelimit::Limiter::default()),
                 log: Mutex::new(log::Log::default()),
-                markdown_codec: Mutex::new(None),
             }),
         })
     }
@@ -110,10 +106,8 @@ impl FakeNotion {
     /// An axum router serving the API; mount it at `/` (paths start with `/v1`).
     pub fn router(&self) -> axum::Router {
         let fake = self.clone();
-        axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let codec = lock(&fake.inner.markdown_codec).clone();
-            markdown_codec::scope(codec, server::handle(fake.clone(), req))
-        })
+        axum::Router::new()
+            .fallback(move |req: axum::extract::Request| server::handle(fake.clone(), req))
     }
 
     /// Binds `127.0.0.1:0` and serves in a background task.
@@ -155,11 +149,6 @@ impl FakeNotion {
     /// when built with [`RateLimit::workspace`]); `None` disables it.
     pub fn set_workspace_rate_limit(&self, limit: Option<RateLimit>) {
         lock(&self.inner.workspace_limiter).set(limit);
-    }
-
-    /// Installs the Markdown ↔ blocks codec used by the markdown endpoints.
-    pub fn set_markdown_codec(&self, codec: Arc<dyn MarkdownCodec>) {
-        *lock(&self.inner.markdown_codec) = Some(codec);
     }
 
     /// Adds a fault rule (rules are tried in insertion order; the first match fires).

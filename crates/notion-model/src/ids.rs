@@ -1,8 +1,6 @@
 //! Turning what a person or LLM pastes — a bare id, a dashed UUID or any kind of Notion link — into the
 //! dashed lowercase id the API expects, plus the block anchor of `#<id>` links.
 
-use super::error::NotionError;
-
 /// Why an input is not a Notion id or link.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{input}' is not a Notion id or URL: {reason}")]
@@ -21,15 +19,6 @@ impl IdError {
         IdError {
             input: shown,
             reason: reason.into(),
-        }
-    }
-}
-
-impl From<IdError> for NotionError {
-    fn from(e: IdError) -> Self {
-        NotionError::InvalidInput {
-            field: "id".into(),
-            message: e.to_string(),
         }
     }
 }
@@ -279,8 +268,6 @@ mod tests {
         );
         let long = "x".repeat(1000);
         assert!(parse_id(&long).unwrap_err().input.chars().count() <= 121);
-        let e: NotionError = parse_id("nope").unwrap_err().into();
-        assert_eq!(e.code(), "invalid_argument");
     }
 
     #[test]

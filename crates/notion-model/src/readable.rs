@@ -5,56 +5,17 @@
 //!
 //! Pure functions: no I/O. Errors name the offending field (`properties.Status`).
 
-use super::error::NotionError;
-use super::ids;
+use crate::InputError;
+use crate::ids;
 use serde_json::{Map, Value, json};
 
 /// Longest `text.content` of one rich-text item Notion accepts.
 const MAX_TEXT: usize = 2000;
 
-/// Every property type a schema can declare.
-const PROPERTY_TYPES: &[&str] = &[
-    "title",
-    "rich_text",
-    "number",
-    "select",
-    "multi_select",
-    "status",
-    "date",
-    "people",
-    "files",
-    "checkbox",
-    "url",
-    "email",
-    "phone_number",
-    "formula",
-    "relation",
-    "rollup",
-    "created_time",
-    "created_by",
-    "last_edited_time",
-    "last_edited_by",
-    "unique_id",
-    "button",
-    "verification",
-    "place",
-];
+use crate::property_kinds::{COMPUTED, PROPERTY_TYPES};
 
-/// Types whose values Notion computes; they cannot be written.
-const COMPUTED: &[&str] = &[
-    "formula",
-    "rollup",
-    "created_time",
-    "created_by",
-    "last_edited_time",
-    "last_edited_by",
-    "unique_id",
-    "button",
-    "verification",
-];
-
-fn bad(field: &str, message: impl Into<String>) -> NotionError {
-    NotionError::invalid(field, message)
+fn bad(field: &str, message: impl Into<String>) -> InputError {
+    InputError::new(field, message)
 }
 
 /// Plain text as rich-text items of at most 2000 characters each (no formatting).
@@ -75,7 +36,7 @@ pub fn title_value(text: &str) -> Value {
 }
 
 /// An icon: an emoji, an image URL, or a file upload id (`file_upload:<id>` or a bare upload id).
-pub fn icon(field: &str, raw: &str) -> Result<Value, NotionError> {
+pub fn icon(field: &str, raw: &str) -> Result<Value, InputError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(bad(field, "must not be empty (use \"none\" to remove)"));
@@ -96,7 +57,7 @@ pub fn icon(field: &str, raw: &str) -> Result<Value, NotionError> {
 }
 
 /// A cover: an image URL or a file upload id.
-pub fn cover(field: &str, raw: &str) -> Result<Value, NotionError> {
+pub fn cover(field: &str, raw: &str) -> Result<Value, InputError> {
     let raw = raw.trim();
     if raw.starts_with("http://") || raw.starts_with("https://") {
         return Ok(json!({"type": "external", "external": {"url": raw}}));
@@ -135,7 +96,7 @@ pub fn is_removal(raw: &str) -> bool {
 pub fn property_values(
     schema: &Map<String, Value>,
     input: &Map<String, Value>,
-) -> Result<Map<String, Value>, NotionError> {
+) -> Result<Map<String, Value>, InputError> {
     let mut out = Map::new();
     for (key, raw) in input {
         let field = format!("properties.{key}");
@@ -171,7 +132,7 @@ fn is_raw_value(kind: &str, raw: &Value) -> bool {
 }
 
 /// One readable value → `{<kind>: value}`.
-pub fn property_value(field: &str, kind: &str, raw: &Value) -> Result<Value, NotionError> {
+pub fn property_value(field: &str, kind: &str, raw: &Value) -> Result<Value, InputError> {
     if is_raw_value(kind, raw) {
         return Ok(raw.clone());
     }
@@ -343,7 +304,7 @@ fn date(raw: &Value) -> Option<Value> {
 }
 
 /// One `files` item: a URL, a file upload id, or Notion's own item shape.
-fn file_item(field: &str, raw: &Value) -> Result<Value, NotionError> {
+fn file_item(field: &str, raw: &Value) -> Result<Value, InputError> {
     match raw {
         Value::Object(o) if o.contains_key("type") => Ok(raw.clone()),
         Value::String(s) if s.starts_with("http://") || s.starts_with("https://") => {
@@ -370,7 +331,7 @@ fn file_item(field: &str, raw: &Value) -> Result<Value, NotionError> {
 
 /// A readable schema (`{"Name":"title","Status":{"select":["Todo","Done"]}}`) → Notion's
 /// `properties` request object. `field` prefixes error paths (`properties`, `add`).
-pub fn schema(field: &str, input: &Map<String, Value>) -> Result<Map<String, Value>, NotionError> {
+pub fn schema(field: &str, input: &Map<String, Value>) -> Result<Map<String, Value>, InputError> {
     let mut out = Map::new();
     for (name, raw) in input {
         out.insert(name.clone(), schema_entry(&format!("{field}.{name}"), raw)?);
@@ -379,7 +340,7 @@ pub fn schema(field: &str, input: &Map<String, Value>) -> Result<Map<String, Val
 }
 
 /// One readable schema entry → `{<type>: config}` (plus `name` when given).
-pub fn schema_entry(field: &str, raw: &Value) -> Result<Value, NotionError> {
+pub fn schema_entry(field: &str, raw: &Value) -> Result<Value, InputError> {
     let unknown = |t: &str| {
         bad(
             field,
@@ -433,7 +394,7 @@ pub fn schema_entry(field: &str, raw: &Value) -> Result<Value, NotionError> {
     Ok(Value::Object(entry))
 }
 
-fn options(field: &str, raw: &Value) -> Result<Value, NotionError> {
+fn options(field: &str, raw: &Value) -> Result<Value, InputError> {
     let list = match raw {
         Value::Array(a) => a.clone(),
         Value::String(s) => s.split(',').map(|p| json!(p.trim())).collect(),
@@ -450,7 +411,7 @@ fn options(field: &str, raw: &Value) -> Result<Value, NotionError> {
     Ok(json!({ "options": out }))
 }
 
-fn schema_config(field: &str, kind: &str, config: Value) -> Result<Value, NotionError> {
+fn schema_config(field: &str, kind: &str, config: Value) -> Result<Value, InputError> {
     Ok(match (kind, config) {
         (_, Value::Null) if kind == "relation" => {
             return Err(bad(field, "a relation needs the target data source id"));
@@ -506,5 +467,5 @@ pub fn set_relation_target(schema: &mut Map<String, Value>, name: &str, data_sou
 }
 
 #[cfg(test)]
-#[path = "properties_in_tests.rs"]
+#[path = "readable_tests.rs"]
 mod tests;

@@ -5,8 +5,8 @@
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::notion::slim::slim;
-use crate::notion::types::{Block, BlockNode, DataSource, Database, Page, PropertyValue, User};
+use notion_model::slim::slim;
+use notion_model::types::{Block, BlockNode, DataSource, Database, Page, PropertyValue, User};
 
 /// xorshift64*: small, deterministic, good enough to explore shapes.
 struct Gen(u64);

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::table::pipe_table;
 use super::{escape, icon_text, notion_url, property_value, rich_text};
-use crate::notion::types::{DataSource, Database, Page, PropertyValue, RichText, User, plain_text};
+use notion_model::types::{DataSource, Database, Page, PropertyValue, RichText, User, plain_text};
 
 /// `# <icon> Title`, a `| Property | Value |` table of the other properties (in Notion's order),
 /// then a line `id: … · parent: <type> <id> · url: …` (plus `· in trash` when trashed).

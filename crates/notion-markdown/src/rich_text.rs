@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{color_name, escape, notion_url};
-use crate::notion::types::{Annotations, RichText};
+use notion_model::types::{Annotations, RichText};
 
 /// Renders a rich-text array as inline Markdown.
 ///

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::table::pipe_table;
 use super::{RenderOptions, color_name, escape, icon_text, notion_url, rich_text};
-use crate::notion::types::{Block, BlockNode, RichText, plain_text};
+use notion_model::types::{Block, BlockNode, RichText, plain_text};
 
 /// The result of [`blocks()`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -532,7 +532,7 @@ fn a_paragraph_opening_in_bold_renders_plain_emphasis_and_parses_back() {
     ];
     let out = md(&nodes);
     assert_eq!(out, "**Bold** rest\n\n- item\n");
-    let parsed = crate::notion::markdown::markdown_to_blocks(&out).unwrap();
+    let parsed = crate::markdown_to_blocks(&out).unwrap();
     assert_eq!(parsed[0]["type"], "paragraph");
     let runs = &parsed[0]["paragraph"]["rich_text"];
     assert_eq!(runs[0]["text"]["content"], "Bold");

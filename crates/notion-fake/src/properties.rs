@@ -9,43 +9,7 @@ use crate::render;
 use crate::richtext::{self, short};
 use crate::state::{Page, PropSchema, State};
 
-pub const PROPERTY_TYPES: &[&str] = &[
-    "title",
-    "rich_text",
-    "number",
-    "select",
-    "multi_select",
-    "status",
-    "date",
-    "people",
-    "files",
-    "checkbox",
-    "url",
-    "email",
-    "phone_number",
-    "formula",
-    "relation",
-    "rollup",
-    "created_time",
-    "created_by",
-    "last_edited_time",
-    "last_edited_by",
-    "unique_id",
-    "button",
-    "verification",
-];
-
-pub const COMPUTED: &[&str] = &[
-    "formula",
-    "rollup",
-    "created_time",
-    "created_by",
-    "last_edited_time",
-    "last_edited_by",
-    "unique_id",
-    "button",
-    "verification",
-];
+pub use notion_model::property_kinds::{COMPUTED, PROPERTY_TYPES};
 
 const COLORS: &[&str] = &[
     "default", "gray", "brown", "orange", "yellow", "green", "blue", "purple", "pink", "red",

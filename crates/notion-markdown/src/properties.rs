@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{escape, rich_text};
-use crate::notion::types::{PropertyValue, RichText};
+use notion_model::types::{PropertyValue, RichText};
 
 /// Renders one property value compactly.
 ///

@@ -1,10 +1,8 @@
 //! Markdown endpoints: `GET|PATCH /v1/pages/{id}/markdown` (`page_markdown` objects with
 //! `truncated` and `unknown_block_ids`; `replace_content` and atomic, exact-match
 //! `update_content` guarded by `allow_deleting_content`) and `POST /v1/pages` with `markdown`
-//! (the first `# h1` becomes the title when none is given). Conversion goes through the
-//! installed [`crate::MarkdownCodec`].
-
-use std::sync::Arc;
+//! (the first `# h1` becomes the title when none is given). Conversion is the
+//! `notion-markdown` crate's, so these endpoints speak exactly the dialect the server reads and writes.
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -13,7 +11,6 @@ use super::{Ctx, path_id, required};
 use crate::blocks::{self, BlockSpec, InsertAt, OTHER_TYPES, TEXT_TYPES};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::fmt_id;
-use crate::markdown_codec::{MarkdownCodec, current};
 use crate::render;
 use crate::richtext::short;
 use crate::state::{NodeKind, Parent, State};
@@ -22,16 +19,6 @@ use crate::state::{NodeKind, Parent, State};
 pub const MAX_MARKDOWN_BLOCKS: usize = 20_000;
 /// `content_updates` per request.
 pub const MAX_CONTENT_UPDATES: usize = 100;
-
-fn codec() -> ApiResult<Arc<dyn MarkdownCodec>> {
-    current().ok_or_else(|| {
-        ApiError::new(
-            501,
-            "internal_server_error",
-            "markdown codec not configured",
-        )
-    })
-}
 
 fn require_version(ctx: &Ctx) -> ApiResult<()> {
     if ctx.version.legacy() {
@@ -53,9 +40,8 @@ fn check_markdown_version(v: Option<&Value>, path: &str) -> ApiResult<()> {
     }
 }
 
-fn parse_markdown(codec: &dyn MarkdownCodec, md: &str) -> ApiResult<Vec<Value>> {
-    codec
-        .from_markdown(md)
+fn parse_markdown(md: &str) -> ApiResult<Vec<Value>> {
+    notion_markdown::json::markdown_to_json(md)
         .map_err(|e| ApiError::validation(format!("Markdown could not be parsed: {e}")))
 }
 
@@ -105,15 +91,10 @@ fn tree(state: &State, ctx: &Ctx, id: &Uuid, acc: &mut Collected) -> Vec<Value> 
     out
 }
 
-fn render_markdown(
-    state: &State,
-    ctx: &Ctx,
-    codec: &dyn MarkdownCodec,
-    id: &Uuid,
-) -> (String, Collected) {
+fn render_markdown(state: &State, ctx: &Ctx, id: &Uuid) -> (String, Collected) {
     let mut acc = Collected::default();
     let blocks = tree(state, ctx, id, &mut acc);
-    (codec.to_markdown(&blocks), acc)
+    (notion_markdown::json::json_to_markdown(&blocks), acc)
 }
 
 fn page_markdown(id: &Uuid, markdown: String, acc: Collected) -> Value {
@@ -139,8 +120,7 @@ pub fn get(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
             fmt_id(&id)
         )));
     }
-    let codec = codec()?;
-    let (markdown, acc) = render_markdown(state, ctx, codec.as_ref(), &id);
+    let (markdown, acc) = render_markdown(state, ctx, &id);
     Ok(page_markdown(&id, markdown, acc))
 }
 
@@ -154,7 +134,6 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     if state.trashed(&id) {
         return Err(ApiError::archived());
     }
-    let codec = codec()?;
     let kind = required(ctx, "type")?
         .as_str()
         .unwrap_or_default()
@@ -175,7 +154,7 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
                 )
             })?,
         "update_content" => {
-            let (current, _) = render_markdown(state, ctx, codec.as_ref(), &id);
+            let (current, _) = render_markdown(state, ctx, &id);
             apply_updates(&current, &command)?
         }
         "insert_content" | "replace_content_range" => {
@@ -189,9 +168,9 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
             )));
         }
     };
-    let blocks = parse_markdown(codec.as_ref(), &new_markdown)?;
+    let blocks = parse_markdown(&new_markdown)?;
     replace_content(state, ctx, &id, blocks, allow_deleting)?;
-    let (markdown, acc) = render_markdown(state, ctx, codec.as_ref(), &id);
+    let (markdown, acc) = render_markdown(state, ctx, &id);
     Ok(page_markdown(&id, markdown, acc))
 }
 
@@ -343,7 +322,7 @@ fn replace_content(
     Ok(())
 }
 
-/// A codec block (children at any depth) as a spec; types that cannot be created are skipped.
+/// A parsed block (children at any depth) as a spec; types that cannot be created are skipped.
 fn to_spec(block: &Value, path: &str) -> ApiResult<Option<BlockSpec>> {
     let Some(kind) = block.get("type").and_then(Value::as_str) else {
         return Ok(None);
@@ -395,8 +374,7 @@ pub fn create_page(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
             short(&ctx.body["markdown"])
         ))
     })?;
-    let codec = codec()?;
-    let mut blocks = parse_markdown(codec.as_ref(), md)?;
+    let mut blocks = parse_markdown(md)?;
     let mut body = ctx.body.as_object().cloned().unwrap_or_default();
     body.remove("markdown");
     body.remove("markdown_version");

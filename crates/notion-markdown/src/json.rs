@@ -1,40 +1,28 @@
-//! The fake Notion's Markdown codec built on our own renderer and parser, so the fake's markdown
-//! endpoints speak exactly the dialect this server reads and writes. Also converts block JSON
-//! with nested children into render nodes.
+//! Block JSON as it travels in requests and answers (children nested in `children` or
+//! `<type>.children`, rich text possibly without `plain_text`) to Markdown and back: what Notion's
+//! markdown endpoints do, and what the fuzzers and round-trip tests drive the renderer with.
 
-use std::sync::Arc;
-
-use notion_fake::{FakeNotion, MarkdownCodec};
 use serde_json::Value;
 
-use super::{RenderOptions, blocks, markdown_to_blocks};
-use crate::notion::types::{Block, BlockNode};
+use crate::{RenderOptions, blocks, markdown_to_blocks};
+use notion_model::types::{Block, BlockNode};
 
 /// Nesting followed at most when converting JSON to render nodes.
 const MAX_JSON_DEPTH: usize = 256;
 
-/// [`MarkdownCodec`] over [`super::blocks()`] (no anchors, no size bound) and
-/// [`markdown_to_blocks`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ServerMarkdownCodec;
-
-impl MarkdownCodec for ServerMarkdownCodec {
-    fn to_markdown(&self, blocks_json: &[Value]) -> String {
-        let opts = RenderOptions {
-            include_block_ids: false,
-            max_chars: 0,
-        };
-        blocks(&nodes_from_json(blocks_json), &opts).markdown
-    }
-
-    fn from_markdown(&self, md: &str) -> Result<Vec<Value>, String> {
-        markdown_to_blocks(md).map_err(|e| e.to_string())
-    }
+/// Block trees rendered as Markdown, whole (no anchors, no size bound), as Notion's
+/// `GET /v1/pages/{id}/markdown` answers.
+pub fn json_to_markdown(blocks_json: &[Value]) -> String {
+    let opts = RenderOptions {
+        include_block_ids: false,
+        max_chars: 0,
+    };
+    blocks(&nodes_from_json(blocks_json), &opts).markdown
 }
 
-/// Installs [`ServerMarkdownCodec`] in a fake (for the demo and tests).
-pub fn install(fake: &FakeNotion) {
-    fake.set_markdown_codec(Arc::new(ServerMarkdownCodec));
+/// Markdown parsed into block trees (children in `<type>.children`), with the parser's error as text.
+pub fn markdown_to_json(md: &str) -> Result<Vec<Value>, String> {
+    markdown_to_blocks(md).map_err(|e| e.to_string())
 }
 
 /// Block JSON trees (children in `children` or `<type>.children`) as render nodes. Rich-text
@@ -117,12 +105,12 @@ mod tests {
             json!({"type": "toggle", "toggle": {"rich_text": [{"type": "text", "text": {"content": "T"}}],
             "children": [{"type": "paragraph", "paragraph": {"rich_text": [{"type": "text", "text": {"content": "in"}}]}}]}}),
         ];
-        let md = ServerMarkdownCodec.to_markdown(&blocks);
+        let md = json_to_markdown(&blocks);
         assert_eq!(
             md,
             "```rust\nfn main() {}\n```\n\n<details>\n<summary>T</summary>\n\tin\n</details>\n"
         );
-        let back = ServerMarkdownCodec.from_markdown(&md).expect("parses");
-        assert_eq!(ServerMarkdownCodec.to_markdown(&back), md);
+        let back = markdown_to_json(&md).expect("parses");
+        assert_eq!(json_to_markdown(&back), md);
     }
 }

@@ -7,7 +7,7 @@
 //! (`(requests - burst) / rate`) and the overhead over that minimum. Scenarios: 250 related pages via
 //! the data-source scan, the same 250 forced page by page (the pacer keeps one request of its burst
 //! as headroom), and 40 sparse targets in a 4,000-row data source (probe, then page reads).
-//! Run: `cargo run --release -p notion-mcp-remote --bin notion-mcp-bench-relations`.
+//! Run: `cargo run --release -p notion-mcp-bench --bin notion-mcp-bench-relations`.
 
 use anyhow::{Context, Result, anyhow};
 use notion_fake::{DatabaseFixture, FakeNotion, Fixture, GeneratedIds, PageFixture, RateLimit};

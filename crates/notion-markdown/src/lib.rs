@@ -1,4 +1,5 @@
-//! Pure renderers from Notion API objects to compact Markdown for LLM clients.
+//! Notion blocks ⇄ Markdown: pure renderers from Notion API objects to compact Markdown for LLM
+//! clients, and the parser that turns the same dialect back into blocks ([`from_md`]). No I/O.
 //!
 //! The dialect stays close to Notion-flavoured Markdown (v1) so that what is read can be written back:
 //!
@@ -32,9 +33,9 @@
 //!   `…+more: get_page_property property_id=<id>` when Notion cut the list at 25 references.
 
 mod blocks;
-pub mod codec;
 mod escape;
 pub mod from_md;
+pub mod json;
 mod objects;
 mod properties;
 mod rich_text;

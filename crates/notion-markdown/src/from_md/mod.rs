@@ -1,9 +1,9 @@
 //! Markdown → Notion block JSON: the write side of the dialect the renderers produce (see
-//! [`crate::notion::markdown`]), so that what a tool reads can be edited and written back.
+//! [`crate`]), so that what a tool reads can be edited and written back.
 //!
 //! Pure and total: no I/O, no panics, linear-ish in the input. The output is a list of block
 //! objects `{"type": T, T: {…}}` ready for `PATCH /v1/blocks/{id}/children`, except that
-//! children are nested to any depth in `T.children` (see [`crate::notion::append`] for splitting
+//! children are nested to any depth in `T.children` (see the server's `notion::append` for splitting
 //! them into requests Notion accepts).
 //!
 //! Input dialect (what is accepted, beyond what the renderer writes):
