@@ -18,10 +18,11 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
-RUN cargo chef cook --release --locked --recipe-path recipe.json \
+# The production server leaves out the `demo` command and its embedded Notion fake (--no-default-features).
+RUN cargo chef cook --release --locked --recipe-path recipe.json --no-default-features \
     -p notion-mcp-remote -p notion-mcp-operator
 COPY . .
-RUN cargo build --release --locked \
+RUN cargo build --release --locked --no-default-features \
     -p notion-mcp-remote --bin notion-mcp-remote \
     -p notion-mcp-operator --bin notion-mcp-operator
 

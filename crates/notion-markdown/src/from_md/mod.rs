@@ -63,7 +63,7 @@ pub enum MarkdownError {
 /// `block[type].children`, to any depth). See the module docs for the accepted syntax.
 ///
 /// ```
-/// use notion_mcp_remote::notion::markdown::markdown_to_blocks;
+/// use notion_markdown::markdown_to_blocks;
 /// let blocks = markdown_to_blocks("# Title\n\n- item\n\t- child").unwrap();
 /// assert_eq!(blocks[0]["type"], "heading_1");
 /// assert_eq!(blocks[1]["bulleted_list_item"]["children"][0]["type"], "bulleted_list_item");
