@@ -5,8 +5,6 @@
 
 use crate::auth::{ApiKeys, AuthState, TokenRegistry, authenticate};
 use crate::config::{AuthMode, Settings};
-use crate::http::{self, Health, HostPolicy, McpGuard};
-use crate::http::{CallerRateLimit, RateLimitConfig};
 use crate::mcp::transport::{self, McpEndpoint};
 use crate::mcp::{self, Limits, Shared};
 use crate::metrics::Metrics;
@@ -16,8 +14,11 @@ use crate::notion::retry::RetryPolicy;
 use crate::notion::{ClientConfig, NotionClient};
 use crate::oauth::{GrantService, OAuthConfig, OAuthState};
 use crate::store::Store;
+use crate::web::{self, Health, HostPolicy, McpGuard};
+use crate::web::{CallerRateLimit, RateLimitConfig};
 use anyhow::Context;
 use axum::Router;
+use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get};
 use axum::serve::ListenerExt;
@@ -26,17 +27,56 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// A built service, ready to serve.
-pub struct App {
-    pub router: Router,
-    pub health: Arc<Health>,
-    pub settings: Settings,
+/// Everything the router's handlers and layers share, built once at start-up. Each handler or layer
+/// extracts just its part (`State<Metrics>`, `State<AuthState>`, …) through [`FromRef`].
+#[derive(Clone)]
+pub struct AppState {
     pub metrics: Metrics,
-    /// Cancelled at the end of the drain period: closes MCP streams.
-    pub streams: CancellationToken,
+    /// Readiness, switched to draining on shutdown.
+    pub health: Arc<Health>,
+    /// Allowed `Host`/`Origin` values (DNS-rebinding protection).
+    pub host_policy: HostPolicy,
+    /// Body and header limits of `/mcp`.
+    pub guard: McpGuard,
+    /// Who is calling: bearer, API key or Notion token → principal.
+    pub auth: AuthState,
+    /// Per-caller request budget.
+    pub rate_limit: CallerRateLimit,
+    /// The MCP endpoint (tools, sessions, the Notion client).
+    pub mcp: Arc<McpEndpoint>,
+    /// Notion tokens seen recently (one entry per caller's workspace).
     pub registry: Arc<TokenRegistry>,
     /// OAuth mode: the authorization server's state (store, grants).
     pub oauth: Option<Arc<OAuthState>>,
+    /// Cancelled at the end of the drain period: closes MCP streams.
+    pub streams: CancellationToken,
+}
+
+macro_rules! part_of_app_state {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $ty {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        })*
+    };
+}
+
+part_of_app_state!(
+    metrics: Metrics,
+    health: Arc<Health>,
+    host_policy: HostPolicy,
+    guard: McpGuard,
+    auth: AuthState,
+    rate_limit: CallerRateLimit,
+    mcp: Arc<McpEndpoint>,
+);
+
+/// A built service, ready to serve.
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+    pub settings: Settings,
 }
 
 /// Build the router and its shared state. In OAuth mode the grant store is opened from the settings.
@@ -155,49 +195,56 @@ pub fn build_with_store(
         },
         metrics.clone(),
     );
-    let health = Arc::new(Health::default());
+    let state = AppState {
+        metrics,
+        health: Arc::new(Health::default()),
+        host_policy: HostPolicy::from_settings(&settings),
+        guard,
+        auth,
+        rate_limit,
+        mcp: endpoint,
+        registry,
+        oauth,
+        streams,
+    };
+    let router = router(&state);
+    Ok(App {
+        router,
+        state,
+        settings,
+    })
+}
 
-    // Layers run outside-in: host check → guard (body, headers) → authentication → per-caller rate
-    // limit → MCP.
-    let mcp_routes = Router::new()
+/// The routes, with layers running outside-in: request observation → (for `/mcp`) host check →
+/// guard (body, headers) → authentication → per-caller rate limit → MCP.
+fn router(state: &AppState) -> Router {
+    let mcp_routes: Router<AppState> = Router::new()
         .route("/mcp", any(transport::handle))
-        .with_state(endpoint)
-        .layer(from_fn_with_state(rate_limit, http::rate_limit))
-        .layer(from_fn_with_state(auth, authenticate))
-        .layer(from_fn_with_state(guard, http::mcp_guard))
-        .layer(from_fn_with_state(
-            HostPolicy::from_settings(&settings),
-            http::check_host,
-        ));
+        .layer(from_fn_with_state(state.clone(), web::rate_limit))
+        .layer(from_fn_with_state(state.clone(), authenticate))
+        .layer(from_fn_with_state(state.clone(), web::mcp_guard))
+        .layer(from_fn_with_state(state.clone(), web::check_host));
     let mut router = Router::new()
-        .route("/healthz", get(http::healthz))
-        .route("/readyz", get(http::readyz).with_state(health.clone()))
-        .route("/metrics", get(http::metrics).with_state(metrics.clone()))
-        .merge(mcp_routes);
-    if let Some(o) = &oauth {
+        .route("/healthz", get(web::healthz))
+        .route("/readyz", get(web::readyz))
+        .route("/metrics", get(web::metrics))
+        .merge(mcp_routes)
+        .with_state(state.clone());
+    if let Some(o) = &state.oauth {
         router = router.merge(
             crate::oauth::routes(o.clone()).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
         );
     }
-    let router = router.layer(from_fn_with_state(metrics.clone(), http::observe));
-    Ok(App {
-        router,
-        health,
-        settings,
-        metrics,
-        streams,
-        registry,
-        oauth,
-    })
+    router.layer(from_fn_with_state(state.clone(), web::observe))
 }
 
 /// Serve `app` on `listener` until SIGTERM/SIGINT (or `stop` fires), then drain.
 pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> anyhow::Result<()> {
     let grace = Duration::from_secs(app.settings.args.shutdown_grace_secs);
-    let health = app.health.clone();
-    let streams = app.streams.clone();
-    let registry = app.registry.clone();
-    let oauth = app.oauth.clone();
+    let health = app.state.health.clone();
+    let streams = app.state.streams.clone();
+    let registry = app.state.registry.clone();
+    let oauth = app.state.oauth.clone();
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut rounds = 0u64;
@@ -225,7 +272,7 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
         let stop = stop.clone();
         async move {
             tokio::select! {
-                () = http::shutdown::signal() => {},
+                () = web::shutdown::signal() => {},
                 () = stop.cancelled() => {},
             }
             health.start_draining();
@@ -279,7 +326,7 @@ pub async fn run(settings: Settings, demo_token: Option<String>) -> anyhow::Resu
     // A signal also cancels `stop` so the hard deadline after the grace period applies.
     let stop_on_signal = stop.clone();
     tokio::spawn(async move {
-        http::shutdown::signal().await;
+        web::shutdown::signal().await;
         stop_on_signal.cancel();
     });
     serve(app, listener, stop).await

@@ -12,10 +12,10 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod http;
 pub mod mcp;
 pub mod metrics;
 pub mod notion;
 pub mod oauth;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -15,7 +15,6 @@ use http::StatusCode;
 use notion_fake::{FakeNotion, Fault, FaultRule, Fixture, RunningFake};
 use notion_mcp_remote::auth::api_keys::{self, ApiKeys};
 use notion_mcp_remote::auth::{Principal, PrincipalKind};
-use notion_mcp_remote::http::{CallerRateLimit, McpGuard, RateLimitConfig, mcp_guard, rate_limit};
 use notion_mcp_remote::mcp::transport::{self, McpEndpoint};
 use notion_mcp_remote::mcp::{self, Limits, Shared};
 use notion_mcp_remote::metrics::Metrics;
@@ -23,6 +22,7 @@ use notion_mcp_remote::notion::{
     BreakerConfig, ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion,
     PacingConfig, RetryPolicy,
 };
+use notion_mcp_remote::web::{CallerRateLimit, McpGuard, RateLimitConfig, mcp_guard, rate_limit};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;

@@ -7,7 +7,7 @@ mod common;
 mod oauth_support;
 
 use notion_fake::Fixture;
-use notion_mcp_remote::oauth::tokens;
+use notion_mcp_remote::oauth::opaque_tokens as tokens;
 use notion_mcp_remote::store::Decision;
 use notion_mcp_remote::store::records::{AuthCode, Grant};
 use oauth_support::*;

@@ -11,11 +11,11 @@
 use super::ApiKeys;
 use super::{Principal, PrincipalKind, RegistryError, TokenRegistry};
 use crate::config::AuthMode;
-use crate::http::json_error;
 use crate::metrics::Metrics;
 use crate::notion::NotionVersion;
 use crate::oauth::grants::ReauthSignal;
 use crate::oauth::{GrantService, ResolveError};
+use crate::web::json_error;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};

@@ -23,7 +23,6 @@ pub enum Effect {
     Read,
     /// Creates or changes content. `destructive`: may overwrite or remove; `idempotent`: repeating
     /// the same call has no further effect.
-    #[allow(dead_code)]
     Write { destructive: bool, idempotent: bool },
 }
 

@@ -6,8 +6,8 @@
 //! statelessly instead of failing, since no state lives in the session anyway.
 
 use super::server::{NotionMcp, Shared};
-use crate::http::McpGuard;
 use crate::oauth::grants::ReauthSignal;
+use crate::web::McpGuard;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -89,7 +89,7 @@ pub async fn handle(State(ep): State<Arc<McpEndpoint>>, req: Request) -> Respons
     let resp = route(&ep, req).await;
     match (signal, &ep.reauth_challenge) {
         (Some(s), Some(challenge)) if s.raised() && resp.status().is_success() => {
-            let mut r = crate::http::json_error(
+            let mut r = crate::web::json_error(
                 http::StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "Notion no longer accepts this connection; authorize again",
@@ -112,7 +112,7 @@ async fn route(ep: &McpEndpoint, req: Request) -> Response {
             .map(str::to_string);
         let initialize = req
             .extensions()
-            .get::<crate::http::McpMessage>()
+            .get::<crate::web::McpMessage>()
             .is_some_and(|m| m.is_initialize);
         let use_session = match (&sid, req.method()) {
             (None, &Method::POST) => initialize,

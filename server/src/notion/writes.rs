@@ -67,25 +67,6 @@ pub async fn move_page(
 
 // --------------------------------------------------------------------------------------------- blocks
 
-/// `PATCH /v1/blocks/{id}/children`: one request of at most 100 first-level blocks.
-pub async fn append_children(
-    c: &NotionClient,
-    auth: &NotionAuth,
-    id: &str,
-    children: Vec<Value>,
-    position: Option<Value>,
-) -> Result<Value, NotionError> {
-    let mut body = json!({ "children": children });
-    if let Some(p) = position {
-        body["position"] = p;
-    }
-    let p = path("block_id", "/v1/blocks/", id, "/children")?;
-    let req = NotionRequest::patch("PATCH /v1/blocks/{id}/children", p)
-        .json(body)
-        .idempotent(false);
-    c.send(auth, req).await
-}
-
 /// `PATCH /v1/blocks/{id}` with a type-keyed body (fixed values: idempotent).
 pub async fn update_block(
     c: &NotionClient,

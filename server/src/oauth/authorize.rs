@@ -11,7 +11,7 @@ use super::clients::{self, Client};
 use super::cookies::{open_value, seal_value};
 use super::errors::{OAuthError, error_page, html_headers};
 use super::pages::{ConsentPage, render_consent};
-use super::{OAuthState, PENDING_TTL_SECS, SCOPE, tokens};
+use super::{OAuthState, PENDING_TTL_SECS, SCOPE, opaque_tokens};
 use crate::store::now_unix;
 use crate::store::records::{Consent, PendingAuthorization};
 use axum::Form;
@@ -192,7 +192,7 @@ pub async fn authorize(
             "code_challenge_method must be S256",
         );
     }
-    if !tokens::valid_challenge(challenge) {
+    if !opaque_tokens::valid_challenge(challenge) {
         return redirect_error(
             issuer,
             &req,
@@ -224,11 +224,11 @@ pub async fn authorize(
 
 /// The key of a remembered consent.
 pub fn consent_key(user_id: &str, client_id: &str) -> String {
-    tokens::hash(&format!("{user_id}\n{client_id}"))
+    opaque_tokens::hash(&format!("{user_id}\n{client_id}"))
 }
 
 fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
-    let csrf = tokens::random_secret();
+    let csrf = opaque_tokens::random_secret();
     // The form posts to us; we then redirect to Notion (approve) or back to the client (deny).
     let form_action = format!(
         "'self' {} {}",
@@ -244,7 +244,7 @@ fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
         REQUEST_PURPOSE,
         &SealedRequest {
             req,
-            csrf_hash: tokens::hash(&csrf),
+            csrf_hash: opaque_tokens::hash(&csrf),
             expires_at: now_unix() + CONSENT_PAGE_TTL,
         },
     );
@@ -312,8 +312,8 @@ pub async fn consent(
     let cookie = s.cookies.get(&headers, CSRF_COOKIE).unwrap_or_default();
     if form.csrf.is_empty()
         || cookie.is_empty()
-        || !tokens::same(&form.csrf, &cookie)
-        || !tokens::same(&tokens::hash(&form.csrf), &sealed.csrf_hash)
+        || !opaque_tokens::same(&form.csrf, &cookie)
+        || !opaque_tokens::same(&opaque_tokens::hash(&form.csrf), &sealed.csrf_hash)
     {
         return forbidden(
             "The consent form's security token is missing or does not match this browser. Start again from your MCP client.",
@@ -342,7 +342,7 @@ pub async fn consent(
 
 /// Store the pending authorization under a fresh state and send the browser to Notion.
 async fn to_notion(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
-    let state = tokens::random_secret();
+    let state = opaque_tokens::random_secret();
     let now = now_unix();
     let pending = PendingAuthorization {
         client_id: req.client_id.clone(),
@@ -355,7 +355,7 @@ async fn to_notion(s: &OAuthState, req: AuthRequest, client: &Client) -> Respons
         created_at: now,
         expires_at: now + PENDING_TTL_SECS,
     };
-    if let Err(e) = s.store.create(&tokens::hash(&state), &pending).await {
+    if let Err(e) = s.store.create(&opaque_tokens::hash(&state), &pending).await {
         return redirect_error(
             &s.cfg.issuer,
             &req,

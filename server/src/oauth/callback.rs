@@ -7,7 +7,7 @@
 use super::authorize::{KnownUser, USER_COOKIE, USER_PURPOSE, consent_key, redirect_to_client};
 use super::cookies::seal_value;
 use super::errors::error_page;
-use super::{CODE_TTL_SECS, CONSENT_TTL_SECS, OAuthState, tokens};
+use super::{CODE_TTL_SECS, CONSENT_TTL_SECS, OAuthState, opaque_tokens};
 use crate::store::now_unix;
 use crate::store::records::{AuthCode, Consent, Grant, NotionCredentials, PendingAuthorization};
 use axum::extract::{Query, State};
@@ -58,7 +58,7 @@ pub async fn callback(
     };
     let pending = match s
         .store
-        .take::<PendingAuthorization>(&tokens::hash(state))
+        .take::<PendingAuthorization>(&opaque_tokens::hash(state))
         .await
     {
         Ok(Some(p)) => p,
@@ -140,7 +140,7 @@ pub async fn callback(
             return back(&[("error", "server_error"), ("error_description", &why)]);
         }
     };
-    let grant_id = tokens::random_id();
+    let grant_id = opaque_tokens::random_id();
     let user_id = creds.user_id.clone();
     let grant = Grant {
         id: grant_id.clone(),
@@ -159,7 +159,7 @@ pub async fn callback(
         // Until the code is exchanged; then the idle lifetime applies.
         expires_at: now + CODE_TTL_SECS + 60,
     };
-    let our_code = format!("nmr_code_{}", tokens::random_secret());
+    let our_code = format!("nmr_code_{}", opaque_tokens::random_secret());
     let code_record = AuthCode {
         grant_id: grant_id.clone(),
         client_id: pending.client_id.clone(),
@@ -172,7 +172,9 @@ pub async fn callback(
     };
     let stored = async {
         s.store.create(&grant_id, &grant).await?;
-        s.store.create(&tokens::hash(&our_code), &code_record).await
+        s.store
+            .create(&opaque_tokens::hash(&our_code), &code_record)
+            .await
     }
     .await;
     if let Err(e) = stored {

@@ -2,7 +2,7 @@
 //! Document fetched from its URL — and how a client proves it at the token and revocation endpoints.
 
 use super::errors::OAuthError;
-use super::{OAuthState, tokens};
+use super::{OAuthState, opaque_tokens};
 use crate::store::records::{ClientAuthMethod, RegisteredClient};
 use crate::store::{Decision, now_unix};
 use base64::Engine;
@@ -182,7 +182,11 @@ pub async fn authenticate(
         (ClientAuthMethod::None, _, Some(_)) => Err(OAuthError::invalid_client(
             "this client is public (token_endpoint_auth_method none) and has no secret",
         )),
-        (_, Some(hash), Some(secret)) if tokens::same(&tokens::hash(&secret), hash) => Ok(client),
+        (_, Some(hash), Some(secret))
+            if opaque_tokens::same(&opaque_tokens::hash(&secret), hash) =>
+        {
+            Ok(client)
+        }
         (_, _, Some(_)) => Err(OAuthError::invalid_client("wrong client secret")),
         (_, _, None) => Err(OAuthError::invalid_client(
             "this client is confidential: authenticate with its client_secret",

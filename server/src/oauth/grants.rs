@@ -7,7 +7,7 @@
 //! token is used. If Notion refuses the refresh too, the grant is deleted and the MCP client is told to
 //! log in again (HTTP 401).
 
-use super::tokens::{self, TokenKind};
+use super::opaque_tokens::{self, TokenKind};
 use crate::auth::{Principal, PrincipalKind, ToolAccess};
 use crate::metrics::Metrics;
 use crate::notion::{NotionAuth, NotionClient, NotionError, NotionVersion, TokenRenewer};
@@ -94,7 +94,7 @@ impl GrantService {
         bearer: &str,
         signal: &ReauthSignal,
     ) -> Result<Principal, ResolveError> {
-        let Some((TokenKind::Access, grant_id)) = tokens::parse(bearer) else {
+        let Some((TokenKind::Access, grant_id)) = opaque_tokens::parse(bearer) else {
             return Err(ResolveError::NotOurs);
         };
         let grant = self
@@ -103,11 +103,11 @@ impl GrantService {
             .await?
             .ok_or(ResolveError::Invalid)?;
         let now = now_unix();
-        let hash = tokens::hash(bearer);
+        let hash = opaque_tokens::hash(bearer);
         if !grant
             .access
             .iter()
-            .any(|t| t.expires_at > now && tokens::same(&t.hash, &hash))
+            .any(|t| t.expires_at > now && opaque_tokens::same(&t.hash, &hash))
         {
             return Err(ResolveError::Invalid);
         }

@@ -16,12 +16,12 @@ mod cookies;
 mod errors;
 pub mod grants;
 mod metadata;
+pub mod opaque_tokens;
 mod pages;
 mod registration;
 mod revoke;
 pub mod rotation;
-mod token;
-pub mod tokens;
+mod token_endpoint;
 
 pub use cimd::{check_document_url, parse_document};
 pub use errors::OAuthError;
@@ -222,7 +222,7 @@ pub fn routes(state: Arc<OAuthState>) -> Router {
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/consent", post(authorize::consent))
         .route("/oauth/callback", get(callback::callback))
-        .route("/token", post(token::token))
+        .route("/token", post(token_endpoint::token))
         .route("/revoke", post(revoke::revoke))
         .with_state(state)
 }

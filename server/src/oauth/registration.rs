@@ -3,7 +3,7 @@
 //! Registrations are rate limited per address and forgotten when unused for a while.
 
 use super::errors::OAuthError;
-use super::{OAuthState, SCOPE, tokens};
+use super::{OAuthState, SCOPE, opaque_tokens};
 use crate::store::now_unix;
 use crate::store::records::{ClientAuthMethod, RegisteredClient};
 use axum::Json;
@@ -273,16 +273,16 @@ async fn register_inner(s: &OAuthState, body: &[u8]) -> Result<Value, OAuthError
         client_name,
         mut echo,
     } = validate_document(body, &s.cfg.allowed_redirect_hosts)?;
-    let client_id = format!("nmr_client_{}", tokens::random_id());
-    let secret =
-        (method != ClientAuthMethod::None).then(|| format!("nmr_cs_{}", tokens::random_secret()));
+    let client_id = format!("nmr_client_{}", opaque_tokens::random_id());
+    let secret = (method != ClientAuthMethod::None)
+        .then(|| format!("nmr_cs_{}", opaque_tokens::random_secret()));
     let now = now_unix();
     let record = RegisteredClient {
         client_id: client_id.clone(),
         client_name: client_name.clone(),
         redirect_uris,
         auth_method: method,
-        secret_hash: secret.as_deref().map(tokens::hash),
+        secret_hash: secret.as_deref().map(opaque_tokens::hash),
         metadata: Value::Object(echo.clone()),
         created_at: now,
         last_used_at: now,

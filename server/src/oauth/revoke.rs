@@ -5,7 +5,7 @@
 use super::OAuthState;
 use super::clients;
 use super::errors::OAuthError;
-use super::tokens;
+use super::opaque_tokens;
 use crate::store::records::Grant;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -25,20 +25,26 @@ pub async fn revoke(
         let token = get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         let client =
             clients::authenticate(&s, &headers, get("client_id"), get("client_secret")).await?;
-        let Some((_, grant_id)) = tokens::parse(token) else {
+        let Some((_, grant_id)) = opaque_tokens::parse(token) else {
             return Ok(());
         };
-        let hash = tokens::hash(token);
+        let hash = opaque_tokens::hash(token);
         let Some(grant) = s.store.get::<Grant>(grant_id).await? else {
             return Ok(());
         };
-        let belongs = grant.access.iter().any(|t| tokens::same(&t.hash, &hash))
+        let belongs = grant
+            .access
+            .iter()
+            .any(|t| opaque_tokens::same(&t.hash, &hash))
             || grant
                 .refresh
                 .iter()
                 .chain(&grant.refresh_retries)
-                .any(|t| tokens::same(&t.hash, &hash))
-            || grant.rotated.iter().any(|t| tokens::same(&t.hash, &hash));
+                .any(|t| opaque_tokens::same(&t.hash, &hash))
+            || grant
+                .rotated
+                .iter()
+                .any(|t| opaque_tokens::same(&t.hash, &hash));
         if belongs && grant.client_id == client.client_id {
             s.grants.revoke(grant_id, "revoked by the client").await;
         }

@@ -12,7 +12,7 @@
 //!
 //! No token value is ever issued twice: every answer carries freshly minted tokens.
 
-use super::tokens;
+use super::opaque_tokens;
 use crate::store::records::{Grant, IssuedToken, RotatedToken};
 
 /// Retired refresh tokens remembered per grant.
@@ -72,7 +72,7 @@ pub fn apply(g: &mut Grant, presented: &str, fresh: &Fresh, now: i64, grace: i64
         .refresh
         .iter()
         .chain(&g.refresh_retries)
-        .any(|t| live(t) && tokens::same(&t.hash, presented));
+        .any(|t| live(t) && opaque_tokens::same(&t.hash, presented));
     if in_family {
         let retired = g
             .refresh
@@ -96,14 +96,14 @@ pub fn apply(g: &mut Grant, presented: &str, fresh: &Fresh, now: i64, grace: i64
         .rotated
         .iter()
         .rev()
-        .find(|r| tokens::same(&r.hash, presented))
+        .find(|r| opaque_tokens::same(&r.hash, presented))
         .map(|r| r.rotated_at);
     match rotated_at {
         Some(at) if now - at < grace => {
             let is_parent = g
                 .refresh_parent
                 .as_deref()
-                .is_some_and(|p| tokens::same(p, presented));
+                .is_some_and(|p| opaque_tokens::same(p, presented));
             if is_parent
                 && g.refresh.as_ref().is_some_and(live)
                 && g.refresh_retries.len() < RETRIES_HONOURED

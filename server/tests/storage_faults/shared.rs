@@ -2,7 +2,7 @@
 
 use super::*;
 use notion_mcp_remote::config::{StoreArgs, StoreKind};
-use notion_mcp_remote::oauth::tokens;
+use notion_mcp_remote::oauth::opaque_tokens as tokens;
 use notion_mcp_remote::store::records::Grant;
 
 const GRANTS: usize = 6;

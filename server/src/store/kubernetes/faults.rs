@@ -203,8 +203,8 @@ async fn replicas_lose_no_update_through_conflicts_lost_answers_and_an_outage() 
 
 fn fresh_pair(now: i64) -> Fresh {
     Fresh {
-        access: rotation::tests::token(&crate::oauth::tokens::random_secret(), now),
-        refresh: rotation::tests::token(&crate::oauth::tokens::random_secret(), now),
+        access: rotation::tests::token(&crate::oauth::opaque_tokens::random_secret(), now),
+        refresh: rotation::tests::token(&crate::oauth::opaque_tokens::random_secret(), now),
     }
 }
 
@@ -217,7 +217,7 @@ async fn two_replicas_rotate_a_refresh_token_once_through_conflicts() {
     let (a, _) = replica(&fake, &keys).await;
     let (b, _) = replica(&fake, &keys).await;
     let now = now_unix();
-    let mut current = crate::oauth::tokens::random_secret();
+    let mut current = crate::oauth::opaque_tokens::random_secret();
     let mut g = rotation::tests::grant(&current);
     g.refresh = Some(rotation::tests::token(&current, now));
     g.expires_at = now + 1000;

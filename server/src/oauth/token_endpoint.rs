@@ -6,8 +6,8 @@ use super::OAuthState;
 use super::authorize::check_resource;
 use super::clients::{self, Client};
 use super::errors::OAuthError;
+use super::opaque_tokens::{self, TokenKind};
 use super::rotation::{self, Outcome};
-use super::tokens::{self, TokenKind};
 use crate::store::records::{AuthCode, Grant, IssuedToken};
 use crate::store::{Decision, now_unix};
 use axum::Json;
@@ -135,7 +135,7 @@ async fn exchange_code(
     let get = |k: &str| form.get(k);
     let code = get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let now = now_unix();
-    let key = tokens::hash(code);
+    let key = opaque_tokens::hash(code);
     let checked = s
         .store
         .update::<AuthCode, _>(&key, |c| {
@@ -180,7 +180,7 @@ async fn exchange_code(
     }
     let verifier = get("code_verifier")
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
-    if !tokens::pkce_matches(verifier, &code.code_challenge) {
+    if !opaque_tokens::pkce_matches(verifier, &code.code_challenge) {
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
         ));
@@ -188,8 +188,8 @@ async fn exchange_code(
     check_resource(get("resource"), &code.resource).map_err(OAuthError::invalid_target)?;
     let access_ttl = s.cfg.access_ttl.as_secs();
     let idle = s.cfg.grant_idle.as_secs() as i64;
-    let access = tokens::mint(TokenKind::Access, &code.grant_id);
-    let refresh = tokens::mint(TokenKind::Refresh, &code.grant_id);
+    let access = opaque_tokens::mint(TokenKind::Access, &code.grant_id);
+    let refresh = opaque_tokens::mint(TokenKind::Refresh, &code.grant_id);
     let first_exchange = s
         .store
         .update::<Grant, _>(&code.grant_id, |g| {
@@ -223,7 +223,7 @@ async fn exchange_code(
 
 fn issued(token: &str, now: i64, ttl: i64) -> IssuedToken {
     IssuedToken {
-        hash: tokens::hash(token),
+        hash: opaque_tokens::hash(token),
         issued_at: now,
         expires_at: now + ttl,
     }
@@ -239,17 +239,17 @@ async fn refresh(s: &OAuthState, client: &Client, form: &Params) -> Result<Issue
     let get = |k: &str| form.get(k);
     let presented = get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let Some((TokenKind::Refresh, grant_id)) = tokens::parse(presented) else {
+    let Some((TokenKind::Refresh, grant_id)) = opaque_tokens::parse(presented) else {
         return Err(OAuthError::invalid_grant(
             "refresh_token is not a refresh token of this server",
         ));
     };
     let now = now_unix();
-    let hash = tokens::hash(presented);
+    let hash = opaque_tokens::hash(presented);
     let access_ttl = s.cfg.access_ttl.as_secs() as i64;
     let idle = s.cfg.grant_idle.as_secs() as i64;
-    let access = tokens::mint(TokenKind::Access, grant_id);
-    let refresh = tokens::mint(TokenKind::Refresh, grant_id);
+    let access = opaque_tokens::mint(TokenKind::Access, grant_id);
+    let refresh = opaque_tokens::mint(TokenKind::Refresh, grant_id);
     let fresh = rotation::Fresh {
         access: issued(&access, now, access_ttl),
         refresh: issued(&refresh, now, idle),
