@@ -21,6 +21,7 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get};
 use axum::serve::ListenerExt;
+use notion_mcp_contract::paths;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -160,7 +161,7 @@ pub fn build_with_store(
     // Layers run outside-in: host check → guard (body, headers) → authentication → per-caller rate
     // limit → MCP.
     let mcp_routes = Router::new()
-        .route("/mcp", any(transport::handle))
+        .route(paths::MCP, any(transport::handle))
         .with_state(endpoint)
         .layer(from_fn_with_state(rate_limit, http::rate_limit))
         .layer(from_fn_with_state(auth, authenticate))
@@ -170,9 +171,12 @@ pub fn build_with_store(
             http::check_host,
         ));
     let mut router = Router::new()
-        .route("/healthz", get(http::healthz))
-        .route("/readyz", get(http::readyz).with_state(health.clone()))
-        .route("/metrics", get(http::metrics).with_state(metrics.clone()))
+        .route(paths::HEALTHZ, get(http::healthz))
+        .route(paths::READYZ, get(http::readyz).with_state(health.clone()))
+        .route(
+            paths::METRICS,
+            get(http::metrics).with_state(metrics.clone()),
+        )
         .merge(mcp_routes);
     if let Some(o) = &oauth {
         router = router.merge(
