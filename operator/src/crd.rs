@@ -14,8 +14,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// API group of the resource.
-pub const GROUP: &str = "notionmcp.dev";
+/// API group of the resource (the `kube` attribute below must spell it the same; a test checks).
+pub use notion_mcp_contract::resource::GROUP;
 /// Finalizer set only under `tokenStore.deletionPolicy: Retain`.
 pub const RETAIN_FINALIZER: &str = "notionmcp.dev/retain-grants";
 

@@ -337,3 +337,13 @@ fn committed_crds_match_crdgen() {
         );
     }
 }
+
+#[test]
+fn the_resource_is_the_one_the_contract_names() {
+    use kube::Resource;
+    use notion_mcp_contract::resource;
+    assert_eq!(NotionMcpRemote::group(&()), resource::GROUP);
+    assert_eq!(NotionMcpRemote::version(&()), resource::VERSION);
+    assert_eq!(NotionMcpRemote::api_version(&()), resource::API_VERSION);
+    assert_eq!(NotionMcpRemote::kind(&()), resource::KIND);
+}

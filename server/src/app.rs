@@ -22,6 +22,7 @@ use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get};
 use axum::serve::ListenerExt;
+use notion_mcp_contract::paths;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -219,15 +220,15 @@ pub fn build_with_store(
 /// guard (body, headers) → authentication → per-caller rate limit → MCP.
 fn router(state: &AppState) -> Router {
     let mcp_routes: Router<AppState> = Router::new()
-        .route("/mcp", any(transport::handle))
+        .route(paths::MCP, any(transport::handle))
         .layer(from_fn_with_state(state.clone(), web::rate_limit))
         .layer(from_fn_with_state(state.clone(), authenticate))
         .layer(from_fn_with_state(state.clone(), web::mcp_guard))
         .layer(from_fn_with_state(state.clone(), web::check_host));
     let mut router = Router::new()
-        .route("/healthz", get(web::healthz))
-        .route("/readyz", get(web::readyz))
-        .route("/metrics", get(web::metrics))
+        .route(paths::HEALTHZ, get(web::healthz))
+        .route(paths::READYZ, get(web::readyz))
+        .route(paths::METRICS, get(web::metrics))
         .merge(mcp_routes)
         .with_state(state.clone());
     if let Some(o) = &state.oauth {

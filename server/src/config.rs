@@ -5,6 +5,7 @@
 
 use crate::notion::NotionVersion;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use notion_mcp_contract::env;
 use std::net::SocketAddr;
 use std::time::Duration;
 use url::Url;
@@ -28,6 +29,18 @@ pub enum Command {
     Demo(DemoArgs),
     /// List or revoke stored OAuth grants (works against the configured store).
     Grants(Box<GrantsArgs>),
+    /// Check the serve settings (flags and environment) and exit without serving.
+    ///
+    /// Takes every flag and environment variable `serve` takes. Exits 0 when the server would start
+    /// with them, else 1 naming the setting to fix. An environment variable starting with
+    /// NOTION_MCP_ that no setting reads is an error too: a misspelt name would otherwise be ignored.
+    /// Nothing is opened: no port, no store, no key file.
+    CheckConfig(Box<ServeArgs>),
+}
+
+/// `127.0.0.1` on the server's usual port.
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], notion_mcp_contract::HTTP_PORT))
 }
 
 /// `grants list|revoke`.
@@ -40,18 +53,18 @@ pub struct GrantsArgs {
     /// Notion API base URL (for revoking Notion's token of the last grant of a bot).
     #[arg(
         long,
-        env = "NOTION_BASE_URL",
+        env = env::NOTION_BASE_URL,
         default_value = "https://api.notion.com",
         global = true
     )]
     pub notion_base_url: Url,
     /// Client id of the Notion public integration (to revoke Notion's tokens too).
-    #[arg(long, env = "NOTION_OAUTH_CLIENT_ID", global = true)]
+    #[arg(long, env = env::NOTION_OAUTH_CLIENT_ID, global = true)]
     pub notion_oauth_client_id: Option<String>,
     /// Client secret of the Notion public integration.
     #[arg(
         long,
-        env = "NOTION_OAUTH_CLIENT_SECRET",
+        env = env::NOTION_OAUTH_CLIENT_SECRET,
         hide_env_values = true,
         global = true
     )]
@@ -152,32 +165,32 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "NOTION_MCP_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = env::LISTEN, default_value_t = default_listen())]
     pub listen: SocketAddr,
 
     /// Public base URL clients use (scheme://host[:port]); the MCP endpoint is `<public-url>/mcp`.
     /// Its host is always an allowed Host. Defaults to http://localhost:<listen port>.
-    #[arg(long, env = "NOTION_MCP_PUBLIC_URL")]
+    #[arg(long, env = env::PUBLIC_URL)]
     pub public_url: Option<Url>,
 
     /// Extra Host values to accept (comma separated), e.g. the in-cluster Service name.
-    #[arg(long, env = "NOTION_MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    #[arg(long, env = env::ALLOWED_HOSTS, value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
 
     /// Extra browser Origins to accept (comma separated, with scheme), besides the public URL's.
-    #[arg(long, env = "NOTION_MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(long, env = env::ALLOWED_ORIGINS, value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
     /// Trust X-Forwarded-Host / X-Forwarded-Proto: set only behind a proxy that overwrites them.
     #[arg(
         long,
-        env = "NOTION_MCP_TRUST_FORWARDED_HEADERS",
+        env = env::TRUST_FORWARDED_HEADERS,
         default_value_t = false
     )]
     pub trust_forwarded_headers: bool,
 
     /// How callers authenticate.
-    #[arg(long, env = "NOTION_MCP_AUTH_MODE", value_enum, default_value_t = AuthMode::Oauth)]
+    #[arg(long, env = env::AUTH_MODE, value_enum, default_value_t = AuthMode::Oauth)]
     pub auth_mode: AuthMode,
 
     #[command(flatten)]
@@ -189,83 +202,83 @@ pub struct ServeArgs {
     /// Base URL of the Notion API and its OAuth endpoints (point it at a fake in tests).
     #[arg(
         long,
-        env = "NOTION_BASE_URL",
+        env = env::NOTION_BASE_URL,
         default_value = "https://api.notion.com"
     )]
     pub notion_base_url: Url,
 
     /// Notion-Version sent to Notion: 2026-03-11 or 2025-09-03.
-    #[arg(long, env = "NOTION_VERSION", default_value = "2026-03-11")]
+    #[arg(long, env = env::NOTION_VERSION, default_value = "2026-03-11")]
     pub notion_version: NotionVersion,
 
     /// Average Notion requests per second allowed per workspace (shared by all its sessions).
-    #[arg(long, env = "NOTION_MCP_PACING_RPS", default_value_t = 3.0)]
+    #[arg(long, env = env::PACING_RPS, default_value_t = 3.0)]
     pub pacing_rps: f64,
 
     /// Burst size of the per-workspace Notion budget.
-    #[arg(long, env = "NOTION_MCP_PACING_BURST", default_value_t = 10)]
+    #[arg(long, env = env::PACING_BURST, default_value_t = 10)]
     pub pacing_burst: u32,
 
     /// Number of server replicas sharing Notion's budget; each paces at 1/N of it.
-    #[arg(long, env = "NOTION_MCP_REPLICAS", default_value_t = 1)]
+    #[arg(long, env = env::REPLICAS, default_value_t = 1)]
     pub replicas: u32,
 
     /// Retries of one Notion request (rate limits, overload, transient errors).
-    #[arg(long, env = "NOTION_MCP_RETRY_MAX", default_value_t = 3)]
+    #[arg(long, env = env::RETRY_MAX, default_value_t = 3)]
     pub retry_max: u32,
 
     /// Longest total time one Notion request may spend waiting between retries, in seconds.
-    #[arg(long, env = "NOTION_MCP_RETRY_MAX_WAIT_SECS", default_value_t = 60)]
+    #[arg(long, env = env::RETRY_MAX_WAIT_SECS, default_value_t = 60)]
     pub retry_max_wait_secs: u64,
 
     /// Timeout of one attempt of a Notion request, in seconds.
-    #[arg(long, env = "NOTION_MCP_NOTION_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = env::NOTION_TIMEOUT_SECS, default_value_t = 30)]
     pub notion_timeout_secs: u64,
 
     /// Consecutive Notion failures (5xx, timeouts, lost connections) that open the circuit breaker;
     /// while open, calls fail fast. 0 disables it.
-    #[arg(long, env = "NOTION_MCP_BREAKER_FAILURES", default_value_t = 10)]
+    #[arg(long, env = env::BREAKER_FAILURES, default_value_t = 10)]
     pub breaker_failures: u32,
 
     /// Seconds the circuit breaker stays open before one probe request is let through.
-    #[arg(long, env = "NOTION_MCP_BREAKER_OPEN_SECS", default_value_t = 30)]
+    #[arg(long, env = env::BREAKER_OPEN_SECS, default_value_t = 30)]
     pub breaker_open_secs: u64,
 
     /// Deadline of one tool call, in seconds (claude.ai gives up after 300).
-    #[arg(long, env = "NOTION_MCP_TOOL_TIMEOUT_SECS", default_value_t = 240)]
+    #[arg(long, env = env::TOOL_TIMEOUT_SECS, default_value_t = 240)]
     pub tool_timeout_secs: u64,
 
     /// Largest accepted request body in bytes; larger bodies get 413.
-    #[arg(long, env = "NOTION_MCP_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, env = env::MAX_BODY_BYTES, default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
     /// Largest tool output in characters before it is cut with a continuation marker.
-    #[arg(long, env = "NOTION_MCP_MAX_OUTPUT_CHARS", default_value_t = 100_000)]
+    #[arg(long, env = env::MAX_OUTPUT_CHARS, default_value_t = 100_000)]
     pub max_output_chars: usize,
 
     /// Most Notion tokens with live state at once; beyond it idle ones are evicted, else 503.
-    #[arg(long, env = "NOTION_MCP_MAX_ACTIVE_TOKENS", default_value_t = 1000)]
+    #[arg(long, env = env::MAX_ACTIVE_TOKENS, default_value_t = 1000)]
     pub max_active_tokens: usize,
 
     /// Seconds after which an unused token's state (pacer, cached identity) is dropped.
-    #[arg(long, env = "NOTION_MCP_TOKEN_IDLE_SECS", default_value_t = 900)]
+    #[arg(long, env = env::TOKEN_IDLE_SECS, default_value_t = 900)]
     pub token_idle_secs: u64,
 
     /// Also offer MCP sessions (Mcp-Session-Id, GET streams) to clients that initialize; requests
     /// without a known session are still served statelessly.
-    #[arg(long, env = "NOTION_MCP_SESSIONS", default_value_t = false)]
+    #[arg(long, env = env::SESSIONS, default_value_t = false)]
     pub sessions: bool,
 
     /// Seconds to drain in-flight requests after SIGTERM before exiting.
-    #[arg(long, env = "NOTION_MCP_SHUTDOWN_GRACE_SECS", default_value_t = 25)]
+    #[arg(long, env = env::SHUTDOWN_GRACE_SECS, default_value_t = 25)]
     pub shutdown_grace_secs: u64,
 
     /// Log format.
-    #[arg(long, env = "NOTION_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    #[arg(long, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
 
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `notion_mcp_remote=debug`.
-    #[arg(long, env = "NOTION_MCP_LOG", default_value = "info")]
+    #[arg(long, env = env::LOG, default_value = "info")]
     pub log: String,
 }
 
@@ -273,24 +286,24 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OAuthArgs {
     /// Client id of the Notion public integration users log in through.
-    #[arg(long, env = "NOTION_OAUTH_CLIENT_ID")]
+    #[arg(long, env = env::NOTION_OAUTH_CLIENT_ID)]
     pub notion_oauth_client_id: Option<String>,
 
     /// Client secret of the Notion public integration.
-    #[arg(long, env = "NOTION_OAUTH_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(long, env = env::NOTION_OAUTH_CLIENT_SECRET, hide_env_values = true)]
     pub notion_oauth_client_secret: Option<Redacted>,
 
     /// Only accept client redirect URIs on these hosts (comma separated); loopback redirects of
     /// native clients are always accepted. Empty: any https host.
-    #[arg(long, env = "NOTION_MCP_ALLOWED_REDIRECT_HOSTS", value_delimiter = ',')]
+    #[arg(long, env = env::ALLOWED_REDIRECT_HOSTS, value_delimiter = ',')]
     pub allowed_redirect_hosts: Vec<String>,
 
     /// Lifetime of the access tokens this server issues, in seconds.
-    #[arg(long, env = "NOTION_MCP_ACCESS_TOKEN_TTL_SECS", default_value_t = 3600)]
+    #[arg(long, env = env::ACCESS_TOKEN_TTL_SECS, default_value_t = 3600)]
     pub access_token_ttl_secs: u64,
 
     /// A grant whose refresh token is not used for this many days is deleted.
-    #[arg(long, env = "NOTION_MCP_GRANT_IDLE_DAYS", default_value_t = 90)]
+    #[arg(long, env = env::GRANT_IDLE_DAYS, default_value_t = 90)]
     pub grant_idle_days: u64,
 
     /// Seconds after a refresh during which presenting the old refresh token again is a retry, not a
@@ -298,33 +311,33 @@ pub struct OAuthArgs {
     /// refused with the grant kept. After it, a reused refresh token revokes the grant.
     #[arg(
         long,
-        env = "NOTION_MCP_REFRESH_REUSE_GRACE_SECS",
+        env = env::REFRESH_REUSE_GRACE_SECS,
         default_value_t = 10
     )]
     pub refresh_reuse_grace_secs: u64,
 
     /// A registered client that is not used for this many days is deleted.
-    #[arg(long, env = "NOTION_MCP_CLIENT_IDLE_DAYS", default_value_t = 30)]
+    #[arg(long, env = env::CLIENT_IDLE_DAYS, default_value_t = 30)]
     pub client_idle_days: u64,
 
     /// Client registrations accepted per minute from one address.
     #[arg(
         long,
-        env = "NOTION_MCP_REGISTRATIONS_PER_MINUTE",
+        env = env::REGISTRATIONS_PER_MINUTE,
         default_value_t = 30
     )]
     pub registrations_per_minute: u32,
 
     /// Static API keys for services (YAML or JSON; see the README).
-    #[arg(long, env = "NOTION_MCP_API_KEYS_FILE")]
+    #[arg(long, env = env::API_KEYS_FILE)]
     pub api_keys_file: Option<std::path::PathBuf>,
 
     /// Tool calls per minute allowed per caller (grant, API key or token); 0 disables the limit.
-    #[arg(long, env = "NOTION_MCP_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
+    #[arg(long, env = env::RATE_LIMIT_PER_MINUTE, default_value_t = 120)]
     pub rate_limit_per_minute: u32,
 
     /// Burst of tool calls allowed per caller above the per-minute rate.
-    #[arg(long, env = "NOTION_MCP_RATE_LIMIT_BURST", default_value_t = 20)]
+    #[arg(long, env = env::RATE_LIMIT_BURST, default_value_t = 20)]
     pub rate_limit_burst: u32,
 
     /// Accept Client ID Metadata Documents from loopback http URLs (tests only; not a flag).
@@ -336,36 +349,36 @@ pub struct OAuthArgs {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Store backend; default: kubernetes inside a cluster, file elsewhere.
-    #[arg(long = "store", env = "NOTION_MCP_STORE", value_enum)]
+    #[arg(long = "store", env = env::STORE, value_enum)]
     pub kind: Option<StoreKind>,
 
     /// Directory of the file store.
-    #[arg(long, env = "NOTION_MCP_STORE_DIR", default_value = "notion-mcp-data")]
+    #[arg(long, env = env::STORE_DIR, default_value = "notion-mcp-data")]
     pub store_dir: std::path::PathBuf,
 
     /// Namespace of the kubernetes store; default: the pod's own namespace.
-    #[arg(long, env = "NOTION_MCP_STORE_NAMESPACE")]
+    #[arg(long, env = env::STORE_NAMESPACE)]
     pub store_namespace: Option<String>,
 
     /// Instance name: labels the kubernetes store's Secrets (`notionmcp.dev/instance`).
-    #[arg(long, env = "NOTION_MCP_INSTANCE", default_value = "notion-mcp-remote")]
+    #[arg(long, env = env::INSTANCE, default_value = "notion-mcp-remote")]
     pub instance: String,
 
     /// UID of the instance's NotionMcpRemote resource: grant Secrets get it as an owner.
-    #[arg(long, env = "NOTION_MCP_INSTANCE_UID")]
+    #[arg(long, env = env::INSTANCE_UID)]
     pub instance_uid: Option<String>,
 
     /// Directory of sealing keys, one file per key id (32 bytes raw, base64 or hex).
     /// Default for the file store: `<store-dir>/keys`, created with one key on first start.
-    #[arg(long, env = "NOTION_MCP_KEYS_DIR")]
+    #[arg(long, env = env::KEYS_DIR)]
     pub keys_dir: Option<std::path::PathBuf>,
 
     /// Sealing keys as `id:base64` pairs (comma separated), instead of a directory.
-    #[arg(long, env = "NOTION_MCP_KEYS", hide_env_values = true)]
+    #[arg(long, env = env::KEYS, hide_env_values = true)]
     pub keys: Option<Redacted>,
 
     /// The key id that seals new records (required with more than one key).
-    #[arg(long, env = "NOTION_MCP_ACTIVE_KEY_ID")]
+    #[arg(long, env = env::ACTIVE_KEY_ID)]
     pub active_key_id: Option<String>,
 }
 
@@ -373,23 +386,23 @@ pub struct StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Address to listen on.
-    #[arg(long, env = "NOTION_MCP_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = env::LISTEN, default_value_t = default_listen())]
     pub listen: SocketAddr,
     /// Seed the fake Notion from this JSON or YAML fixture instead of the built-in sample workspace.
     #[arg(long)]
     pub fixture: Option<std::path::PathBuf>,
     /// Also offer MCP sessions (see `serve --sessions`).
-    #[arg(long, env = "NOTION_MCP_SESSIONS", default_value_t = false)]
+    #[arg(long, env = env::SESSIONS, default_value_t = false)]
     pub sessions: bool,
     /// Require OAuth like production: clients register, the user consents and "logs in" at the fake
     /// Notion (which approves at once), grants are kept in memory.
     #[arg(long, default_value_t = false)]
     pub oauth: bool,
     /// Log format.
-    #[arg(long, env = "NOTION_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    #[arg(long, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
     /// Log filter.
-    #[arg(long, env = "NOTION_MCP_LOG", default_value = "info")]
+    #[arg(long, env = env::LOG, default_value = "info")]
     pub log: String,
 }
 
@@ -551,7 +564,7 @@ impl Settings {
 
     /// The MCP endpoint URL clients connect to.
     pub fn mcp_url(&self) -> String {
-        format!("{}/mcp", self.public_base)
+        format!("{}{}", self.public_base, notion_mcp_contract::paths::MCP)
     }
 
     /// The URL of the protected resource metadata for `/mcp` (sent in 401 challenges).

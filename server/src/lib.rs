@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod check;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;

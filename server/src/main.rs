@@ -1,4 +1,4 @@
-//! The `notion-mcp-remote` binary: `serve` (default), `demo`, or `grants list|revoke`.
+//! The `notion-mcp-remote` binary: `serve` (default), `demo`, `grants list|revoke` or `check-config`.
 
 use clap::Parser;
 use notion_mcp_remote::config::{AuthMode, Cli, Command, DEMO_TOKEN, Settings};
@@ -34,6 +34,9 @@ fn main() -> ExitCode {
                 telemetry::init(notion_mcp_remote::config::LogFormat::Pretty, "warn");
                 let mut out = std::io::stdout().lock();
                 notion_mcp_remote::admin::run(*args, &mut out).await
+            }
+            Some(Command::CheckConfig(args)) => {
+                notion_mcp_remote::check::run(*args, &mut std::io::stdout().lock())
             }
             None => serve(cli.serve).await,
         }

@@ -1,10 +1,14 @@
 //! File uploads: the fake's state machine over raw HTTP (modes, multipart sends, part rules, the
 //! single-part cap, completion, expiry, attach-by-id validation), then `upload_file` through MCP (from a
 //! URL, from base64 in one part and in several, attached as a block, icon, cover or files property)
-//! and `get_file_upload`.
+//! and `get_file_upload`. `through_client` checks that uploads get everything the Notion client
+//! gives other calls.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod oauth_support;
+#[path = "file_uploads/through_client.rs"]
+mod through_client;
 
 use base64::Engine;
 use common::{Harness, result_text};

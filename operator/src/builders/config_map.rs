@@ -9,6 +9,7 @@ use super::{
 use crate::crd::NotionMcpRemote;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
+use notion_mcp_contract::env;
 use std::collections::BTreeMap;
 
 /// Seconds the server drains in-flight requests after SIGTERM; the pod's grace period is a little longer.
@@ -24,12 +25,12 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
     let mut set = |key: &str, value: String| {
         env.insert(key.to_string(), value);
     };
-    set("NOTION_MCP_LISTEN", format!("0.0.0.0:{HTTP_PORT}"));
+    set(env::LISTEN, format!("0.0.0.0:{HTTP_PORT}"));
     if let Some(url) = public_base_url(cr, facts) {
-        set("NOTION_MCP_PUBLIC_URL", url);
+        set(env::PUBLIC_URL, url);
     }
     set(
-        "NOTION_MCP_ALLOWED_HOSTS",
+        env::ALLOWED_HOSTS,
         [
             service.clone(),
             format!("{service}.{namespace}"),
@@ -43,55 +44,46 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
     } else {
         "notion-token"
     };
-    set("NOTION_MCP_AUTH_MODE", auth_mode.into());
-    set("NOTION_BASE_URL", spec.notion.base_url.clone());
-    set("NOTION_VERSION", spec.notion.api_version.as_str().into());
+    set(env::AUTH_MODE, auth_mode.into());
+    set(env::NOTION_BASE_URL, spec.notion.base_url.clone());
+    set(env::NOTION_VERSION, spec.notion.api_version.as_str().into());
     set(
-        "NOTION_MCP_PACING_RPS",
+        env::PACING_RPS,
         spec.notion.pacing.requests_per_second.to_string(),
     );
-    set(
-        "NOTION_MCP_PACING_BURST",
-        spec.notion.pacing.burst.to_string(),
-    );
-    set("NOTION_MCP_REPLICAS", spec.replicas.max(1).to_string());
-    set("NOTION_MCP_LOG_FORMAT", "json".into());
-    set("NOTION_MCP_LOG", spec.log_level.clone());
-    set(
-        "NOTION_MCP_SHUTDOWN_GRACE_SECS",
-        SHUTDOWN_GRACE_SECS.to_string(),
-    );
+    set(env::PACING_BURST, spec.notion.pacing.burst.to_string());
+    set(env::REPLICAS, spec.replicas.max(1).to_string());
+    set(env::LOG_FORMAT, "json".into());
+    set(env::LOG, spec.log_level.clone());
+    set(env::SHUTDOWN_GRACE_SECS, SHUTDOWN_GRACE_SECS.to_string());
     // Grant store: one Secret per grant in this namespace, labelled for this instance.
-    set("NOTION_MCP_STORE", "kubernetes".into());
-    set("NOTION_MCP_STORE_NAMESPACE", namespace);
-    set("NOTION_MCP_INSTANCE", name);
+    set(env::STORE, "kubernetes".into());
+    set(env::STORE_NAMESPACE, namespace);
+    set(env::INSTANCE, name);
     // The server sets this resource as a (non-controller) owner of the Secrets it creates.
     if let Some(uid) = cr.uid() {
-        set("NOTION_MCP_INSTANCE_UID", uid);
+        set(env::INSTANCE_UID, uid);
     }
-    set("NOTION_MCP_KEYS_DIR", KEYS_DIR.into());
-    set(
-        "NOTION_MCP_ACTIVE_KEY_ID",
-        spec.encryption.active_key_id.clone(),
-    );
+    set(env::KEYS_DIR, KEYS_DIR.into());
+    set(env::ACTIVE_KEY_ID, spec.encryption.active_key_id.clone());
     if !spec.auth.allowed_redirect_hosts.is_empty() {
         set(
-            "NOTION_MCP_ALLOWED_REDIRECT_HOSTS",
+            env::ALLOWED_REDIRECT_HOSTS,
             spec.auth.allowed_redirect_hosts.join(","),
         );
     }
     if let Some(api_keys) = &spec.auth.api_key_secret_ref {
         set(
-            "NOTION_MCP_API_KEYS_FILE",
+            env::API_KEYS_FILE,
             format!("{API_KEYS_DIR}/{}", api_keys.key),
         );
     }
     if let Some(rate) = &spec.auth.rate_limit {
         set(
-            "NOTION_MCP_RATE_LIMIT_PER_MINUTE",
+            env::RATE_LIMIT_PER_MINUTE,
             rate.requests_per_minute.to_string(),
         );
-        set("NOTION_MCP_RATE_LIMIT_BURST", rate.burst.to_string());
+        set(env::RATE_LIMIT_BURST, rate.burst.to_string());
     }
     env
 }

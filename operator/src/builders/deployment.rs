@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use notion_mcp_contract::{env, paths};
 use std::collections::BTreeMap;
 
 /// Non-root user and group of the server (the distroless `nonroot` user).
@@ -158,12 +159,12 @@ fn container(cr: &NotionMcpRemote, mounts: Vec<VolumeMount>) -> Container {
     let mut env = Vec::new();
     if let Some(oauth) = &spec.notion.oauth_secret_ref {
         env.push(secret_env(
-            "NOTION_OAUTH_CLIENT_ID",
+            env::NOTION_OAUTH_CLIENT_ID,
             &oauth.name,
             &oauth.client_id_key,
         ));
         env.push(secret_env(
-            "NOTION_OAUTH_CLIENT_SECRET",
+            env::NOTION_OAUTH_CLIENT_SECRET,
             &oauth.name,
             &oauth.client_secret_key,
         ));
@@ -187,8 +188,8 @@ fn container(cr: &NotionMcpRemote, mounts: Vec<VolumeMount>) -> Container {
             protocol: Some("TCP".into()),
             ..ContainerPort::default()
         }]),
-        liveness_probe: Some(http_probe("/healthz", 10, 3)),
-        readiness_probe: Some(http_probe("/readyz", 5, 2)),
+        liveness_probe: Some(http_probe(paths::HEALTHZ, 10, 3)),
+        readiness_probe: Some(http_probe(paths::READYZ, 5, 2)),
         resources: Some(spec.resources.clone().unwrap_or_else(default_resources)),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),

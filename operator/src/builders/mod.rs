@@ -24,6 +24,7 @@ use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::DynamicObject;
 use kube::{Resource, ResourceExt};
+use notion_mcp_contract as contract;
 use std::collections::BTreeMap;
 
 /// Field manager of every server-side apply, and the `app.kubernetes.io/managed-by` label of every child.
@@ -31,15 +32,15 @@ pub const MANAGER: &str = "notion-mcp-operator";
 /// `app.kubernetes.io/name` of the server's objects.
 pub const APP_NAME: &str = "notion-mcp-remote";
 /// Label naming the instance; also on grant Secrets written by the server.
-pub const INSTANCE_LABEL: &str = "notionmcp.dev/instance";
+pub const INSTANCE_LABEL: &str = contract::labels::INSTANCE;
 /// Label telling grant Secrets (`grant`) from the generated key Secret (`encryption-keys`).
-pub const KIND_LABEL: &str = "notionmcp.dev/kind";
+pub const KIND_LABEL: &str = contract::labels::KIND;
 /// Annotation with a hash of what the operator last applied to a child (no-op detection).
 pub const APPLIED_HASH_ANNOTATION: &str = "notionmcp.dev/applied-hash";
 /// Pod-template annotation that changes whenever configuration or referenced Secrets change.
 pub const CHECKSUM_ANNOTATION: &str = "notionmcp.dev/config-checksum";
 /// Container port of the server (MCP, health and metrics).
-pub const HTTP_PORT: i32 = 8080;
+pub const HTTP_PORT: i32 = contract::HTTP_PORT as i32;
 /// Where the encryption-key Secret is mounted.
 pub const KEYS_DIR: &str = "/etc/notion-mcp/keys";
 /// Where the API-key Secret is mounted.
@@ -138,7 +139,10 @@ pub fn children_selector(name: &str) -> String {
 
 /// Label selector matching the grant Secrets of `name`.
 pub fn grants_selector(name: &str) -> String {
-    format!("{INSTANCE_LABEL}={name},{KIND_LABEL}=grant")
+    format!(
+        "{INSTANCE_LABEL}={name},{KIND_LABEL}={}",
+        contract::labels::GRANT
+    )
 }
 
 /// Metadata of a child named `name`: namespace, labels and a controller owner reference (when the resource has

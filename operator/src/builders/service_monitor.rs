@@ -26,7 +26,7 @@ pub fn service_monitor(cr: &NotionMcpRemote, facts: &Facts) -> Option<DynamicObj
             "selector": { "matchLabels": selector_labels(cr) },
             "endpoints": [{
                 "port": "http",
-                "path": "/metrics",
+                "path": notion_mcp_contract::paths::METRICS,
                 "interval": cr.spec.monitoring.interval,
             }],
         }

@@ -6,9 +6,10 @@
 use super::breaker::{Breaker, BreakerConfig};
 use super::error::NotionError;
 use super::pacer::{Pacer, PacingConfig};
+use super::request::Body;
+pub use super::request::NotionRequest;
 use super::retry::{Decision, RetryPolicy};
 use crate::metrics::Metrics;
-use http::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -174,58 +175,6 @@ impl Default for ClientConfig {
             breaker: BreakerConfig::default(),
             user_agent: concat!("notion-mcp-remote/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
-    }
-}
-
-/// One API request, before credentials are added.
-#[derive(Debug, Clone)]
-pub struct NotionRequest {
-    pub method: Method,
-    /// Path starting with `/v1/`, ids already encoded.
-    pub path: String,
-    /// Metrics label, e.g. `GET /v1/pages/{id}`.
-    pub endpoint: &'static str,
-    pub query: Vec<(String, String)>,
-    pub body: Option<Value>,
-    /// Safe to repeat after a failure whose effect is unknown (5xx, timeout, lost connection).
-    pub idempotent: bool,
-}
-
-impl NotionRequest {
-    pub fn new(method: Method, endpoint: &'static str, path: impl Into<String>) -> Self {
-        let idempotent = matches!(method, Method::GET | Method::DELETE | Method::HEAD);
-        NotionRequest {
-            method,
-            path: path.into(),
-            endpoint,
-            query: Vec::new(),
-            body: None,
-            idempotent,
-        }
-    }
-    pub fn get(endpoint: &'static str, path: impl Into<String>) -> Self {
-        Self::new(Method::GET, endpoint, path)
-    }
-    pub fn post(endpoint: &'static str, path: impl Into<String>) -> Self {
-        Self::new(Method::POST, endpoint, path)
-    }
-    pub fn patch(endpoint: &'static str, path: impl Into<String>) -> Self {
-        Self::new(Method::PATCH, endpoint, path)
-    }
-    pub fn delete(endpoint: &'static str, path: impl Into<String>) -> Self {
-        Self::new(Method::DELETE, endpoint, path)
-    }
-    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.query.push((key.into(), value.into()));
-        self
-    }
-    pub fn json(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = idempotent;
-        self
     }
 }
 
@@ -483,11 +432,12 @@ impl NotionClient {
             cfg.base_url.as_str().trim_end_matches('/'),
             req.path
         );
+        let timeout = req.attempt_timeout(cfg.attempt_timeout);
         let mut builder = self
             .inner
             .http
             .request(req.method.clone(), url)
-            .timeout(cfg.attempt_timeout)
+            .timeout(timeout)
             .header("Notion-Version", version.as_str())
             .header(http::header::ACCEPT, "application/json");
         builder = match creds {
@@ -500,13 +450,18 @@ impl NotionClient {
         if !req.query.is_empty() {
             builder = builder.query(&req.query);
         }
-        if let Some(body) = &req.body {
-            let bytes = serde_json::to_vec(body)
-                .map_err(|e| NotionError::invalid("body", format!("cannot serialise: {e}")))?;
-            builder = builder
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
-        }
+        builder = match &req.body {
+            Some(Body::Json(body)) => {
+                let bytes = serde_json::to_vec(body)
+                    .map_err(|e| NotionError::invalid("body", format!("cannot serialise: {e}")))?;
+                builder
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(bytes)
+            }
+            // A fresh form per attempt: a stream that went out with a failed attempt is spent.
+            Some(Body::Multipart(part)) => builder.multipart(part.form()?),
+            None => builder,
+        };
         let started = Instant::now();
         let result = async {
             let resp = builder.send().await?;
@@ -521,7 +476,7 @@ impl NotionClient {
             Ok(r) => r,
             Err(e) => {
                 self.inner.metrics.observe_notion(endpoint, None, elapsed);
-                let err = transport_error(endpoint, cfg.attempt_timeout, e).redact(creds.secret());
+                let err = transport_error(endpoint, timeout, e).redact(creds.secret());
                 tracing::debug!(
                     endpoint,
                     attempt,
@@ -635,19 +590,6 @@ mod tests {
         );
         assert!(!a.pacing_key.contains("secret"));
         assert_eq!(a.with_pacing_key("bot-1").pacing_key, "bot-1");
-    }
-
-    #[test]
-    fn request_builders() {
-        assert!(NotionRequest::get("GET /x", "/x").idempotent);
-        assert!(NotionRequest::delete("DELETE /x", "/x").idempotent);
-        assert!(!NotionRequest::post("POST /x", "/x").idempotent);
-        assert!(!NotionRequest::patch("PATCH /x", "/x").idempotent);
-        let r = NotionRequest::post("POST /x", "/x")
-            .idempotent(true)
-            .query("a", "b")
-            .json(Value::Null);
-        assert!(r.idempotent && r.body.is_some() && r.query == [("a".into(), "b".into())]);
     }
 
     #[test]

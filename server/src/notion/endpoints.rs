@@ -531,7 +531,7 @@ mod tests {
         let r = query_request("ds", json!({"filter":{}}), &["a".into()], None, Some(0)).unwrap();
         assert!(r.idempotent);
         assert_eq!(r.method, http::Method::POST);
-        assert_eq!(r.body.unwrap(), json!({"filter":{}, "page_size": 1}));
+        assert_eq!(r.json_body(), Some(&json!({"filter":{}, "page_size": 1})));
         assert_eq!(r.query, [("filter_properties[]".into(), "a".into())]);
     }
 

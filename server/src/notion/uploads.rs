@@ -1,39 +1,22 @@
-//! File uploads: sending file content to `POST /v1/file_uploads/{id}/send` as multipart/form-data
-//! (the one Notion endpoint that does not take JSON), and the whole single-/multi-part flow.
+//! File uploads: the single- and multi-part flow of `POST /v1/file_uploads`, the content sent to
+//! `POST /v1/file_uploads/{id}/send` as multipart/form-data, and `complete` for multi-part uploads.
 //!
-//! Sends go through the shared pacer and retry policy like every other call. Re-sending a part is
-//! safe (it replaces the part), so sends are retried as idempotent.
+//! Every call goes through [`NotionClient::send`] like any other: pacing, the breaker, metrics,
+//! redaction and token renewal. Re-sending a part replaces it, so sends are retried as idempotent;
+//! creating and completing an upload are never replayed after an unknown outcome.
 
-use super::client::{NotionAuth, NotionClient, install_crypto_provider};
+use super::client::{NotionAuth, NotionClient, NotionRequest};
+use super::endpoints::encode_segment;
 use super::error::NotionError;
-use super::retry::Decision;
+use super::request::FilePart;
 use super::writes;
 use bytes::Bytes;
 use serde_json::{Value, json};
-use std::sync::OnceLock;
-use std::time::Duration;
 
 /// Largest single-part upload Notion accepts.
 pub const SINGLE_PART_MAX: usize = 20 * 1024 * 1024;
 /// Default part size of multi-part uploads (Notion accepts 5–20 MB per part, the last may be smaller).
 pub const DEFAULT_PART_SIZE: usize = 10 * 1024 * 1024;
-
-/// One HTTP client for uploads (multipart bodies bypass the JSON client's request type).
-fn http() -> Result<&'static reqwest::Client, NotionError> {
-    static HTTP: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(c) = HTTP.get() {
-        return Ok(c);
-    }
-    install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("notion-mcp-remote/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| NotionError::Config {
-            message: format!("cannot build the upload HTTP client: {e}"),
-        })?;
-    Ok(HTTP.get_or_init(|| client))
-}
 
 /// One file's content and how Notion should label it.
 #[derive(Debug, Clone)]
@@ -52,82 +35,16 @@ pub async fn send(
     file: &FileContent,
     bytes: Bytes,
 ) -> Result<Value, NotionError> {
-    const ENDPOINT: &str = "POST /v1/file_uploads/{id}/send";
-    let http = http()?;
-    let url = format!(
-        "{}/v1/file_uploads/{}/send",
-        c.base_url().as_str().trim_end_matches('/'),
-        super::endpoints::encode_segment(upload_id)
-    );
-    // Large bodies need longer than a JSON call: allow 1 s per 256 KB on top of the usual limit.
-    let timeout = c.config().attempt_timeout + Duration::from_secs((bytes.len() / 262_144) as u64);
-    let policy = &c.config().retry;
-    let mut retries = 0u32;
-    let mut waited = Duration::ZERO;
-    loop {
-        c.pacer().acquire(&auth.pacing_key).await;
-        let len = bytes.len() as u64;
-        let part = reqwest::multipart::Part::stream_with_length(bytes.clone(), len)
-            .file_name(file.filename.clone())
-            .mime_str(&file.content_type)
-            .map_err(|_| {
-                NotionError::invalid(
-                    "content_type",
-                    format!("'{}' is not a MIME type", file.content_type),
-                )
-            })?;
-        let mut form = reqwest::multipart::Form::new().part("file", part);
-        if let Some(n) = part_number {
-            form = form.text("part_number", n.to_string());
-        }
-        let result = http
-            .post(&url)
-            .timeout(timeout)
-            .bearer_auth(&*auth.expose_token())
-            .header("Notion-Version", auth.version.as_str())
-            .multipart(form)
-            .send()
-            .await;
-        let err = match result {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let headers = resp.headers().clone();
-                let body = resp.bytes().await.unwrap_or_default();
-                if (200..300).contains(&status) {
-                    return serde_json::from_slice(&body).map_err(|e| NotionError::Decode {
-                        endpoint: ENDPOINT,
-                        message: format!("the body is not JSON ({e})"),
-                    });
-                }
-                NotionError::from_response(status, &headers, &body)
-            }
-            Err(e) if e.is_timeout() => NotionError::Timeout {
-                endpoint: ENDPOINT,
-                after: timeout,
-            },
-            Err(e) => {
-                let connect = e.is_connect();
-                NotionError::Transport {
-                    endpoint: ENDPOINT,
-                    message: e.without_url().to_string(),
-                    connect,
-                }
-            }
-        };
-        match policy.decide(true, &err, retries, waited, rand::random::<f64>()) {
-            Decision::Retry { after, .. } => {
-                tracing::debug!(
-                    retries,
-                    wait_ms = after.as_millis() as u64,
-                    "retrying upload"
-                );
-                tokio::time::sleep(after).await;
-                waited += after;
-                retries += 1;
-            }
-            Decision::GiveUp => return Err(err),
-        }
-    }
+    let path = format!("/v1/file_uploads/{}/send", encode_segment(upload_id));
+    let req = NotionRequest::post("POST /v1/file_uploads/{id}/send", path)
+        .file(FilePart {
+            filename: file.filename.clone(),
+            content_type: file.content_type.clone(),
+            bytes,
+            part_number,
+        })
+        .idempotent(true);
+    c.send(auth, req).await
 }
 
 /// Upload `file` in one part, or in parts of `part_size` bytes when it is larger than
@@ -139,6 +56,8 @@ pub async fn upload(
     part_size: usize,
     single_part_max: usize,
 ) -> Result<Value, NotionError> {
+    // A type the form cannot carry would only fail after the upload was created.
+    FilePart::check_content_type(&file.content_type)?;
     let total = file.bytes.len();
     let parts = if total > single_part_max {
         total.div_ceil(part_size.max(1))

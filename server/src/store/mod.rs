@@ -52,7 +52,7 @@ impl Kind {
     /// Stable lower-case name (file directories, Kubernetes labels, associated data).
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Grant => "grant",
+            Kind::Grant => notion_mcp_contract::labels::GRANT,
             Kind::Client => "oauth-client",
             Kind::Pending => "oauth-pending",
             Kind::Code => "oauth-code",

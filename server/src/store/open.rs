@@ -6,6 +6,7 @@ use super::sealing::{KeyRing, generate_key_text};
 use super::{Backend, Kind, Store, file, memory};
 use crate::config::{StoreArgs, StoreKind};
 use anyhow::{Context, bail};
+use notion_mcp_contract::resource;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -145,8 +146,8 @@ async fn open_kubernetes(args: &StoreArgs) -> anyhow::Result<super::kubernetes::
         .as_ref()
         .filter(|u| !u.is_empty())
         .map(|uid| OwnerRef {
-            api_version: "notionmcp.dev/v1alpha1".into(),
-            kind: "NotionMcpRemote".into(),
+            api_version: resource::API_VERSION.into(),
+            kind: resource::KIND.into(),
             name: args.instance.clone(),
             uid: uid.clone(),
         });

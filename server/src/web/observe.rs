@@ -4,6 +4,7 @@ use crate::metrics::Metrics;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use notion_mcp_contract::paths;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -30,10 +31,10 @@ pub async fn observe(State(metrics): State<Metrics>, req: Request, next: Next) -
 /// A bounded set of route labels (never the raw path, which would explode metric cardinality).
 fn route_label(path: &str) -> &'static str {
     match path {
-        "/mcp" | "/mcp/" => "/mcp",
-        "/healthz" => "/healthz",
-        "/readyz" => "/readyz",
-        "/metrics" => "/metrics",
+        paths::MCP | "/mcp/" => paths::MCP,
+        paths::HEALTHZ => paths::HEALTHZ,
+        paths::READYZ => paths::READYZ,
+        paths::METRICS => paths::METRICS,
         p if p.starts_with("/.well-known/") => "/.well-known",
         _ => "other",
     }

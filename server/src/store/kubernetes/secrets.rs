@@ -16,9 +16,9 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Value of [`MANAGED_BY_LABEL`] on every record Secret.
 pub const MANAGER: &str = "notion-mcp-remote";
 /// Label naming the NotionMcpRemote instance a record belongs to.
-pub const INSTANCE_LABEL: &str = "notionmcp.dev/instance";
+pub const INSTANCE_LABEL: &str = notion_mcp_contract::labels::INSTANCE;
 /// Label holding [`Kind::as_str`]; `grant` Secrets are what the operator counts and adopts.
-pub const KIND_LABEL: &str = "notionmcp.dev/kind";
+pub const KIND_LABEL: &str = notion_mcp_contract::labels::KIND;
 /// Annotation holding the record key.
 pub const KEY_ANNOTATION: &str = "notionmcp.dev/key";
 /// Annotation holding the expiry in Unix seconds (absent for records that do not expire).
