@@ -3,13 +3,13 @@
 
 use crate::apply::{self, Outcome};
 use crate::builders::{
-    self, Facts, MANAGER, child_kinds, children_selector, generated_key_secret_name,
+    self, Children, Facts, MANAGER, child_kinds, children_selector, generated_key_secret_name,
     grants_selector,
 };
 use crate::crd::{DeletionPolicy, NotionMcpRemote, RETAIN_FINALIZER};
 use crate::metrics::Metrics;
 use crate::secrets::{self, KeySecretWrite};
-use crate::status::{self, Observation};
+use crate::status::{self, Observation, Problem};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
@@ -186,6 +186,7 @@ async fn patch_finalizers(
     Ok(())
 }
 
+/// One pass for a live resource: the finalizer, then the steps of the module docs.
 async fn apply_all(cr: &NotionMcpRemote, ctx: &Context) -> Result<Action, Error> {
     let ns = namespace(cr)?;
     let name = cr.name_any();
@@ -193,140 +194,197 @@ async fn apply_all(cr: &NotionMcpRemote, ctx: &Context) -> Result<Action, Error>
 
     // 1. Referenced Secrets.
     let check = secrets::check(&ctx.client, &ns, cr, ctx.new_key).await?;
-    match &check.key_secret_write {
-        Some(KeySecretWrite::Created(secret)) => {
-            ctx.metrics.write(&name, "create");
-            publish(
-                ctx,
-                cr,
-                EventType::Normal,
-                "Created",
-                "Create",
-                format!("created Secret {secret} with a new encryption key"),
-            )
-            .await;
-        }
-        Some(KeySecretWrite::KeysAdded(secret, ids)) => {
-            ctx.metrics.write(&name, "update");
-            publish(
-                ctx,
-                cr,
-                EventType::Normal,
-                "Updated",
-                "Update",
-                format!("added encryption key {} to Secret {secret}", ids.join(", ")),
-            )
-            .await;
-        }
-        None => {}
-    }
+    report_key_secret_write(cr, ctx, check.key_secret_write.as_ref()).await;
     if !check.problems.is_empty() {
-        let observation = Observation {
-            problems: check.problems.clone(),
-            ..Observation::default()
-        };
-        let messages: Vec<String> = check.problems.iter().map(|p| p.message.clone()).collect();
-        publish(
-            ctx,
-            cr,
-            EventType::Warning,
-            check.problems[0].reason,
-            "Reconcile",
-            messages.join("; "),
-        )
-        .await;
-        write_status(cr, ctx, &ns, &observation).await?;
+        report_problems(cr, ctx, &ns, &check.problems).await?;
         return Ok(Action::requeue(RESYNC));
     }
 
     // 2. Observe the children.
-    let kinds = child_kinds(ctx.service_monitor_crd);
-    let selector = children_selector(&name);
-    let mut observed: Vec<(ApiResource, BTreeMap<String, DynamicObject>)> = Vec::new();
-    for kind in kinds {
-        let objects = apply::list(&ctx.client, &ns, &kind, &selector).await?;
-        observed.push((
-            kind,
-            objects.into_iter().map(|o| (o.name_any(), o)).collect(),
-        ));
-    }
-    let find = |kind: &str, name: &str| {
-        observed
-            .iter()
-            .find(|(k, _)| k.kind == kind)
-            .and_then(|(_, objects)| objects.get(name))
-    };
-    let ingress_hostname = find("Ingress", &builders::base_name(cr))
-        .and_then(|i| i.data.pointer("/status/loadBalancer/ingress/0/hostname"))
-        .and_then(|h| h.as_str())
-        .map(String::from);
+    let observed = Observed::list(ctx, &ns, &name).await?;
     let facts = Facts {
-        ingress_hostname,
+        ingress_hostname: observed.ingress_hostname(cr),
         secrets_checksum: check.checksum.clone(),
         service_monitor_crd: ctx.service_monitor_crd,
     };
     let children = builders::children(cr, &facts);
 
     // 3. Apply what changed.
+    let (mut written, wanted) = apply_children(cr, ctx, &ns, &children, &observed).await?;
+
+    // 4. Prune children no longer rendered (only those this resource controls).
+    written.extend(prune(cr, ctx, &ns, &observed, &wanted).await?);
+
+    // 5. Grants: count them and make sure each is owned by this resource.
+    let grants = adopt_grants(cr, ctx, &ns).await?;
+
+    // 6. Status.
+    let rollout = Rollout::of(cr, observed.find("Deployment", &builders::base_name(cr)));
+    let observation = Observation {
+        problems: Vec::new(),
+        written,
+        ready_replicas: rollout.ready_replicas,
+        rolled_out: rollout.rolled_out,
+        url: builders::public_mcp_url(cr, &facts),
+        ingress: children
+            .ingress
+            .as_ref()
+            .and_then(|i| i.metadata.name.clone()),
+        grants,
+    };
+    write_status(cr, ctx, &ns, &observation).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Records (metric and event) a write to the generated key Secret, if the Secret check made one.
+async fn report_key_secret_write(
+    cr: &NotionMcpRemote,
+    ctx: &Context,
+    write: Option<&KeySecretWrite>,
+) {
+    let (metric, reason, action, note) = match write {
+        Some(KeySecretWrite::Created(secret)) => (
+            "create",
+            "Created",
+            "Create",
+            format!("created Secret {secret} with a new encryption key"),
+        ),
+        Some(KeySecretWrite::KeysAdded(secret, ids)) => (
+            "update",
+            "Updated",
+            "Update",
+            format!("added encryption key {} to Secret {secret}", ids.join(", ")),
+        ),
+        None => return,
+    };
+    ctx.metrics.write(&cr.name_any(), metric);
+    publish(ctx, cr, EventType::Normal, reason, action, note).await;
+}
+
+/// Publishes the Secret problems as one Warning event and writes them to the status.
+async fn report_problems(
+    cr: &NotionMcpRemote,
+    ctx: &Context,
+    ns: &str,
+    problems: &[Problem],
+) -> Result<(), Error> {
+    let observation = Observation {
+        problems: problems.to_vec(),
+        ..Observation::default()
+    };
+    let messages: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+    publish(
+        ctx,
+        cr,
+        EventType::Warning,
+        problems[0].reason,
+        "Reconcile",
+        messages.join("; "),
+    )
+    .await;
+    write_status(cr, ctx, ns, &observation).await
+}
+
+/// The existing children of a resource, by kind and name.
+struct Observed(Vec<(ApiResource, BTreeMap<String, DynamicObject>)>);
+
+impl Observed {
+    /// Lists the children of resource `name` of every child kind.
+    async fn list(ctx: &Context, ns: &str, name: &str) -> Result<Self, Error> {
+        let selector = children_selector(name);
+        let mut observed = Vec::new();
+        for kind in child_kinds(ctx.service_monitor_crd) {
+            let objects = apply::list(&ctx.client, ns, &kind, &selector).await?;
+            observed.push((
+                kind,
+                objects.into_iter().map(|o| (o.name_any(), o)).collect(),
+            ));
+        }
+        Ok(Observed(observed))
+    }
+
+    /// The child of `kind` named `name`, if it exists.
+    fn find(&self, kind: &str, name: &str) -> Option<&DynamicObject> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.kind == kind)
+            .and_then(|(_, objects)| objects.get(name))
+    }
+
+    /// The hostname the load balancer gave the Ingress, once it has one.
+    fn ingress_hostname(&self, cr: &NotionMcpRemote) -> Option<String> {
+        self.find("Ingress", &builders::base_name(cr))
+            .and_then(|i| i.data.pointer("/status/loadBalancer/ingress/0/hostname"))
+            .and_then(|h| h.as_str())
+            .map(String::from)
+    }
+}
+
+/// Applies every wanted child; returns what was written (in order) and the wanted (kind, name) pairs.
+async fn apply_children(
+    cr: &NotionMcpRemote,
+    ctx: &Context,
+    ns: &str,
+    children: &Children,
+    observed: &Observed,
+) -> Result<(Vec<String>, BTreeSet<(String, String)>), Error> {
+    let name = cr.name_any();
     let mut written = Vec::new();
     let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
     for child in children.objects() {
         wanted.insert((child.resource.kind.clone(), child.name.clone()));
         let outcome = apply::apply(
             &ctx.client,
-            &ns,
+            ns,
             &child,
-            find(&child.resource.kind, &child.name),
+            observed.find(&child.resource.kind, &child.name),
         )
         .await?;
         let what = format!("{} {}", child.resource.kind, child.name);
-        match outcome {
+        let (metric, reason, verb) = match outcome {
             Outcome::Unchanged => continue,
-            Outcome::Created => {
-                ctx.metrics.write(&name, "create");
-                let related = child_ref(&child.resource, &ns, &child.name);
-                publish_about(
-                    ctx,
-                    cr,
-                    EventType::Normal,
-                    "Created",
-                    "Apply",
-                    format!("created {what}"),
-                    related,
-                )
-                .await;
-            }
-            Outcome::Updated => {
-                ctx.metrics.write(&name, "update");
-                let related = child_ref(&child.resource, &ns, &child.name);
-                publish_about(
-                    ctx,
-                    cr,
-                    EventType::Normal,
-                    "Updated",
-                    "Apply",
-                    format!("updated {what}"),
-                    related,
-                )
-                .await;
-            }
-        }
+            Outcome::Created => ("create", "Created", "created"),
+            Outcome::Updated => ("update", "Updated", "updated"),
+        };
+        ctx.metrics.write(&name, metric);
+        let related = child_ref(&child.resource, ns, &child.name);
+        publish_about(
+            ctx,
+            cr,
+            EventType::Normal,
+            reason,
+            "Apply",
+            format!("{verb} {what}"),
+            related,
+        )
+        .await;
         written.push(what);
     }
+    Ok((written, wanted))
+}
 
-    // 4. Prune children no longer rendered (only those this resource controls).
+/// Deletes the observed children this resource controls that are not `wanted`; returns what was deleted.
+async fn prune(
+    cr: &NotionMcpRemote,
+    ctx: &Context,
+    ns: &str,
+    observed: &Observed,
+    wanted: &BTreeSet<(String, String)>,
+) -> Result<Vec<String>, Error> {
+    let name = cr.name_any();
     let uid = cr.uid().unwrap_or_default();
-    for (kind, objects) in &observed {
+    let mut deleted = Vec::new();
+    for (kind, objects) in &observed.0 {
         for (child_name, object) in objects {
             if wanted.contains(&(kind.kind.clone(), child_name.clone()))
                 || !apply::is_owned_by(object, &uid)
             {
                 continue;
             }
-            apply::delete(&ctx.client, &ns, kind, child_name).await?;
+            apply::delete(&ctx.client, ns, kind, child_name).await?;
             ctx.metrics.write(&name, "delete");
             let what = format!("{} {child_name}", kind.kind);
-            let related = child_ref(kind, &ns, child_name);
+            let related = child_ref(kind, ns, child_name);
             publish_about(
                 ctx,
                 cr,
@@ -337,41 +395,38 @@ async fn apply_all(cr: &NotionMcpRemote, ctx: &Context) -> Result<Action, Error>
                 related,
             )
             .await;
-            written.push(format!("deleted {what}"));
+            deleted.push(format!("deleted {what}"));
         }
     }
+    Ok(deleted)
+}
 
-    // 5. Grants: count them and make sure each is owned by this resource.
-    let grants = adopt_grants(cr, ctx, &ns).await?;
+/// How far the Deployment has rolled out the current spec.
+struct Rollout {
+    ready_replicas: i32,
+    /// The Deployment exists and has all `spec.replicas` updated and ready for its latest generation.
+    rolled_out: bool,
+}
 
-    // 6. Status.
-    let deployment = find("Deployment", &builders::base_name(cr));
-    let int = |path: &str| {
-        deployment
-            .and_then(|d| d.data.pointer(path))
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0)
-    };
-    let generation = deployment.and_then(|d| d.metadata.generation).unwrap_or(0);
-    let replicas = i64::from(cr.spec.replicas);
-    let rolled_out = deployment.is_some()
-        && int("/status/observedGeneration") >= generation
-        && int("/status/updatedReplicas") >= replicas
-        && int("/status/readyReplicas") >= replicas;
-    let observation = Observation {
-        problems: Vec::new(),
-        written,
-        ready_replicas: i32::try_from(int("/status/readyReplicas")).unwrap_or(i32::MAX),
-        rolled_out,
-        url: builders::public_mcp_url(cr, &facts),
-        ingress: children
-            .ingress
-            .as_ref()
-            .and_then(|i| i.metadata.name.clone()),
-        grants,
-    };
-    write_status(cr, ctx, &ns, &observation).await?;
-    Ok(Action::requeue(RESYNC))
+impl Rollout {
+    /// Reads the rollout from the observed `deployment` (none yet: nothing ready).
+    fn of(cr: &NotionMcpRemote, deployment: Option<&DynamicObject>) -> Self {
+        let int = |path: &str| {
+            deployment
+                .and_then(|d| d.data.pointer(path))
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0)
+        };
+        let generation = deployment.and_then(|d| d.metadata.generation).unwrap_or(0);
+        let replicas = i64::from(cr.spec.replicas);
+        Rollout {
+            ready_replicas: i32::try_from(int("/status/readyReplicas")).unwrap_or(i32::MAX),
+            rolled_out: deployment.is_some()
+                && int("/status/observedGeneration") >= generation
+                && int("/status/updatedReplicas") >= replicas
+                && int("/status/readyReplicas") >= replicas,
+        }
+    }
 }
 
 async fn write_status(

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use notion_model::types::Block;
 use serde_json::json;
 
 fn rt(text: &str) -> Value {

@@ -2,14 +2,14 @@
 //! hops) as one table. Related pages are fetched once each, with the relation resolver's strategy.
 
 use super::relations::{
-    TITLE, bounded_table, cell, concurrency, inaccessible_text, page_cells, relation_prop,
-    requests_json, resolve_data_source, schema_columns, schema_opt,
+    TITLE, bounded_table, concurrency, relation_prop, requests_json, resolve_data_source,
+    schema_columns, schema_opt,
 };
 use super::{Format, limit_arg};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
-use crate::notion::relations::{self, FetchOptions, Fetched, id_key};
+use crate::notion::relations::{self, FetchOptions, FetchStats, Fetched, id_key};
 use crate::notion::{NotionError, endpoints, pagination};
 use futures::{StreamExt, stream};
 use notion_model::types::{DataSource, Page};
@@ -17,6 +17,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+
+mod table;
+use table::{Table, assemble};
 
 pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
@@ -109,7 +112,48 @@ fn wanted_ids(side: &Side, schema: Option<&DataSource>, extra: Option<&str>) -> 
     ids
 }
 
+/// Plans the join (arguments, schemas), fetches the pages, assembles the table and renders it.
 async fn join(ctx: ToolCtx, a: JoinArgs) -> Result<String, ToolError> {
+    let plan = plan(&ctx, a).await?;
+    let fetched = fetch(&ctx, &plan).await?;
+    let table = assemble(&plan, &fetched);
+    Ok(if plan.format == Some(Format::Json) {
+        render_json(&fetched, table)
+    } else {
+        render_text(&plan, &fetched, &table, ctx.limits.max_output_chars)
+    })
+}
+
+/// The checked arguments with the schemas they name: what to join and how to show it.
+struct Plan {
+    limit: usize,
+    max_rows: usize,
+    mode: Mode,
+    format: Option<Format>,
+    /// The left rows' query body (filter, sorts).
+    body: Value,
+    left_ds: DataSource,
+    left: Side,
+    /// The relation `via`: name and property id.
+    via_name: String,
+    via_id: String,
+    /// The related data source: its id, and its schema when shared with the integration.
+    right_id: String,
+    right_ds: Option<DataSource>,
+    right: Side,
+    then: Option<Hop>,
+}
+
+/// The second hop: relation `then_via` of the related data source, and its target's side and schema.
+struct Hop {
+    name: String,
+    pid: String,
+    side: Side,
+    ds: Option<DataSource>,
+}
+
+/// Checks the arguments and reads the schemas: left, related, and (two hops) the second related one.
+async fn plan(ctx: &ToolCtx, a: JoinArgs) -> Result<Plan, ToolError> {
     let limit = limit_arg(a.limit, 100, 1000)?;
     let max_rows = limit_arg(a.max_rows, 500, 5000)
         .map_err(|_| ToolError::invalid("max_rows", "must be between 1 and 5000"))?;
@@ -119,42 +163,37 @@ async fn join(ctx: ToolCtx, a: JoinArgs) -> Result<String, ToolError> {
             "must be a Notion filter object",
         ));
     }
-    let mode = a.mode.unwrap_or_default();
-    // Schemas: left, related, and (two hops) the second related data source.
-    let left_ds = resolve_data_source(&ctx, "id", &a.id).await?;
+    let left_ds = resolve_data_source(ctx, "id", &a.id).await?;
     let (via_name, via_id, right_id) = relation_prop(&left_ds, "via", &a.via)?;
     let left = Side {
         label: String::new(),
         columns: schema_columns(&left_ds, "columns", a.columns.as_deref())?,
     };
-    let right_ds = schema_opt(&ctx, &right_id).await?;
+    let right_ds = schema_opt(ctx, &right_id).await?;
     let right = Side {
         label: via_name.clone(),
         columns: columns_or_names(right_ds.as_ref(), "related_columns", a.related_columns)?,
     };
-    let mut then: Option<(String, String, Side, Option<DataSource>)> = None;
-    if let Some(tv) = a.then_via.as_deref() {
-        let ds = right_ds.as_ref().ok_or_else(|| {
-            ToolError::invalid(
-                "then_via",
-                format!("the related data source {right_id} is not shared with this integration"),
-            )
-        })?;
-        let (name, pid, target) = relation_prop(ds, "then_via", tv)?;
-        let third_ds = schema_opt(&ctx, &target).await?;
-        let side = Side {
-            label: format!("{via_name}.{name}"),
-            columns: columns_or_names(third_ds.as_ref(), "then_columns", a.then_columns)?,
-        };
-        then = Some((name, pid, side, third_ds));
-    } else if a.then_columns.is_some() {
-        return Err(ToolError::invalid(
-            "then_columns",
-            "needs `then_via` (the relation to follow from the related pages)",
-        ));
-    }
-
-    // Left rows, then every related id of each (complete past 25 via the property-item endpoint).
+    let then = match a.then_via.as_deref() {
+        Some(tv) => {
+            let right_ds = right_ds.as_ref().ok_or_else(|| {
+                ToolError::invalid(
+                    "then_via",
+                    format!(
+                        "the related data source {right_id} is not shared with this integration"
+                    ),
+                )
+            })?;
+            Some(second_hop(ctx, right_ds, &via_name, tv, a.then_columns).await?)
+        }
+        None if a.then_columns.is_some() => {
+            return Err(ToolError::invalid(
+                "then_columns",
+                "needs `then_via` (the relation to follow from the related pages)",
+            ));
+        }
+        None => None,
+    };
     let mut body = json!({});
     if let Some(f) = a.filter {
         body["filter"] = f;
@@ -162,17 +201,129 @@ async fn join(ctx: ToolCtx, a: JoinArgs) -> Result<String, ToolError> {
     if let Some(s) = a.sorts {
         body["sorts"] = Value::Array(s);
     }
-    let left_fp = wanted_ids(&left, Some(&left_ds), Some(&via_id));
-    let rows = query_rows(&ctx, &left_ds.id, &body, &left_fp, limit).await?;
-    let (lists, mut item_reads) = relation_lists(&ctx, &rows.items, &via_name).await?;
+    Ok(Plan {
+        limit,
+        max_rows,
+        mode: a.mode.unwrap_or_default(),
+        format: a.format,
+        body,
+        left_ds,
+        left,
+        via_name,
+        via_id,
+        right_id,
+        right_ds,
+        right,
+        then,
+    })
+}
 
-    // Related pages needed for the rows shown (pairs: the first `max_rows` pairs).
-    let shown_left = match mode {
-        Mode::Pairs => rows.items.len(),
-        Mode::Aggregate => rows.items.len().min(max_rows),
+/// Relation `then_via` of the related data source `right_ds`, with its target's columns and schema.
+async fn second_hop(
+    ctx: &ToolCtx,
+    right_ds: &DataSource,
+    via_name: &str,
+    then_via: &str,
+    then_columns: Option<Vec<String>>,
+) -> Result<Hop, ToolError> {
+    let (name, pid, target) = relation_prop(right_ds, "then_via", then_via)?;
+    let ds = schema_opt(ctx, &target).await?;
+    let side = Side {
+        label: format!("{via_name}.{name}"),
+        columns: columns_or_names(ds.as_ref(), "then_columns", then_columns)?,
     };
-    let mut needed: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
+    Ok(Hop {
+        name,
+        pid,
+        side,
+        ds,
+    })
+}
+
+/// What was read from Notion for a plan.
+struct Fetch {
+    /// The left rows (at most `limit`).
+    rows: pagination::Collected<Page>,
+    /// The related ids of each left row, in row order.
+    lists: Vec<Vec<String>>,
+    /// The related pages of the rows shown.
+    related: Fetched,
+    third: Option<Third>,
+    /// Queries and page reads of both hops.
+    stats: FetchStats,
+    /// Relation-list (property-item) reads of both hops.
+    item_reads: usize,
+}
+
+impl Fetch {
+    /// Related and second-hop pages that could not be read.
+    fn inaccessible(&self) -> usize {
+        self.related.inaccessible.len()
+            + self
+                .third
+                .as_ref()
+                .map_or(0, |t| t.pages.inaccessible.len())
+    }
+}
+
+/// The second hop as fetched.
+struct Third {
+    /// The pages the fetched related pages link to.
+    pages: Fetched,
+    /// Each fetched related page's second-hop ids, by id key.
+    by_key: HashMap<String, Vec<String>>,
+}
+
+impl Third {
+    /// The distinct second-hop ids of the related pages `list`.
+    fn ids_of(&self, list: &[String]) -> Vec<String> {
+        let lists = list.iter().filter_map(|r| self.by_key.get(&id_key(r)));
+        distinct(lists.flatten(), usize::MAX)
+    }
+}
+
+/// Reads the left rows, every related id of each (complete past 25 via the property-item
+/// endpoint), the related pages of the rows shown and, with two hops, the second hop.
+async fn fetch(ctx: &ToolCtx, plan: &Plan) -> Result<Fetch, ToolError> {
+    let left_fp = wanted_ids(&plan.left, Some(&plan.left_ds), Some(&plan.via_id));
+    let rows = query_rows(ctx, &plan.left_ds.id, &plan.body, &left_fp, plan.limit).await?;
+    let (lists, mut item_reads) = relation_lists(ctx, &rows.items, &plan.via_name).await?;
+    let needed = needed_ids(&lists, plan.mode, plan.max_rows);
+    let then_pid = plan.then.as_ref().map(|h| h.pid.as_str());
+    let opts = FetchOptions {
+        data_source: Some(plan.right_id.clone()),
+        filter_properties: wanted_ids(&plan.right, plan.right_ds.as_ref(), then_pid),
+        concurrency: concurrency(ctx),
+        per_page_only: false,
+    };
+    let related = relations::fetch_pages(&ctx.notion, &ctx.auth, &needed, &opts).await?;
+    let mut stats = related.stats;
+    let mut third = None;
+    if let Some(hop) = &plan.then {
+        let (t, reads) = fetch_second_hop(ctx, hop, &needed, &related).await?;
+        item_reads += reads;
+        stats.add(t.pages.stats);
+        third = Some(t);
+    }
+    Ok(Fetch {
+        rows,
+        lists,
+        related,
+        third,
+        stats,
+        item_reads,
+    })
+}
+
+/// The related ids to fetch (distinct, at most [`MAX_FETCH`]) for the rows shown: in aggregate
+/// mode the first `max_rows` left rows, in pairs mode the first `max_rows` pairs (a left row
+/// without related pages is one pair).
+fn needed_ids(lists: &[Vec<String>], mode: Mode, max_rows: usize) -> Vec<String> {
+    let shown_left = match mode {
+        Mode::Pairs => lists.len(),
+        Mode::Aggregate => lists.len().min(max_rows),
+    };
+    let mut shown: Vec<&String> = Vec::new();
     let mut pairs = 0usize;
     'outer: for list in lists.iter().take(shown_left) {
         for id in list {
@@ -180,197 +331,119 @@ async fn join(ctx: ToolCtx, a: JoinArgs) -> Result<String, ToolError> {
                 break 'outer;
             }
             pairs += 1;
-            if needed.len() < MAX_FETCH && seen.insert(id_key(id)) {
-                needed.push(id.clone());
-            }
+            shown.push(id);
         }
         pairs += usize::from(list.is_empty());
     }
-    let then_pid = then.as_ref().map(|(_, pid, _, _)| pid.as_str());
+    distinct(shown, MAX_FETCH)
+}
+
+/// The first `cap` distinct ids (by id key) of `ids`, in order.
+fn distinct<'a>(ids: impl IntoIterator<Item = &'a String>, cap: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for id in ids {
+        if out.len() < cap && seen.insert(id_key(id)) {
+            out.push(id.clone());
+        }
+    }
+    out
+}
+
+/// The second hop: the relation lists of the fetched related pages, then their pages; and the
+/// relation-list reads made.
+async fn fetch_second_hop(
+    ctx: &ToolCtx,
+    hop: &Hop,
+    needed: &[String],
+    related: &Fetched,
+) -> Result<(Third, usize), ToolError> {
+    let pages: Vec<Page> = needed
+        .iter()
+        .filter_map(|id| related.page(id).cloned())
+        .collect();
+    let (then_lists, reads) = relation_lists(ctx, &pages, &hop.name).await?;
+    let by_key: HashMap<String, Vec<String>> = pages
+        .iter()
+        .zip(then_lists)
+        .map(|(p, l)| (id_key(&p.id), l))
+        .collect();
+    let ids = distinct(by_key.values().flatten(), MAX_FETCH);
     let opts = FetchOptions {
-        data_source: Some(right_id.clone()),
-        filter_properties: wanted_ids(&right, right_ds.as_ref(), then_pid),
-        concurrency: concurrency(&ctx),
+        data_source: hop.ds.as_ref().map(|d| d.id.clone()),
+        filter_properties: wanted_ids(&hop.side, hop.ds.as_ref(), None),
+        concurrency: concurrency(ctx),
         per_page_only: false,
     };
-    let related = relations::fetch_pages(&ctx.notion, &ctx.auth, &needed, &opts).await?;
-    let mut stats = related.stats;
+    let pages = relations::fetch_pages(&ctx.notion, &ctx.auth, &ids, &opts).await?;
+    Ok((Third { pages, by_key }, reads))
+}
 
-    // Second hop: the relation lists of the fetched related pages, then their pages.
-    let mut third: Option<(Fetched, HashMap<String, Vec<String>>)> = None;
-    if let Some((then_name, _, side, third_ds)) = &then {
-        let pages: Vec<Page> = needed
-            .iter()
-            .filter_map(|id| related.page(id).cloned())
-            .collect();
-        let (then_lists, reads) = relation_lists(&ctx, &pages, then_name).await?;
-        item_reads += reads;
-        let by_key: HashMap<String, Vec<String>> = pages
-            .iter()
-            .zip(then_lists)
-            .map(|(p, l)| (id_key(&p.id), l))
-            .collect();
-        let mut ids3 = Vec::new();
-        let mut seen3 = HashSet::new();
-        for id in by_key.values().flatten() {
-            if ids3.len() < MAX_FETCH && seen3.insert(id_key(id)) {
-                ids3.push(id.clone());
-            }
-        }
-        let opts3 = FetchOptions {
-            data_source: third_ds.as_ref().map(|d| d.id.clone()),
-            filter_properties: wanted_ids(side, third_ds.as_ref(), None),
-            concurrency: concurrency(&ctx),
-            per_page_only: false,
-        };
-        let f3 = relations::fetch_pages(&ctx.notion, &ctx.auth, &ids3, &opts3).await?;
-        stats.add(f3.stats);
-        third = Some((f3, by_key));
-    }
+/// The table as JSON: columns, rows (ids and cells) and the counts.
+fn render_json(f: &Fetch, t: Table) -> String {
+    let more = t.more();
+    let rows_json: Vec<Value> = t
+        .rows
+        .iter()
+        .zip(t.ids)
+        .map(|(cells, mut ids)| {
+            ids["cells"] = json!(cells);
+            ids
+        })
+        .collect();
+    serde_json::to_string(&json!({
+        "columns": t.header, "rows": rows_json, "left_rows": f.rows.items.len(),
+        "left_has_more": f.rows.has_more, "more_rows": more, "more_rows_exact": t.exact,
+        "inaccessible": f.inaccessible(), "requests": requests_json(&f.stats, f.item_reads),
+    }))
+    .unwrap_or_default()
+}
 
-    // Assemble.
-    let third_side = then.as_ref().map(|(_, _, s, _)| s);
-    let mut header = left.header();
-    header.extend(right.header());
-    if let Some(s) = third_side {
-        header.extend(s.header());
-    }
-    let left_names = left.names();
-    let right_names = right.names();
-    let third_names = third_side.map(Side::names).unwrap_or_default();
-    let mut out_rows: Vec<Vec<String>> = Vec::new();
-    let mut out_ids: Vec<Value> = Vec::new();
-    let mut total = 0usize;
-    let mut exact = true;
-    for (row, list) in rows.items.iter().zip(&lists) {
-        let left_cells: Vec<String> = left_names.iter().map(|c| cell(row, c)).collect();
-        if mode == Mode::Aggregate {
-            total += 1;
-            if out_rows.len() >= max_rows {
-                continue;
-            }
-            let mut cells = left_cells;
-            cells.extend(aggregate(&related, list, &right_names));
-            if let Some((f3, by_key)) = &third {
-                let mut ids3: Vec<String> = Vec::new();
-                let mut seen3 = HashSet::new();
-                for id in list.iter().filter_map(|r| by_key.get(&id_key(r))).flatten() {
-                    if seen3.insert(id_key(id)) {
-                        ids3.push(id.clone());
-                    }
-                }
-                cells.extend(aggregate(f3, &ids3, &third_names));
-            }
-            out_rows.push(cells);
-            out_ids.push(json!({"left": row.id, "related": list}));
-            continue;
-        }
-        let empty_right = vec![String::new(); right_names.len()];
-        let empty_third = vec![String::new(); third_names.len()];
-        let rels: Vec<Option<&String>> = if list.is_empty() {
-            vec![None]
-        } else {
-            list.iter().map(Some).collect()
-        };
-        for rid in rels {
-            let right_cells = rid.map_or_else(
-                || empty_right.clone(),
-                |r| page_cells(&related, r, &right_names),
-            );
-            let thirds: Vec<Option<&String>> = match (&third, rid) {
-                (Some((_, by_key)), Some(r)) => match by_key.get(&id_key(r)) {
-                    Some(l) if !l.is_empty() => l.iter().map(Some).collect(),
-                    Some(_) => vec![None],
-                    None => {
-                        // Beyond the fetched pages: counted as one row at least.
-                        exact &= related.page(r).is_some() || related.inaccessible(r).is_some();
-                        vec![None]
-                    }
-                },
-                _ => vec![None],
-            };
-            for tid in thirds {
-                total += 1;
-                if out_rows.len() >= max_rows {
-                    continue;
-                }
-                let mut cells = left_cells.clone();
-                cells.extend(right_cells.iter().cloned());
-                if let Some((f3, _)) = &third {
-                    cells.extend(
-                        tid.map_or_else(
-                            || empty_third.clone(),
-                            |t| page_cells(f3, t, &third_names),
-                        ),
-                    );
-                }
-                out_rows.push(cells);
-                out_ids.push(json!({"left": row.id, "related": rid, "then": tid}));
-            }
-        }
-    }
-    let more = total.saturating_sub(out_rows.len());
-    let third_stats = third.as_ref().map(|(f, _)| f.stats).unwrap_or_default();
-    let inaccessible =
-        related.inaccessible.len() + third.as_ref().map_or(0, |(f, _)| f.inaccessible.len());
-
-    if a.format == Some(Format::Json) {
-        let rows_json: Vec<Value> = out_rows
-            .iter()
-            .zip(out_ids)
-            .map(|(cells, mut ids)| {
-                ids["cells"] = json!(cells);
-                ids
-            })
-            .collect();
-        return Ok(serde_json::to_string(&json!({
-            "columns": header, "rows": rows_json, "left_rows": rows.items.len(),
-            "left_has_more": rows.has_more, "more_rows": more, "more_rows_exact": exact,
-            "inaccessible": inaccessible, "requests": requests_json(&stats, item_reads),
-        }))
-        .unwrap_or_default());
-    }
+/// The table as text: a summary line, the table (within `max_chars`) and the footer notes.
+fn render_text(plan: &Plan, f: &Fetch, t: &Table, max_chars: usize) -> String {
     let mut out = format!(
-        "{} left row(s) joined via {via_name}{}: {} output row(s).\n\n",
-        rows.items.len(),
-        then.as_ref()
-            .map(|(n, ..)| format!(" then {n}"))
+        "{} left row(s) joined via {}{}: {} output row(s).\n\n",
+        f.rows.items.len(),
+        plan.via_name,
+        plan.then
+            .as_ref()
+            .map(|h| format!(" then {}", h.name))
             .unwrap_or_default(),
-        total
+        t.total
     );
-    if out_rows.is_empty() {
+    if t.rows.is_empty() {
         out.push_str("No rows match.");
-        return Ok(out);
+        return out;
     }
-    out.push_str(&bounded_table(
-        &header,
-        &out_rows,
-        ctx.limits.max_output_chars,
-    ));
+    out.push_str(&bounded_table(&t.header, &t.rows, max_chars));
+    let inaccessible = f.inaccessible();
     if inaccessible > 0 {
         out.push_str(&format!(
             "\n{inaccessible} related page(s) are inaccessible (not shared with this integration, or deleted)."
         ));
     }
+    let third_stats = f.third.as_ref().map(|t| t.pages.stats).unwrap_or_default();
     out.push_str(&format!(
         "\nFetched with {} data-source queries, {} page reads, {} relation-list reads ({} on the second hop).",
-        stats.queries,
-        stats.page_reads,
-        item_reads,
+        f.stats.queries,
+        f.stats.page_reads,
+        f.item_reads,
         third_stats.requests()
     ));
+    let more = t.more();
     if more > 0 {
-        let at_least = if exact { "" } else { "at least " };
+        let at_least = if t.exact { "" } else { "at least " };
         out.push_str(&format!(
             "\n\ntruncated: {at_least}{more} more rows (raise `max_rows`, max 5000, or narrow `filter`)."
         ));
     }
-    if rows.has_more {
+    if f.rows.has_more {
         out.push_str(&format!(
-            "\n\nOnly the first {limit} left rows were joined; raise `limit` (max 1000) or narrow `filter`."
+            "\n\nOnly the first {} left rows were joined; raise `limit` (max 1000) or narrow `filter`.",
+            plan.limit
         ));
     }
-    Ok(out)
+    out
 }
 
 /// Schema-checked columns, or the names as given when the schema is not readable.
@@ -388,27 +461,6 @@ fn columns_or_names(
             .map(|n| (n.clone(), n))
             .collect()),
     }
-}
-
-/// Related values aggregated into one cell per column (`; `-separated, empty values skipped).
-fn aggregate(f: &Fetched, ids: &[String], columns: &[String]) -> Vec<String> {
-    columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            ids.iter()
-                .filter_map(|id| match f.page(id) {
-                    Some(p) => Some(cell(p, c)),
-                    None if i == 0 => Some(inaccessible_text(
-                        f.inaccessible(id).unwrap_or("not fetched"),
-                    )),
-                    None => None,
-                })
-                .filter(|v| !v.is_empty())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-        .collect()
 }
 
 /// Up to `limit` rows of data source `id`.
