@@ -102,10 +102,19 @@ pub fn from_fixture(value: &Value) -> ApiResult<Vec<Value>> {
     match value {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => Ok(from_inline_markdown(s)),
-        Value::Array(_) => Ok(normalize_lenient(value, "rich_text")?
-            .into_iter()
-            .map(resolve_fixture_mention)
-            .collect()),
+        Value::Array(items) => {
+            let items: Vec<Value> = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => text_item(s, None, None),
+                    other => other.clone(),
+                })
+                .collect();
+            Ok(normalize_stored(&Value::Array(items), "rich_text")?
+                .into_iter()
+                .map(resolve_fixture_mention)
+                .collect())
+        }
         other => Ok(from_plain(&scalar_text(other))),
     }
 }
@@ -135,35 +144,29 @@ fn scalar_text(v: &Value) -> String {
 
 /// Normalises an API rich-text array, checking Notion's limits; `path` names it in messages.
 pub fn normalize(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
+    if let Some(items) = value.as_array()
+        && items.len() > MAX_ARRAY
+    {
+        return Err(ApiError::body_validation(format!(
+            "{path}.length should be ≤ `{MAX_ARRAY}`, instead was `{}`.",
+            items.len()
+        )));
+    }
+    normalize_stored(value, path)
+}
+
+/// Like [`normalize`] but without the array-length limit (stored values may exceed it).
+pub fn normalize_stored(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
     let items = value.as_array().ok_or_else(|| {
         ApiError::body_validation(format!(
             "{path} should be an array, instead was `{}`.",
             short(value)
         ))
     })?;
-    if items.len() > MAX_ARRAY {
-        return Err(ApiError::body_validation(format!(
-            "{path}.length should be ≤ `{MAX_ARRAY}`, instead was `{}`.",
-            items.len()
-        )));
-    }
     items
         .iter()
         .enumerate()
         .map(|(i, item)| normalize_item(item, &format!("{path}[{i}]")))
-        .collect()
-}
-
-/// Like [`normalize`] but without the array-length limit (stored values may exceed it).
-fn normalize_lenient(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
-    let items = value.as_array().cloned().unwrap_or_default();
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            Value::String(s) => Ok(text_item(s, None, None)),
-            _ => normalize_item(item, &format!("{path}[{i}]")),
-        })
         .collect()
 }
 

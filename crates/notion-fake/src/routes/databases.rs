@@ -12,7 +12,7 @@ use crate::ids::{fmt_id, parse_id};
 use crate::pagination::{self, list_body};
 use crate::properties::parse_schema_entry;
 use crate::query::{QueryCtx, matches, sort_pages};
-use crate::render::{self, normalize_file_or_emoji};
+use crate::render::{self, file_or_emoji};
 use crate::richtext::{self, plain_text, short};
 use crate::state::{DataSource, Database, Page, Parent, PropSchema, State};
 
@@ -65,7 +65,10 @@ pub fn parse_schema(scope: &str, raw: &Value) -> ApiResult<Vec<PropSchema>> {
         out.push(parse_schema_entry(scope, name, entry, &taken)?);
     }
     match out.iter().filter(|p| p.kind == "title").count() {
-        0 => out.insert(0, parse_schema_entry(scope, "Name", &json!("title"), &[])?),
+        0 => out.insert(
+            0,
+            parse_schema_entry(scope, "Name", &json!({"title": {}}), &[])?,
+        ),
         1 => {}
         _ => {
             return Err(ApiError::body_validation(
@@ -203,31 +206,26 @@ pub fn create_database(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let schema_raw = initial.get("properties").cloned().unwrap_or(json!({}));
     let scope = fmt_id(&state.new_id());
     let schema = parse_schema(&scope, &schema_raw)?;
-    let id = new_database(
-        state,
-        ctx.bot.workspace_id,
-        parent,
-        title.clone(),
-        ctx.bot.id,
-        None,
-    );
+    let description = rich(ctx, "description")?.unwrap_or_default();
+    let (icon, cover) = (ctx.file_field("icon")?, ctx.file_field("cover")?);
     let ds_title = match initial.get("title") {
         Some(t) => richtext::normalize(t, "body.initial_data_source.title")?,
-        None => title,
+        None => title.clone(),
     };
+    let id = new_database(state, ctx.bot.workspace_id, parent, title, ctx.bot.id, None);
     let ds = new_data_source(state, id, ds_title, schema, ctx.bot.id, None)?;
     if let Err(e) = resolve_relations(state, &ds, false) {
         remove_database(state, &id);
         return Err(e);
     }
     if let Some(db) = state.databases.get_mut(&id) {
-        db.description = rich(ctx, "description")?.unwrap_or_default();
+        db.description = description;
         db.is_inline = ctx
             .field("is_inline")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        db.icon = ctx.field("icon").and_then(normalize_file_or_emoji);
-        db.cover = ctx.field("cover").and_then(normalize_file_or_emoji);
+        db.icon = icon;
+        db.cover = cover;
     }
     let db = state.database(&ctx.bot, &id)?;
     Ok(render::database(state, ctx.version, db))
@@ -264,10 +262,10 @@ pub fn update_database(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Val
         db.is_inline = i;
     }
     if let Some(icon) = ctx.body.get("icon") {
-        db.icon = normalize_file_or_emoji(icon);
+        db.icon = file_or_emoji(icon, "body.icon")?;
     }
     if let Some(cover) = ctx.body.get("cover") {
-        db.cover = normalize_file_or_emoji(cover);
+        db.cover = file_or_emoji(cover, "body.cover")?;
     }
     if let Some(l) = ctx.field("is_locked").and_then(Value::as_bool) {
         db.is_locked = l;
@@ -302,6 +300,7 @@ pub fn create_data_source(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let scope = fmt_id(&state.new_id());
     let schema = parse_schema(&scope, required(ctx, "properties")?)?;
     let title = rich(ctx, "title")?.unwrap_or_default();
+    let icon = ctx.file_field("icon")?;
     let id = new_data_source(state, db_id, title, schema, ctx.bot.id, None)?;
     if let Err(e) = resolve_relations(state, &id, false) {
         state.data_sources.remove(&id);
@@ -311,7 +310,7 @@ pub fn create_data_source(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         return Err(e);
     }
     if let Some(ds) = state.data_sources.get_mut(&id) {
-        ds.icon = ctx.field("icon").and_then(normalize_file_or_emoji);
+        ds.icon = icon;
     }
     let ds = state.data_source(&ctx.bot, &id)?;
     Ok(render::data_source(state, ctx.version, ds))
@@ -395,7 +394,7 @@ pub fn update_data_source(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<
         ds.title = t;
     }
     if let Some(icon) = ctx.body.get("icon") {
-        ds.icon = normalize_file_or_emoji(icon);
+        ds.icon = file_or_emoji(icon, "body.icon")?;
     }
     if let Some(t) = trash {
         ds.in_trash = t;

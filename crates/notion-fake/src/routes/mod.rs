@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::errors::{ApiError, ApiResult};
 use crate::pagination::{self, PageRequest};
-use crate::render::Version;
+use crate::render::{self, Version};
 use crate::richtext::short;
 use crate::state::{Bot, Capabilities, State};
 
@@ -55,6 +55,13 @@ impl Ctx {
 
     pub fn field(&self, key: &str) -> Option<&Value> {
         self.body.get(key).filter(|v| !v.is_null())
+    }
+
+    /// An `icon` or `cover` of a create request, checked (see [`render::file_or_emoji`]).
+    pub fn file_field(&self, key: &str) -> ApiResult<Option<Value>> {
+        self.body.get(key).map_or(Ok(None), |v| {
+            render::file_or_emoji(v, &format!("body.{key}"))
+        })
     }
 
     /// Pagination from the query string (GET endpoints).

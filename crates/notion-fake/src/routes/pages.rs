@@ -9,7 +9,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::ids::fmt_id;
 use crate::pagination::{self, list_body};
 use crate::properties::{self, full_items, normalize_value, plain_title_schema};
-use crate::render::{self, normalize_file_or_emoji};
+use crate::render::{self, file_or_emoji};
 use crate::richtext::short;
 use crate::state::{NodeKind, Page, Parent, State};
 
@@ -91,7 +91,6 @@ pub fn apply_properties(
     parent: &Parent,
     props: &Value,
     target: &mut Map<String, Value>,
-    strict: bool,
 ) -> ApiResult<()> {
     let obj = props.as_object().ok_or_else(|| {
         ApiError::body_validation(format!(
@@ -107,7 +106,7 @@ pub fn apply_properties(
             let index = ds.prop_index(key).ok_or_else(|| {
                 ApiError::validation(format!("{key} is not a property that exists."))
             })?;
-            let value = normalize_value(&mut ds.properties[index], raw, strict)?;
+            let value = normalize_value(&mut ds.properties[index], raw, true)?;
             target.insert(ds.properties[index].id.clone(), value);
         }
         return Ok(());
@@ -122,7 +121,7 @@ pub fn apply_properties(
             )));
         }
         let mut schema = plain_title_schema();
-        target.insert("title".into(), normalize_value(&mut schema, raw, strict)?);
+        target.insert("title".into(), normalize_value(&mut schema, raw, true)?);
     }
     Ok(())
 }
@@ -165,7 +164,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         return Err(ApiError::archived());
     }
     let mut values = Map::new();
-    apply_properties(state, &parent, props, &mut values, true)?;
+    apply_properties(state, &parent, props, &mut values)?;
     let at = match ctx.field("position") {
         None => InsertAt::End,
         Some(p) => match p.get("type").and_then(Value::as_str) {
@@ -183,6 +182,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
             }
         },
     };
+    let (icon, cover) = (ctx.file_field("icon")?, ctx.file_field("cover")?);
     let id = state.new_id();
     let by = ctx.bot.id;
     let stamp = state.stamp(by);
@@ -192,8 +192,8 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         workspace_id: ctx.bot.workspace_id,
         parent,
         properties: values,
-        icon: ctx.field("icon").and_then(normalize_file_or_emoji),
-        cover: ctx.field("cover").and_then(normalize_file_or_emoji),
+        icon,
+        cover,
         in_trash: false,
         is_locked: false,
         created: stamp,
@@ -240,13 +240,13 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     }
     let mut updated = page.clone();
     if let Some(props) = ctx.field("properties") {
-        apply_properties(state, &page.parent, props, &mut updated.properties, true)?;
+        apply_properties(state, &page.parent, props, &mut updated.properties)?;
     }
     if let Some(icon) = ctx.body.get("icon") {
-        updated.icon = normalize_file_or_emoji(icon);
+        updated.icon = file_or_emoji(icon, "body.icon")?;
     }
     if let Some(cover) = ctx.body.get("cover") {
-        updated.cover = normalize_file_or_emoji(cover);
+        updated.cover = file_or_emoji(cover, "body.cover")?;
     }
     if let Some(locked) = ctx.field("is_locked").and_then(Value::as_bool) {
         updated.is_locked = locked;
