@@ -98,25 +98,13 @@ fn parse_level(
     level: usize,
     count: &mut usize,
 ) -> ApiResult<Vec<BlockSpec>> {
-    let items = value.as_array().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an array, instead was `{}`.",
-            short(value)
-        ))
-    })?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| ApiError::should_be(path, "an array", value))?;
     if level > MAX_NESTING && !items.is_empty() {
-        return Err(ApiError::body_validation(format!(
-            "{path} should be not present, instead was `{}`.",
-            short(value)
-        )));
+        return Err(ApiError::should_be(path, "not present", value));
     }
-    if items.len() > richtext::MAX_ARRAY {
-        return Err(ApiError::body_validation(format!(
-            "{path}.length should be ≤ `{}`, instead was `{}`.",
-            richtext::MAX_ARRAY,
-            items.len()
-        )));
-    }
+    richtext::check_count(path, items)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         *count += 1;
@@ -145,12 +133,9 @@ fn parse_api_block(
     level: usize,
     count: &mut usize,
 ) -> ApiResult<BlockSpec> {
-    let obj = item.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an object, instead was `{}`.",
-            short(item)
-        ))
-    })?;
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
     let kind = block_kind(obj).ok_or_else(|| {
         ApiError::body_validation(format!(
             "{path}.type should be defined, instead was `undefined`."

@@ -36,12 +36,9 @@ pub fn parse_schema_entry(
     taken: &[String],
 ) -> ApiResult<PropSchema> {
     let path = format!("body.properties.{name}");
-    let obj = raw.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an object, instead was `{}`.",
-            short(raw)
-        ))
-    })?;
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(&path, "an object", raw))?;
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -100,19 +97,14 @@ fn options_from(scope: &str, raw: &Value, path: &str) -> ApiResult<Vec<Value>> {
         None => return Ok(Vec::new()),
         Some(Value::Array(list)) => list,
         Some(other) => {
-            return Err(ApiError::body_validation(format!(
-                "{path}.options should be an array, instead was `{}`.",
-                short(other)
-            )));
+            return Err(ApiError::should_be(
+                &format!("{path}.options"),
+                "an array",
+                other,
+            ));
         }
     };
-    if list.len() > richtext::MAX_ARRAY {
-        return Err(ApiError::body_validation(format!(
-            "{path}.options.length should be ≤ `{}`, instead was `{}`.",
-            richtext::MAX_ARRAY,
-            list.len()
-        )));
-    }
+    richtext::check_count(&format!("{path}.options"), list)?;
     list.iter()
         .enumerate()
         .map(|(i, o)| {
@@ -201,21 +193,10 @@ fn expected(schema: &PropSchema) -> ApiError {
     ))
 }
 
-/// `{path} should be <what>, instead was <value>.` as a 400 `validation_error`.
-fn shape(path: &str, what: &str, got: &Value) -> ApiError {
-    ApiError::body_validation(format!(
-        "{path} should be {what}, instead was `{}`.",
-        short(got)
-    ))
-}
-
+/// The request limit on arrays, when `limits` apply.
 fn check_count(path: &str, items: &[Value], limits: bool) -> ApiResult<()> {
-    if limits && items.len() > richtext::MAX_ARRAY {
-        return Err(ApiError::body_validation(format!(
-            "{path}.length should be ≤ `{}`, instead was `{}`.",
-            richtext::MAX_ARRAY,
-            items.len()
-        )));
+    if limits {
+        richtext::check_count(path, items)?;
     }
     Ok(())
 }
@@ -224,7 +205,7 @@ fn check_count(path: &str, items: &[Value], limits: bool) -> ApiResult<()> {
 fn ids_from(payload: &Value, path: &str, limits: bool) -> ApiResult<Vec<Value>> {
     let items = payload
         .as_array()
-        .ok_or_else(|| shape(path, "an array", payload))?;
+        .ok_or_else(|| ApiError::should_be(path, "an array", payload))?;
     check_count(path, items, limits)?;
     items
         .iter()
@@ -233,13 +214,13 @@ fn ids_from(payload: &Value, path: &str, limits: bool) -> ApiResult<Vec<Value>> 
             let at = format!("{path}[{i}]");
             let raw = item
                 .as_object()
-                .ok_or_else(|| shape(&at, "an object", item))?
+                .ok_or_else(|| ApiError::should_be(&at, "an object", item))?
                 .get("id")
                 .unwrap_or(&Value::Null);
             raw.as_str()
                 .and_then(crate::ids::parse_id)
                 .map(|u| json!(crate::ids::fmt_id(&u)))
-                .ok_or_else(|| shape(&format!("{at}.id"), "a valid uuid", raw))
+                .ok_or_else(|| ApiError::should_be(&format!("{at}.id"), "a valid uuid", raw))
         })
         .collect()
 }
@@ -254,7 +235,7 @@ fn find_or_add_option(
 ) -> ApiResult<Value> {
     let obj = item
         .as_object()
-        .ok_or_else(|| shape(path, "an object", item))?;
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
     let name = obj.get("name").and_then(Value::as_str);
     let id = obj.get("id").and_then(Value::as_str);
     if name.is_none() && id.is_none() {
@@ -292,25 +273,15 @@ fn find_or_add_option(
     Ok(opt)
 }
 
-fn check_len(path: &str, s: &str, max: usize) -> ApiResult<()> {
-    let len = s.chars().count();
-    if len > max {
-        return Err(ApiError::body_validation(format!(
-            "{path}.length should be ≤ `{max}`, instead was `{len}`."
-        )));
-    }
-    Ok(())
-}
-
 /// A `files` item: `{"name", "type": "external", "external": {"url"}}` or a file upload
 /// (resolved to a Notion-hosted `file` before this point).
 fn file_item(item: &Value, path: &str) -> ApiResult<Value> {
     let obj = item
         .as_object()
-        .ok_or_else(|| shape(path, "an object", item))?;
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
     let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default();
     if !matches!(kind, "external" | "file_upload" | "file") || !obj.contains_key(kind) {
-        return Err(shape(
+        return Err(ApiError::should_be(
             path,
             "a file object of type `external` or `file_upload`",
             item,
@@ -346,11 +317,11 @@ pub fn normalize_value(schema: &mut PropSchema, raw: &Value, limits: bool) -> Ap
         "title" | "rich_text" => Value::Array(richtext::normalize_stored(&payload, &path)?),
         "number" => match payload {
             Value::Null | Value::Number(_) => payload,
-            _ => return Err(shape(&path, "a number or `null`", &payload)),
+            _ => return Err(ApiError::should_be(&path, "a number or `null`", &payload)),
         },
         "checkbox" => match payload {
             Value::Bool(_) => payload,
-            _ => return Err(shape(&path, "a boolean", &payload)),
+            _ => return Err(ApiError::should_be(&path, "a boolean", &payload)),
         },
         "select" | "status" => match payload {
             Value::Null => Value::Null,
@@ -359,7 +330,7 @@ pub fn normalize_value(schema: &mut PropSchema, raw: &Value, limits: bool) -> Ap
         "multi_select" => {
             let items = payload
                 .as_array()
-                .ok_or_else(|| shape(&path, "an array", &payload))?;
+                .ok_or_else(|| ApiError::should_be(&path, "an array", &payload))?;
             check_count(&path, items, limits)?;
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
@@ -377,7 +348,7 @@ pub fn normalize_value(schema: &mut PropSchema, raw: &Value, limits: bool) -> Ap
             Value::Object(m) => {
                 let start = m.get("start").unwrap_or(&Value::Null);
                 if start.as_str().and_then(crate::query::parse_date).is_none() {
-                    return Err(shape(
+                    return Err(ApiError::should_be(
                         &format!("{path}.start"),
                         "a valid ISO 8601 date string",
                         start,
@@ -386,21 +357,21 @@ pub fn normalize_value(schema: &mut PropSchema, raw: &Value, limits: bool) -> Ap
                 json!({"start": start, "end": m.get("end").cloned().unwrap_or(Value::Null),
                        "time_zone": m.get("time_zone").cloned().unwrap_or(Value::Null)})
             }
-            _ => return Err(shape(&path, "an object or `null`", &payload)),
+            _ => return Err(ApiError::should_be(&path, "an object or `null`", &payload)),
         },
         "people" | "relation" => Value::Array(ids_from(&payload, &path, limits)?),
         "url" | "email" | "phone_number" => match &payload {
             Value::Null => Value::Null,
             Value::String(s) => {
-                check_len(&path, s, if kind == "url" { 2000 } else { 200 })?;
+                richtext::check_len(s, if kind == "url" { 2000 } else { 200 }, &path)?;
                 payload
             }
-            _ => return Err(shape(&path, "a string or `null`", &payload)),
+            _ => return Err(ApiError::should_be(&path, "a string or `null`", &payload)),
         },
         "files" => {
             let items = payload
                 .as_array()
-                .ok_or_else(|| shape(&path, "an array", &payload))?;
+                .ok_or_else(|| ApiError::should_be(&path, "an array", &payload))?;
             check_count(&path, items, limits)?;
             let checked = items
                 .iter()

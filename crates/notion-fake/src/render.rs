@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::{compact_id, fmt_id, parse_id};
 use crate::properties::{plain_title_schema, render_value};
-use crate::richtext::{plain_text, short};
+use crate::richtext::plain_text;
 use crate::state::{Bot, BotOwner, Comment, DataSource, Database, Page, Parent, State, User};
 
 /// Notion-Version of a request.
@@ -440,10 +440,7 @@ pub fn file_or_emoji(raw: &Value, path: &str) -> ApiResult<Option<Value>> {
     let Some(obj) = raw.as_object() else {
         return match raw {
             Value::Null => Ok(None),
-            _ => Err(ApiError::body_validation(format!(
-                "{path} should be an object or `null`, instead was `{}`.",
-                short(raw)
-            ))),
+            _ => Err(ApiError::should_be(path, "an object or `null`", raw)),
         };
     };
     let kind = obj
@@ -456,9 +453,10 @@ pub fn file_or_emoji(raw: &Value, path: &str) -> ApiResult<Option<Value>> {
             out.insert("type".into(), json!(kind));
             Ok(Some(Value::Object(out)))
         }
-        _ => Err(ApiError::body_validation(format!(
-            "{path} should be an `emoji`, `external` or `file_upload` object, instead was `{}`.",
-            short(raw)
-        ))),
+        _ => Err(ApiError::should_be(
+            path,
+            "an `emoji`, `external` or `file_upload` object",
+            raw,
+        )),
     }
 }

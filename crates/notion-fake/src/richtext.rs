@@ -144,25 +144,28 @@ fn scalar_text(v: &Value) -> String {
 
 /// Normalises an API rich-text array, checking Notion's limits; `path` names it in messages.
 pub fn normalize(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
-    if let Some(items) = value.as_array()
-        && items.len() > MAX_ARRAY
-    {
+    if let Some(items) = value.as_array() {
+        check_count(path, items)?;
+    }
+    normalize_stored(value, path)
+}
+
+/// Notion's limit on any array in a request (blocks, rich text, options, references).
+pub fn check_count(path: &str, items: &[Value]) -> ApiResult<()> {
+    if items.len() > MAX_ARRAY {
         return Err(ApiError::body_validation(format!(
             "{path}.length should be ≤ `{MAX_ARRAY}`, instead was `{}`.",
             items.len()
         )));
     }
-    normalize_stored(value, path)
+    Ok(())
 }
 
 /// Like [`normalize`] but without the array-length limit (stored values may exceed it).
 pub fn normalize_stored(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
-    let items = value.as_array().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an array, instead was `{}`.",
-            short(value)
-        ))
-    })?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| ApiError::should_be(path, "an array", value))?;
     items
         .iter()
         .enumerate()
@@ -186,12 +189,9 @@ fn annotations_of(item: &Value) -> Value {
 }
 
 fn normalize_item(item: &Value, path: &str) -> ApiResult<Value> {
-    let obj = item.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an object, instead was `{}`.",
-            short(item)
-        ))
-    })?;
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -291,7 +291,8 @@ fn normalize_item(item: &Value, path: &str) -> ApiResult<Value> {
     }
 }
 
-fn check_len(s: &str, max: usize, path: &str) -> ApiResult<()> {
+/// A string of at most `max` characters.
+pub fn check_len(s: &str, max: usize, path: &str) -> ApiResult<()> {
     let len = s.chars().count();
     if len > max {
         return Err(ApiError::body_validation(format!(

@@ -13,7 +13,7 @@ use crate::pagination::{self, list_body};
 use crate::properties::parse_schema_entry;
 use crate::query::{QueryCtx, matches, sort_pages};
 use crate::render::{self, file_or_emoji};
-use crate::richtext::{self, plain_text, short};
+use crate::richtext::{self, plain_text};
 use crate::state::{DataSource, Database, Page, Parent, PropSchema, State};
 
 /// Creates a database container (no data sources yet) and links it into a parent page.
@@ -53,12 +53,9 @@ pub fn new_database(
 
 /// Parses a schema map into entries (adds a `Name` title property when none is given).
 pub fn parse_schema(scope: &str, raw: &Value) -> ApiResult<Vec<PropSchema>> {
-    let obj = raw.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.properties should be an object, instead was `{}`.",
-            short(raw)
-        ))
-    })?;
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ApiError::should_be("body.properties", "an object", raw))?;
     let mut out: Vec<PropSchema> = Vec::new();
     for (name, entry) in obj {
         let taken: Vec<String> = out.iter().map(|p| p.id.clone()).collect();
@@ -374,10 +371,11 @@ fn edit_schema(ds: &mut DataSource, changes: &Map<String, Value>) -> ApiResult<(
                 ds.properties.push(parsed);
             }
             (Some(_), other) => {
-                return Err(ApiError::body_validation(format!(
-                    "body.properties.{key} should be an object or null, instead was `{}`.",
-                    short(other)
-                )));
+                return Err(ApiError::should_be(
+                    &format!("body.properties.{key}"),
+                    "an object or null",
+                    other,
+                ));
             }
         }
     }
@@ -400,12 +398,9 @@ pub fn update_data_source(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<
         ds.in_trash = t;
     }
     if let Some(changes) = ctx.field("properties") {
-        let changes = changes.as_object().ok_or_else(|| {
-            ApiError::body_validation(format!(
-                "body.properties should be an object, instead was `{}`.",
-                short(changes)
-            ))
-        })?;
+        let changes = changes
+            .as_object()
+            .ok_or_else(|| ApiError::should_be("body.properties", "an object", changes))?;
         edit_schema(&mut ds, changes)?;
     }
     ds.edited = state.stamp(ctx.bot.id);

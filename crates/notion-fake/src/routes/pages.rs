@@ -15,12 +15,9 @@ use crate::state::{NodeKind, Page, Parent, State};
 
 /// Parses a `parent` object and checks the caller can see it. `allowed` lists accepted keys.
 pub fn parse_parent(state: &State, ctx: &Ctx, raw: &Value, allowed: &[&str]) -> ApiResult<Parent> {
-    let obj = raw.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.parent should be an object, instead was `{}`.",
-            short(raw)
-        ))
-    })?;
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ApiError::should_be("body.parent", "an object", raw))?;
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -92,12 +89,9 @@ pub fn apply_properties(
     props: &Value,
     target: &mut Map<String, Value>,
 ) -> ApiResult<()> {
-    let obj = props.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.properties should be an object, instead was `{}`.",
-            short(props)
-        ))
-    })?;
+    let obj = props
+        .as_object()
+        .ok_or_else(|| ApiError::should_be("body.properties", "an object", props))?;
     if let Parent::DataSource(ds_id) = parent {
         let Some(ds) = state.data_sources.get_mut(ds_id) else {
             return Err(ApiError::not_found("data_source", &fmt_id(ds_id)));
@@ -175,10 +169,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
                 "body.position.after_block.id",
             )?),
             _ => {
-                return Err(ApiError::body_validation(format!(
-                    "body.position should be a valid position, instead was `{}`.",
-                    short(p)
-                )));
+                return Err(ApiError::should_be("body.position", "a valid position", p));
             }
         },
     };
