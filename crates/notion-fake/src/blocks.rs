@@ -1,5 +1,5 @@
-//! Block content: parsing appended children (API form, with Notion's limits) and fixture
-//! shorthand into `BlockSpec`s, and inserting block trees into the model.
+//! Block content: parsing appended children (Notion's request shape and limits; shorthand is a
+//! 400) and fixture shorthand into `BlockSpec`s, and inserting block trees into the model.
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -98,25 +98,13 @@ fn parse_level(
     level: usize,
     count: &mut usize,
 ) -> ApiResult<Vec<BlockSpec>> {
-    let items = value.as_array().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an array, instead was `{}`.",
-            short(value)
-        ))
-    })?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| ApiError::should_be(path, "an array", value))?;
     if level > MAX_NESTING && !items.is_empty() {
-        return Err(ApiError::body_validation(format!(
-            "{path} should be not present, instead was `{}`.",
-            short(value)
-        )));
+        return Err(ApiError::should_be(path, "not present", value));
     }
-    if items.len() > richtext::MAX_ARRAY {
-        return Err(ApiError::body_validation(format!(
-            "{path}.length should be ≤ `{}`, instead was `{}`.",
-            richtext::MAX_ARRAY,
-            items.len()
-        )));
-    }
+    richtext::check_count(path, items)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         *count += 1;
@@ -145,12 +133,9 @@ fn parse_api_block(
     level: usize,
     count: &mut usize,
 ) -> ApiResult<BlockSpec> {
-    let obj = item.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an object, instead was `{}`.",
-            short(item)
-        ))
-    })?;
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
     let kind = block_kind(obj).ok_or_else(|| {
         ApiError::body_validation(format!(
             "{path}.type should be defined, instead was `undefined`."
@@ -191,13 +176,43 @@ fn parse_api_block(
     })
 }
 
-/// Fills defaults and normalises rich text of a type object. `strict` applies API limits.
+/// Block types whose content is a file (`external`, `file_upload`, or a stored `file`).
+const FILE_TYPES: &[&str] = &["image", "video", "pdf", "file", "audio"];
+
+/// Fixture shorthand inside a type object: `text` for `rich_text`, a `url` string for a file
+/// block, an emoji string for a callout icon. Requests must use Notion's own shapes.
+fn fixture_shorthand(kind: &str, data: &mut Map<String, Value>) {
+    if let Some(text) = data.remove("text") {
+        data.entry("rich_text").or_insert(text);
+    }
+    if FILE_TYPES.contains(&kind)
+        && let Some(Value::String(url)) = data.remove("url")
+    {
+        data.insert("type".into(), json!("external"));
+        data.insert("external".into(), json!({"url": url}));
+    }
+    if let Some(Value::String(emoji)) = data.get("icon").cloned() {
+        data.insert("icon".into(), json!({"type": "emoji", "emoji": emoji}));
+    }
+}
+
+fn undefined(path: &str) -> ApiError {
+    ApiError::body_validation(format!(
+        "{path} should be defined, instead was `undefined`."
+    ))
+}
+
+/// Checks a type object against Notion's request shape, fills defaults and normalises its rich
+/// text. `strict` (requests) applies Notion's limits and refuses fixture shorthand.
 pub fn normalize_data(
     kind: &str,
     mut data: Map<String, Value>,
     path: &str,
     strict: bool,
 ) -> ApiResult<Value> {
+    if !strict {
+        fixture_shorthand(kind, &mut data);
+    }
     let rt = |v: &Value, p: &str| -> ApiResult<Vec<Value>> {
         if strict {
             richtext::normalize(v, p)
@@ -206,10 +221,11 @@ pub fn normalize_data(
         }
     };
     if TEXT_TYPES.contains(&kind) {
-        let given = data
-            .remove("rich_text")
-            .or_else(|| data.remove("text"))
-            .unwrap_or(json!([]));
+        let given = match data.remove("rich_text") {
+            Some(v) => v,
+            None if strict => return Err(undefined(&format!("{path}.rich_text"))),
+            None => json!([]),
+        };
         data.insert(
             "rich_text".into(),
             Value::Array(rt(&given, &format!("{path}.rich_text"))?),
@@ -232,10 +248,11 @@ pub fn normalize_data(
             default(&mut data, "is_toggleable", json!(false))
         }
         "callout" => {
-            if let Some(Value::String(emoji)) = data.get("icon").cloned() {
-                data.insert("icon".into(), json!({"type": "emoji", "emoji": emoji}));
-            }
-            default(&mut data, "icon", json!({"type": "emoji", "emoji": "💡"}));
+            let icon = data.get("icon").unwrap_or(&Value::Null);
+            match crate::render::file_or_emoji(icon, &format!("{path}.icon"))? {
+                Some(icon) => data.insert("icon".into(), icon),
+                None => data.insert("icon".into(), json!({"type": "emoji", "emoji": "💡"})),
+            };
         }
         "equation" => {
             let expr = data.get("expression").and_then(Value::as_str).unwrap_or("");
@@ -262,13 +279,15 @@ pub fn normalize_data(
             default(&mut data, "has_row_header", json!(false));
         }
         "bookmark" | "embed" | "image" | "video" | "pdf" | "file" | "audio" => {
-            if let Some(Value::String(url)) = data.remove("url") {
-                if kind == "bookmark" || kind == "embed" {
-                    data.insert("url".into(), json!(url));
-                } else {
-                    data.insert("type".into(), json!("external"));
-                    data.insert("external".into(), json!({"url": url}));
+            if strict && FILE_TYPES.contains(&kind) {
+                let source = ["external", "file_upload", "file"]
+                    .into_iter()
+                    .find(|k| data.get(*k).is_some_and(Value::is_object));
+                if source.is_none() {
+                    return Err(undefined(&format!("{path}.external")));
                 }
+            } else if strict && !data.get("url").is_some_and(Value::is_string) {
+                return Err(undefined(&format!("{path}.url")));
             }
             let caption = data.remove("caption").unwrap_or(json!([]));
             data.insert(

@@ -53,6 +53,14 @@ impl ApiError {
         Self::validation(format!("body failed validation: {}", detail.as_ref()))
     }
 
+    /// ``body failed validation: <path> should be <what>, instead was `<got>`.``
+    pub fn should_be(path: &str, what: &str, got: &Value) -> Self {
+        Self::body_validation(format!(
+            "{path} should be {what}, instead was `{}`.",
+            crate::richtext::short(got)
+        ))
+    }
+
     pub fn invalid_json() -> Self {
         Self::new(400, "invalid_json", "Error parsing JSON body.")
     }

@@ -1,5 +1,6 @@
-//! Data-source schemas and page property values: parsing schema entries (API and fixture
-//! shorthand), normalising written values into stored form, and rendering them (25-ref cap).
+//! Data-source schemas and page property values in Notion's request shape: parsing schema
+//! entries, checking and normalising written values into stored form (readable shorthand is a
+//! 400, as at Notion), and rendering them (25-ref cap).
 
 use serde_json::{Map, Value, json};
 
@@ -25,40 +26,45 @@ pub fn plain_title_schema() -> PropSchema {
     }
 }
 
-/// Parses one schema entry. Accepts `{"type":"select","select":{...}}`, `{"select":{...}}`,
-/// and fixture shorthand: `"title"`, `{"select": ["A","B"]}`, `{"relation": "<data source>"}`.
+/// Parses one schema entry in Notion's request shape: `{"<type>": {config}}`, optionally with
+/// `"type"`, `"name"` and `"description"`. Readable shorthand (`"title"`, option-name lists) is the
+/// fixture loader's business; here it is a 400 `validation_error`, as at Notion.
 pub fn parse_schema_entry(
     scope: &str,
     name: &str,
     raw: &Value,
     taken: &[String],
 ) -> ApiResult<PropSchema> {
-    let bad = || {
-        ApiError::body_validation(format!(
-            "body.properties.{name} should be a property schema, instead was `{}`.",
-            short(raw)
-        ))
-    };
-    let (kind, config) = match raw {
-        Value::String(kind) => (kind.clone(), Value::Object(Map::new())),
-        Value::Object(obj) => {
-            let kind = obj
-                .get("type")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| {
-                    obj.keys()
-                        .find(|k| PROPERTY_TYPES.contains(&k.as_str()))
-                        .cloned()
-                })
-                .ok_or_else(bad)?;
-            (kind.clone(), obj.get(&kind).cloned().unwrap_or(json!({})))
-        }
-        _ => return Err(bad()),
-    };
+    let path = format!("body.properties.{name}");
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(&path, "an object", raw))?;
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            obj.keys()
+                .map(String::as_str)
+                .find(|k| PROPERTY_TYPES.contains(k))
+        })
+        .unwrap_or_default()
+        .to_string();
     if !PROPERTY_TYPES.contains(&kind.as_str()) {
-        return Err(bad());
+        return Err(ApiError::body_validation(format!(
+            "{path} should have one property type key ({}), instead was `{}`.",
+            PROPERTY_TYPES.join(", "),
+            short(raw)
+        )));
     }
+    let config = match obj.get(&kind) {
+        Some(c @ Value::Object(_)) => c.clone(),
+        other => {
+            return Err(ApiError::body_validation(format!(
+                "{path}.{kind} should be an object, instead was `{}`.",
+                other.map(short).unwrap_or_else(|| "undefined".into())
+            )));
+        }
+    };
     let id = if kind == "title" {
         "title".to_string()
     } else {
@@ -67,7 +73,7 @@ pub fn parse_schema_entry(
             .find(|id| !taken.contains(id) && id != "title")
             .unwrap_or_default()
     };
-    let config = normalize_config(scope, name, &kind, config);
+    let config = normalize_config(scope, name, &kind, config, &format!("{path}.{kind}"))?;
     Ok(PropSchema {
         id,
         name: name.to_string(),
@@ -85,39 +91,49 @@ fn option(scope: &str, name: &str, color: Option<&str>, index: usize) -> Value {
     })
 }
 
-fn options_from(scope: &str, raw: &Value) -> Vec<Value> {
-    let list = match raw {
-        Value::Array(a) => a.clone(),
-        Value::Object(o) => o
-            .get("options")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        _ => Vec::new(),
+/// `{"options": [{"name", "color"?, "id"?}]}` → stored options; anything else is a 400.
+fn options_from(scope: &str, raw: &Value, path: &str) -> ApiResult<Vec<Value>> {
+    let list = match raw.get("options") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(ApiError::should_be(
+                &format!("{path}.options"),
+                "an array",
+                other,
+            ));
+        }
     };
+    richtext::check_count(&format!("{path}.options"), list)?;
     list.iter()
         .enumerate()
-        .filter_map(|(i, o)| match o {
-            Value::String(name) => Some(option(scope, name, None, i)),
-            Value::Object(m) => {
-                let name = m.get("name").and_then(Value::as_str)?;
-                let mut opt = option(scope, name, m.get("color").and_then(Value::as_str), i);
-                if let Some(id) = m.get("id").and_then(Value::as_str) {
-                    opt["id"] = json!(id);
-                }
-                Some(opt)
+        .map(|(i, o)| {
+            let name = o.get("name").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::body_validation(format!(
+                    "{path}.options[{i}].name should be defined, instead was `undefined`."
+                ))
+            })?;
+            let mut opt = option(scope, name, o.get("color").and_then(Value::as_str), i);
+            if let Some(id) = o.get("id").and_then(Value::as_str) {
+                opt["id"] = json!(id);
             }
-            _ => None,
+            Ok(opt)
         })
         .collect()
 }
 
-fn normalize_config(scope: &str, name: &str, kind: &str, raw: Value) -> Value {
+fn normalize_config(
+    scope: &str,
+    name: &str,
+    kind: &str,
+    raw: Value,
+    path: &str,
+) -> ApiResult<Value> {
     let scope = format!("{scope}/{name}");
-    match kind {
-        "select" | "multi_select" => json!({"options": options_from(&scope, &raw)}),
+    Ok(match kind {
+        "select" | "multi_select" => json!({"options": options_from(&scope, &raw, path)?}),
         "status" => {
-            let mut options = options_from(&scope, &raw);
+            let mut options = options_from(&scope, &raw, path)?;
             if options.is_empty() {
                 options = ["Not started", "In progress", "Done"]
                     .iter()
@@ -145,21 +161,18 @@ fn normalize_config(scope: &str, name: &str, kind: &str, raw: Value) -> Value {
             json!({"format": format})
         }
         "relation" => {
-            let (ds, db) = match &raw {
-                Value::String(s) => (json!(s), Value::Null),
-                _ => (
-                    raw.get("data_source_id").cloned().unwrap_or(Value::Null),
-                    raw.get("database_id").cloned().unwrap_or(Value::Null),
-                ),
-            };
+            let ds = raw.get("data_source_id").cloned().unwrap_or(Value::Null);
+            let db = raw.get("database_id").cloned().unwrap_or(Value::Null);
+            if ds.is_null() && db.is_null() {
+                return Err(ApiError::body_validation(format!(
+                    "{path}.data_source_id should be defined, instead was `undefined`."
+                )));
+            }
             json!({"data_source_id": ds, "database_id": db, "type": "single_property", "single_property": {}})
         }
         "unique_id" => json!({"prefix": raw.get("prefix").cloned().unwrap_or(Value::Null)}),
-        _ => match raw {
-            Value::Object(_) => raw,
-            _ => json!({}),
-        },
-    }
+        _ => raw,
+    })
 }
 
 /// The schema entry as rendered in a data source object.
@@ -180,40 +193,56 @@ fn expected(schema: &PropSchema) -> ApiError {
     ))
 }
 
-fn ids_from(payload: &Value, schema: &PropSchema, strict: bool) -> ApiResult<Vec<Value>> {
-    let items = payload.as_array().ok_or_else(|| expected(schema))?;
-    if strict && items.len() > 100 {
-        return Err(ApiError::body_validation(format!(
-            "body.properties.{}.{}.length should be ≤ `100`, instead was `{}`.",
-            schema.name,
-            schema.kind,
-            items.len()
-        )));
+/// The request limit on arrays, when `limits` apply.
+fn check_count(path: &str, items: &[Value], limits: bool) -> ApiResult<()> {
+    if limits {
+        richtext::check_count(path, items)?;
     }
+    Ok(())
+}
+
+/// `[{"id": "<uuid>"}, …]` (people, relation) → stored dashed ids.
+fn ids_from(payload: &Value, path: &str, limits: bool) -> ApiResult<Vec<Value>> {
+    let items = payload
+        .as_array()
+        .ok_or_else(|| ApiError::should_be(path, "an array", payload))?;
+    check_count(path, items, limits)?;
     items
         .iter()
-        .map(|i| {
-            let raw = i.get("id").and_then(Value::as_str).or_else(|| i.as_str());
-            raw.and_then(crate::ids::parse_id)
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("{path}[{i}]");
+            let raw = item
+                .as_object()
+                .ok_or_else(|| ApiError::should_be(&at, "an object", item))?
+                .get("id")
+                .unwrap_or(&Value::Null);
+            raw.as_str()
+                .and_then(crate::ids::parse_id)
                 .map(|u| json!(crate::ids::fmt_id(&u)))
-                .ok_or_else(|| {
-                    ApiError::body_validation(format!(
-                        "body.properties.{}.{}.id should be a valid uuid, instead was `{}`.",
-                        schema.name,
-                        schema.kind,
-                        short(i)
-                    ))
-                })
+                .ok_or_else(|| ApiError::should_be(&format!("{at}.id"), "a valid uuid", raw))
         })
         .collect()
 }
 
-fn find_or_add_option(schema: &mut PropSchema, item: &Value, allow_add: bool) -> ApiResult<Value> {
-    let name = item
-        .get("name")
-        .and_then(Value::as_str)
-        .or_else(|| item.as_str());
-    let id = item.get("id").and_then(Value::as_str);
+/// An option reference `{"name"}` or `{"id"}`; a new name is added when `allow_add` (select,
+/// multi_select), as Notion does.
+fn find_or_add_option(
+    schema: &mut PropSchema,
+    item: &Value,
+    path: &str,
+    allow_add: bool,
+) -> ApiResult<Value> {
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
+    let name = obj.get("name").and_then(Value::as_str);
+    let id = obj.get("id").and_then(Value::as_str);
+    if name.is_none() && id.is_none() {
+        return Err(ApiError::body_validation(format!(
+            "{path}.name should be defined, instead was `undefined`."
+        )));
+    }
     let options = schema.config["options"]
         .as_array()
         .cloned()
@@ -235,7 +264,7 @@ fn find_or_add_option(schema: &mut PropSchema, item: &Value, allow_add: bool) ->
     let opt = option(
         &scope,
         name,
-        item.get("color").and_then(Value::as_str),
+        obj.get("color").and_then(Value::as_str),
         options.len(),
     );
     if let Some(list) = schema.config["options"].as_array_mut() {
@@ -244,31 +273,37 @@ fn find_or_add_option(schema: &mut PropSchema, item: &Value, allow_add: bool) ->
     Ok(opt)
 }
 
-fn check_len(schema: &PropSchema, s: &str, max: usize) -> ApiResult<()> {
-    let len = s.chars().count();
-    if len > max {
+/// A `files` item: `{"name", "type": "external", "external": {"url"}}` or a file upload
+/// (resolved to a Notion-hosted `file` before this point).
+fn file_item(item: &Value, path: &str) -> ApiResult<Value> {
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
+    let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default();
+    if !matches!(kind, "external" | "file_upload" | "file") || !obj.contains_key(kind) {
+        return Err(ApiError::should_be(
+            path,
+            "a file object of type `external` or `file_upload`",
+            item,
+        ));
+    }
+    if !obj.get("name").is_some_and(Value::is_string) {
         return Err(ApiError::body_validation(format!(
-            "body.properties.{}.{}.length should be ≤ `{max}`, instead was `{len}`.",
-            schema.name, schema.kind
+            "{path}.name should be defined, instead was `undefined`."
         )));
     }
-    Ok(())
+    Ok(item.clone())
 }
 
-/// Turns a written value into stored form. `strict` (API writes) requires the type-keyed
-/// form and applies limits; fixtures may use shorthand (`"Done"`, `["a","b"]`, `3`, `true`).
-pub fn normalize_value(schema: &mut PropSchema, raw: &Value, strict: bool) -> ApiResult<Value> {
+/// Turns a property value in Notion's request shape (`{"<type>": value}`) into stored form.
+/// Readable shorthand (`"Done"`, `["a","b"]`, `{"select": "Done"}`) is rejected as Notion
+/// rejects it. `limits` applies Notion's request limits (array lengths, text sizes); fixture
+/// values, already converted to this shape by the loader, may exceed them.
+pub fn normalize_value(schema: &mut PropSchema, raw: &Value, limits: bool) -> ApiResult<Value> {
     let kind = schema.kind.clone();
     let payload = match raw.as_object() {
         Some(obj) if obj.contains_key(&kind) => obj[&kind].clone(),
-        Some(obj)
-            if obj.get("type").is_some()
-                || obj.keys().any(|k| PROPERTY_TYPES.contains(&k.as_str())) =>
-        {
-            return Err(expected(schema));
-        }
-        _ if strict => return Err(expected(schema)),
-        _ => raw.clone(),
+        _ => return Err(expected(schema)),
     };
     if COMPUTED.contains(&kind.as_str()) {
         return Err(ApiError::validation(format!(
@@ -278,70 +313,73 @@ pub fn normalize_value(schema: &mut PropSchema, raw: &Value, strict: bool) -> Ap
     }
     let path = format!("body.properties.{}.{kind}", schema.name);
     Ok(match kind.as_str() {
-        "title" | "rich_text" => Value::Array(if strict {
-            richtext::normalize(&payload, &path)?
-        } else {
-            richtext::from_fixture(&payload)?
-        }),
+        "title" | "rich_text" if limits => Value::Array(richtext::normalize(&payload, &path)?),
+        "title" | "rich_text" => Value::Array(richtext::normalize_stored(&payload, &path)?),
         "number" => match payload {
             Value::Null | Value::Number(_) => payload,
-            _ => return Err(expected(schema)),
+            _ => return Err(ApiError::should_be(&path, "a number or `null`", &payload)),
         },
         "checkbox" => match payload {
             Value::Bool(_) => payload,
-            _ => return Err(expected(schema)),
+            _ => return Err(ApiError::should_be(&path, "a boolean", &payload)),
         },
         "select" | "status" => match payload {
             Value::Null => Value::Null,
-            Value::Object(_) | Value::String(_) => {
-                let allow_add = kind == "select";
-                find_or_add_option(schema, &payload, allow_add)?
-            }
-            _ => return Err(expected(schema)),
+            _ => find_or_add_option(schema, &payload, &path, kind == "select")?,
         },
         "multi_select" => {
-            let items = payload.as_array().ok_or_else(|| expected(schema))?.clone();
-            if strict && items.len() > 100 {
-                return Err(ApiError::body_validation(format!(
-                    "{path}.length should be ≤ `100`, instead was `{}`.",
-                    items.len()
-                )));
-            }
-            let mut out = Vec::new();
-            for item in &items {
-                out.push(find_or_add_option(schema, item, true)?);
+            let items = payload
+                .as_array()
+                .ok_or_else(|| ApiError::should_be(&path, "an array", &payload))?;
+            check_count(&path, items, limits)?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(find_or_add_option(
+                    schema,
+                    item,
+                    &format!("{path}[{i}]"),
+                    true,
+                )?);
             }
             Value::Array(out)
         }
-        "date" => match payload {
+        "date" => match &payload {
             Value::Null => Value::Null,
-            Value::String(s) => json!({"start": s, "end": null, "time_zone": null}),
             Value::Object(m) => {
-                let start = m.get("start").and_then(Value::as_str).unwrap_or("");
-                if crate::query::parse_date(start).is_none() {
-                    return Err(ApiError::body_validation(format!(
-                        "{path}.start should be a valid ISO 8601 date string, instead was `{}`.",
-                        short(&json!(start))
-                    )));
+                let start = m.get("start").unwrap_or(&Value::Null);
+                if start.as_str().and_then(crate::query::parse_date).is_none() {
+                    return Err(ApiError::should_be(
+                        &format!("{path}.start"),
+                        "a valid ISO 8601 date string",
+                        start,
+                    ));
                 }
                 json!({"start": start, "end": m.get("end").cloned().unwrap_or(Value::Null),
                        "time_zone": m.get("time_zone").cloned().unwrap_or(Value::Null)})
             }
-            _ => return Err(expected(schema)),
+            _ => return Err(ApiError::should_be(&path, "an object or `null`", &payload)),
         },
-        "people" | "relation" => Value::Array(ids_from(&payload, schema, strict)?),
+        "people" | "relation" => Value::Array(ids_from(&payload, &path, limits)?),
         "url" | "email" | "phone_number" => match &payload {
             Value::Null => Value::Null,
             Value::String(s) => {
-                check_len(schema, s, if kind == "url" { 2000 } else { 200 })?;
+                richtext::check_len(s, if kind == "url" { 2000 } else { 200 }, &path)?;
                 payload
             }
-            _ => return Err(expected(schema)),
+            _ => return Err(ApiError::should_be(&path, "a string or `null`", &payload)),
         },
-        "files" => match payload {
-            Value::Array(_) => payload,
-            _ => return Err(expected(schema)),
-        },
+        "files" => {
+            let items = payload
+                .as_array()
+                .ok_or_else(|| ApiError::should_be(&path, "an array", &payload))?;
+            check_count(&path, items, limits)?;
+            let checked = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| file_item(item, &format!("{path}[{i}]")))
+                .collect::<ApiResult<_>>()?;
+            Value::Array(checked)
+        }
         _ => payload,
     })
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::parse_id;
-use crate::richtext::{plain_text, short};
+use crate::richtext::plain_text;
 use crate::state::{DataSource, Page, PropSchema, State};
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 date-time.
@@ -32,10 +32,7 @@ pub struct QueryCtx<'a> {
 }
 
 fn invalid(path: &str, v: &Value) -> ApiError {
-    ApiError::body_validation(format!(
-        "{path} should be a valid filter, instead was `{}`.",
-        short(v)
-    ))
+    ApiError::should_be(path, "a valid filter", v)
 }
 
 /// Whether `page` passes `filter`.
@@ -277,10 +274,11 @@ fn date_cond(ctx: &QueryCtx, t: Option<i64>, cond: &Value, path: &str) -> ApiRes
     }
     let raw = want.as_str().unwrap_or("");
     let w = parse_date(raw).ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path}.{o} should be a valid ISO 8601 date string, instead was `{}`.",
-            short(&want)
-        ))
+        ApiError::should_be(
+            &format!("{path}.{o}"),
+            "a valid ISO 8601 date string",
+            &want,
+        )
     })?;
     let Some(v) = t else { return Ok(false) };
     let date_only = raw.len() == 10;

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::errors::{ApiError, ApiResult};
 use crate::ids::{compact_id, fmt_id, parse_id};
 use crate::properties::{plain_title_schema, render_value};
 use crate::richtext::plain_text;
@@ -432,14 +433,30 @@ pub fn comment(state: &State, c: &Comment) -> Value {
     })
 }
 
-/// Icon/cover input: a full object, an emoji string, or an http(s) URL string.
-pub fn normalize_file_or_emoji(raw: &Value) -> Option<Value> {
-    match raw {
-        Value::Null => None,
-        Value::String(s) if s.starts_with("http://") || s.starts_with("https://") => {
-            Some(json!({"type": "external", "external": {"url": s}}))
+/// An icon or cover in a request: `null` (remove) or an `emoji`, `external`, `file_upload`
+/// (resolved to `file` before this point) or `custom_emoji` object. Anything else is a 400.
+pub fn file_or_emoji(raw: &Value, path: &str) -> ApiResult<Option<Value>> {
+    const KINDS: [&str; 5] = ["emoji", "external", "file", "file_upload", "custom_emoji"];
+    let Some(obj) = raw.as_object() else {
+        return match raw {
+            Value::Null => Ok(None),
+            _ => Err(ApiError::should_be(path, "an object or `null`", raw)),
+        };
+    };
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .or_else(|| KINDS.into_iter().find(|k| obj.contains_key(*k)));
+    match kind {
+        Some(kind) if KINDS.contains(&kind) && obj.contains_key(kind) => {
+            let mut out = obj.clone();
+            out.insert("type".into(), json!(kind));
+            Ok(Some(Value::Object(out)))
         }
-        Value::String(s) => Some(json!({"type": "emoji", "emoji": s})),
-        other => Some(other.clone()),
+        _ => Err(ApiError::should_be(
+            path,
+            "an `emoji`, `external` or `file_upload` object",
+            raw,
+        )),
     }
 }

@@ -102,10 +102,19 @@ pub fn from_fixture(value: &Value) -> ApiResult<Vec<Value>> {
     match value {
         Value::Null => Ok(Vec::new()),
         Value::String(s) => Ok(from_inline_markdown(s)),
-        Value::Array(_) => Ok(normalize_lenient(value, "rich_text")?
-            .into_iter()
-            .map(resolve_fixture_mention)
-            .collect()),
+        Value::Array(items) => {
+            let items: Vec<Value> = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => text_item(s, None, None),
+                    other => other.clone(),
+                })
+                .collect();
+            Ok(normalize_stored(&Value::Array(items), "rich_text")?
+                .into_iter()
+                .map(resolve_fixture_mention)
+                .collect())
+        }
         other => Ok(from_plain(&scalar_text(other))),
     }
 }
@@ -135,35 +144,32 @@ fn scalar_text(v: &Value) -> String {
 
 /// Normalises an API rich-text array, checking Notion's limits; `path` names it in messages.
 pub fn normalize(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
-    let items = value.as_array().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an array, instead was `{}`.",
-            short(value)
-        ))
-    })?;
+    if let Some(items) = value.as_array() {
+        check_count(path, items)?;
+    }
+    normalize_stored(value, path)
+}
+
+/// Notion's limit on any array in a request (blocks, rich text, options, references).
+pub fn check_count(path: &str, items: &[Value]) -> ApiResult<()> {
     if items.len() > MAX_ARRAY {
         return Err(ApiError::body_validation(format!(
             "{path}.length should be ≤ `{MAX_ARRAY}`, instead was `{}`.",
             items.len()
         )));
     }
+    Ok(())
+}
+
+/// Like [`normalize`] but without the array-length limit (stored values may exceed it).
+pub fn normalize_stored(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| ApiError::should_be(path, "an array", value))?;
     items
         .iter()
         .enumerate()
         .map(|(i, item)| normalize_item(item, &format!("{path}[{i}]")))
-        .collect()
-}
-
-/// Like [`normalize`] but without the array-length limit (stored values may exceed it).
-fn normalize_lenient(value: &Value, path: &str) -> ApiResult<Vec<Value>> {
-    let items = value.as_array().cloned().unwrap_or_default();
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            Value::String(s) => Ok(text_item(s, None, None)),
-            _ => normalize_item(item, &format!("{path}[{i}]")),
-        })
         .collect()
 }
 
@@ -183,12 +189,9 @@ fn annotations_of(item: &Value) -> Value {
 }
 
 fn normalize_item(item: &Value, path: &str) -> ApiResult<Value> {
-    let obj = item.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be an object, instead was `{}`.",
-            short(item)
-        ))
-    })?;
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ApiError::should_be(path, "an object", item))?;
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -288,7 +291,8 @@ fn normalize_item(item: &Value, path: &str) -> ApiResult<Value> {
     }
 }
 
-fn check_len(s: &str, max: usize, path: &str) -> ApiResult<()> {
+/// A string of at most `max` characters.
+pub fn check_len(s: &str, max: usize, path: &str) -> ApiResult<()> {
     let len = s.chars().count();
     if len > max {
         return Err(ApiError::body_validation(format!(

@@ -145,6 +145,7 @@ impl Spec {
         let mut doc: Value = serde_json::from_str(SPEC).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         tighten_page_size(&mut doc);
+        super::corrections::correct(&mut doc);
         let components = doc["components"].clone();
         let mut ops = Vec::new();
         for (template, item) in doc["paths"].as_object().unwrap() {

@@ -12,8 +12,8 @@ use crate::ids::{fmt_id, parse_id};
 use crate::pagination::{self, list_body};
 use crate::properties::parse_schema_entry;
 use crate::query::{QueryCtx, matches, sort_pages};
-use crate::render::{self, normalize_file_or_emoji};
-use crate::richtext::{self, plain_text, short};
+use crate::render::{self, file_or_emoji};
+use crate::richtext::{self, plain_text};
 use crate::state::{DataSource, Database, Page, Parent, PropSchema, State};
 
 /// Creates a database container (no data sources yet) and links it into a parent page.
@@ -53,19 +53,19 @@ pub fn new_database(
 
 /// Parses a schema map into entries (adds a `Name` title property when none is given).
 pub fn parse_schema(scope: &str, raw: &Value) -> ApiResult<Vec<PropSchema>> {
-    let obj = raw.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.properties should be an object, instead was `{}`.",
-            short(raw)
-        ))
-    })?;
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ApiError::should_be("body.properties", "an object", raw))?;
     let mut out: Vec<PropSchema> = Vec::new();
     for (name, entry) in obj {
         let taken: Vec<String> = out.iter().map(|p| p.id.clone()).collect();
         out.push(parse_schema_entry(scope, name, entry, &taken)?);
     }
     match out.iter().filter(|p| p.kind == "title").count() {
-        0 => out.insert(0, parse_schema_entry(scope, "Name", &json!("title"), &[])?),
+        0 => out.insert(
+            0,
+            parse_schema_entry(scope, "Name", &json!({"title": {}}), &[])?,
+        ),
         1 => {}
         _ => {
             return Err(ApiError::body_validation(
@@ -203,31 +203,26 @@ pub fn create_database(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let schema_raw = initial.get("properties").cloned().unwrap_or(json!({}));
     let scope = fmt_id(&state.new_id());
     let schema = parse_schema(&scope, &schema_raw)?;
-    let id = new_database(
-        state,
-        ctx.bot.workspace_id,
-        parent,
-        title.clone(),
-        ctx.bot.id,
-        None,
-    );
+    let description = rich(ctx, "description")?.unwrap_or_default();
+    let (icon, cover) = (ctx.file_field("icon")?, ctx.file_field("cover")?);
     let ds_title = match initial.get("title") {
         Some(t) => richtext::normalize(t, "body.initial_data_source.title")?,
-        None => title,
+        None => title.clone(),
     };
+    let id = new_database(state, ctx.bot.workspace_id, parent, title, ctx.bot.id, None);
     let ds = new_data_source(state, id, ds_title, schema, ctx.bot.id, None)?;
     if let Err(e) = resolve_relations(state, &ds, false) {
         remove_database(state, &id);
         return Err(e);
     }
     if let Some(db) = state.databases.get_mut(&id) {
-        db.description = rich(ctx, "description")?.unwrap_or_default();
+        db.description = description;
         db.is_inline = ctx
             .field("is_inline")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        db.icon = ctx.field("icon").and_then(normalize_file_or_emoji);
-        db.cover = ctx.field("cover").and_then(normalize_file_or_emoji);
+        db.icon = icon;
+        db.cover = cover;
     }
     let db = state.database(&ctx.bot, &id)?;
     Ok(render::database(state, ctx.version, db))
@@ -264,10 +259,10 @@ pub fn update_database(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Val
         db.is_inline = i;
     }
     if let Some(icon) = ctx.body.get("icon") {
-        db.icon = normalize_file_or_emoji(icon);
+        db.icon = file_or_emoji(icon, "body.icon")?;
     }
     if let Some(cover) = ctx.body.get("cover") {
-        db.cover = normalize_file_or_emoji(cover);
+        db.cover = file_or_emoji(cover, "body.cover")?;
     }
     if let Some(l) = ctx.field("is_locked").and_then(Value::as_bool) {
         db.is_locked = l;
@@ -302,6 +297,7 @@ pub fn create_data_source(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let scope = fmt_id(&state.new_id());
     let schema = parse_schema(&scope, required(ctx, "properties")?)?;
     let title = rich(ctx, "title")?.unwrap_or_default();
+    let icon = ctx.file_field("icon")?;
     let id = new_data_source(state, db_id, title, schema, ctx.bot.id, None)?;
     if let Err(e) = resolve_relations(state, &id, false) {
         state.data_sources.remove(&id);
@@ -311,7 +307,7 @@ pub fn create_data_source(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         return Err(e);
     }
     if let Some(ds) = state.data_sources.get_mut(&id) {
-        ds.icon = ctx.field("icon").and_then(normalize_file_or_emoji);
+        ds.icon = icon;
     }
     let ds = state.data_source(&ctx.bot, &id)?;
     Ok(render::data_source(state, ctx.version, ds))
@@ -375,10 +371,11 @@ fn edit_schema(ds: &mut DataSource, changes: &Map<String, Value>) -> ApiResult<(
                 ds.properties.push(parsed);
             }
             (Some(_), other) => {
-                return Err(ApiError::body_validation(format!(
-                    "body.properties.{key} should be an object or null, instead was `{}`.",
-                    short(other)
-                )));
+                return Err(ApiError::should_be(
+                    &format!("body.properties.{key}"),
+                    "an object or null",
+                    other,
+                ));
             }
         }
     }
@@ -395,18 +392,15 @@ pub fn update_data_source(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<
         ds.title = t;
     }
     if let Some(icon) = ctx.body.get("icon") {
-        ds.icon = normalize_file_or_emoji(icon);
+        ds.icon = file_or_emoji(icon, "body.icon")?;
     }
     if let Some(t) = trash {
         ds.in_trash = t;
     }
     if let Some(changes) = ctx.field("properties") {
-        let changes = changes.as_object().ok_or_else(|| {
-            ApiError::body_validation(format!(
-                "body.properties should be an object, instead was `{}`.",
-                short(changes)
-            ))
-        })?;
+        let changes = changes
+            .as_object()
+            .ok_or_else(|| ApiError::should_be("body.properties", "an object", changes))?;
         edit_schema(&mut ds, changes)?;
     }
     ds.edited = state.stamp(ctx.bot.id);

@@ -11,7 +11,6 @@ use super::{Ctx, path_id};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::fmt_id;
 use crate::pagination::{self, list_body};
-use crate::richtext::short;
 use crate::state::State;
 use crate::uploads::{Mode, Upload};
 
@@ -19,10 +18,11 @@ fn string_field(ctx: &Ctx, key: &str) -> ApiResult<Option<String>> {
     match ctx.field(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(ApiError::body_validation(format!(
-            "body.{key} should be a string, instead was `{}`.",
-            short(other)
-        ))),
+        Some(other) => Err(ApiError::should_be(
+            &format!("body.{key}"),
+            "a string",
+            other,
+        )),
     }
 }
 
@@ -62,10 +62,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
                 .as_u64()
                 .filter(|n| (1..=max as u64).contains(n))
                 .ok_or_else(|| {
-                    ApiError::body_validation(format!(
-                        "body.number_of_parts should be an integer from 1 to {max}, instead was `{}`.",
-                        short(n)
-                    ))
+                    ApiError::should_be("body.number_of_parts", "an integer from 1 to {max}", n)
                 })?;
             Some(n as usize)
         }

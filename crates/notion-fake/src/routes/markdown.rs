@@ -368,12 +368,9 @@ pub fn create_page(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         ));
     }
     check_markdown_version(ctx.field("markdown_version"), "body.markdown_version")?;
-    let md = required(ctx, "markdown")?.as_str().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.markdown should be a string, instead was `{}`.",
-            short(&ctx.body["markdown"])
-        ))
-    })?;
+    let md = required(ctx, "markdown")?
+        .as_str()
+        .ok_or_else(|| ApiError::should_be("body.markdown", "a string", &ctx.body["markdown"]))?;
     let mut blocks = parse_markdown(md)?;
     let mut body = ctx.body.as_object().cloned().unwrap_or_default();
     body.remove("markdown");

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::errors::{ApiError, ApiResult};
 use crate::pagination::{self, PageRequest};
-use crate::render::Version;
+use crate::render::{self, Version};
 use crate::richtext::short;
 use crate::state::{Bot, Capabilities, State};
 
@@ -55,6 +55,13 @@ impl Ctx {
 
     pub fn field(&self, key: &str) -> Option<&Value> {
         self.body.get(key).filter(|v| !v.is_null())
+    }
+
+    /// An `icon` or `cover` of a create request, checked (see [`render::file_or_emoji`]).
+    pub fn file_field(&self, key: &str) -> ApiResult<Option<Value>> {
+        self.body.get(key).map_or(Ok(None), |v| {
+            render::file_or_emoji(v, &format!("body.{key}"))
+        })
     }
 
     /// Pagination from the query string (GET endpoints).
@@ -103,10 +110,7 @@ impl Ctx {
         match raw {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(ApiError::body_validation(format!(
-                "body.in_trash should be a boolean, instead was `{}`.",
-                short(other)
-            ))),
+            Some(other) => Err(ApiError::should_be("body.in_trash", "a boolean", other)),
         }
     }
 }
@@ -122,12 +126,9 @@ pub fn path_id(raw: &str, name: &str) -> ApiResult<Uuid> {
 
 /// Parses a body id field.
 pub fn body_id(v: &Value, path: &str) -> ApiResult<Uuid> {
-    v.as_str().and_then(crate::ids::parse_id).ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "{path} should be a valid uuid, instead was `{}`.",
-            short(v)
-        ))
-    })
+    v.as_str()
+        .and_then(crate::ids::parse_id)
+        .ok_or_else(|| ApiError::should_be(path, "a valid uuid", v))
 }
 
 pub fn required<'a>(ctx: &'a Ctx, key: &str) -> ApiResult<&'a Value> {

@@ -9,18 +9,15 @@ use crate::errors::{ApiError, ApiResult};
 use crate::ids::fmt_id;
 use crate::pagination::{self, list_body};
 use crate::properties::{self, full_items, normalize_value, plain_title_schema};
-use crate::render::{self, normalize_file_or_emoji};
+use crate::render::{self, file_or_emoji};
 use crate::richtext::short;
 use crate::state::{NodeKind, Page, Parent, State};
 
 /// Parses a `parent` object and checks the caller can see it. `allowed` lists accepted keys.
 pub fn parse_parent(state: &State, ctx: &Ctx, raw: &Value, allowed: &[&str]) -> ApiResult<Parent> {
-    let obj = raw.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.parent should be an object, instead was `{}`.",
-            short(raw)
-        ))
-    })?;
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| ApiError::should_be("body.parent", "an object", raw))?;
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
@@ -91,14 +88,10 @@ pub fn apply_properties(
     parent: &Parent,
     props: &Value,
     target: &mut Map<String, Value>,
-    strict: bool,
 ) -> ApiResult<()> {
-    let obj = props.as_object().ok_or_else(|| {
-        ApiError::body_validation(format!(
-            "body.properties should be an object, instead was `{}`.",
-            short(props)
-        ))
-    })?;
+    let obj = props
+        .as_object()
+        .ok_or_else(|| ApiError::should_be("body.properties", "an object", props))?;
     if let Parent::DataSource(ds_id) = parent {
         let Some(ds) = state.data_sources.get_mut(ds_id) else {
             return Err(ApiError::not_found("data_source", &fmt_id(ds_id)));
@@ -107,7 +100,7 @@ pub fn apply_properties(
             let index = ds.prop_index(key).ok_or_else(|| {
                 ApiError::validation(format!("{key} is not a property that exists."))
             })?;
-            let value = normalize_value(&mut ds.properties[index], raw, strict)?;
+            let value = normalize_value(&mut ds.properties[index], raw, true)?;
             target.insert(ds.properties[index].id.clone(), value);
         }
         return Ok(());
@@ -122,7 +115,7 @@ pub fn apply_properties(
             )));
         }
         let mut schema = plain_title_schema();
-        target.insert("title".into(), normalize_value(&mut schema, raw, strict)?);
+        target.insert("title".into(), normalize_value(&mut schema, raw, true)?);
     }
     Ok(())
 }
@@ -165,7 +158,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         return Err(ApiError::archived());
     }
     let mut values = Map::new();
-    apply_properties(state, &parent, props, &mut values, true)?;
+    apply_properties(state, &parent, props, &mut values)?;
     let at = match ctx.field("position") {
         None => InsertAt::End,
         Some(p) => match p.get("type").and_then(Value::as_str) {
@@ -176,13 +169,11 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
                 "body.position.after_block.id",
             )?),
             _ => {
-                return Err(ApiError::body_validation(format!(
-                    "body.position should be a valid position, instead was `{}`.",
-                    short(p)
-                )));
+                return Err(ApiError::should_be("body.position", "a valid position", p));
             }
         },
     };
+    let (icon, cover) = (ctx.file_field("icon")?, ctx.file_field("cover")?);
     let id = state.new_id();
     let by = ctx.bot.id;
     let stamp = state.stamp(by);
@@ -192,8 +183,8 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         workspace_id: ctx.bot.workspace_id,
         parent,
         properties: values,
-        icon: ctx.field("icon").and_then(normalize_file_or_emoji),
-        cover: ctx.field("cover").and_then(normalize_file_or_emoji),
+        icon,
+        cover,
         in_trash: false,
         is_locked: false,
         created: stamp,
@@ -240,13 +231,13 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     }
     let mut updated = page.clone();
     if let Some(props) = ctx.field("properties") {
-        apply_properties(state, &page.parent, props, &mut updated.properties, true)?;
+        apply_properties(state, &page.parent, props, &mut updated.properties)?;
     }
     if let Some(icon) = ctx.body.get("icon") {
-        updated.icon = normalize_file_or_emoji(icon);
+        updated.icon = file_or_emoji(icon, "body.icon")?;
     }
     if let Some(cover) = ctx.body.get("cover") {
-        updated.cover = normalize_file_or_emoji(cover);
+        updated.cover = file_or_emoji(cover, "body.cover")?;
     }
     if let Some(locked) = ctx.field("is_locked").and_then(Value::as_bool) {
         updated.is_locked = locked;
