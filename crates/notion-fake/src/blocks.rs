@@ -1,6 +1,7 @@
 //! Block content: parsing appended children (Notion's request shape and limits; shorthand is a
 //! 400) and fixture shorthand into `BlockSpec`s, and inserting block trees into the model.
 
+use notion_model::block_kinds;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -8,54 +9,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::richtext::{self, short};
 use crate::state::{Block, Parent, State};
 
-/// Block types with a `rich_text` field.
-pub const TEXT_TYPES: &[&str] = &[
-    "paragraph",
-    "heading_1",
-    "heading_2",
-    "heading_3",
-    "heading_4",
-    "bulleted_list_item",
-    "numbered_list_item",
-    "quote",
-    "to_do",
-    "toggle",
-    "callout",
-    "code",
-    "template",
-];
-
-/// Other block types the API accepts.
-pub const OTHER_TYPES: &[&str] = &[
-    "divider",
-    "breadcrumb",
-    "table_of_contents",
-    "equation",
-    "bookmark",
-    "embed",
-    "image",
-    "video",
-    "pdf",
-    "file",
-    "audio",
-    "table",
-    "table_row",
-    "column_list",
-    "column",
-    "link_to_page",
-    "synced_block",
-    "tab",
-];
-
-/// Types that exist but cannot be created through block endpoints.
-pub const NOT_APPENDABLE: &[&str] = &[
-    "child_page",
-    "child_database",
-    "link_preview",
-    "meeting_notes",
-    "transcription",
-    "unsupported",
-];
+pub use notion_model::block_kinds::{NOT_APPENDABLE, OTHER_TYPES};
 
 pub const MAX_BLOCKS_PER_REQUEST: usize = 1000;
 pub const MAX_NESTING: usize = 2;
@@ -77,7 +31,7 @@ pub enum InsertAt {
 }
 
 fn is_known(kind: &str) -> bool {
-    TEXT_TYPES.contains(&kind) || OTHER_TYPES.contains(&kind)
+    block_kinds::is_creatable(kind)
 }
 
 /// Parses an API `children` array (level 1 = the request's top level).
@@ -153,7 +107,7 @@ fn parse_api_block(
     }
     let mut data = match obj.get(&kind) {
         Some(Value::Object(m)) => m.clone(),
-        Some(Value::Null) | None if !TEXT_TYPES.contains(&kind.as_str()) => Map::new(),
+        Some(Value::Null) | None if !block_kinds::has_rich_text(&kind) => Map::new(),
         other => {
             return Err(ApiError::body_validation(format!(
                 "{path}.{kind} should be an object, instead was `{}`.",
@@ -220,7 +174,7 @@ pub fn normalize_data(
             richtext::from_fixture(v)
         }
     };
-    if TEXT_TYPES.contains(&kind) {
+    if block_kinds::has_rich_text(kind) {
         let given = match data.remove("rich_text") {
             Some(v) => v,
             None if strict => return Err(undefined(&format!("{path}.rich_text"))),
@@ -298,7 +252,7 @@ pub fn normalize_data(
         "synced_block" => default(&mut data, "synced_from", Value::Null),
         _ => {}
     }
-    if TEXT_TYPES.contains(&kind) && kind != "code" {
+    if block_kinds::has_rich_text(kind) && kind != "code" {
         default(&mut data, "color", json!("default"));
     }
     Ok(Value::Object(data))

@@ -28,76 +28,18 @@ impl Gen {
     }
 }
 
-const KINDS: &[&str] = &[
-    "paragraph",
-    "heading_1",
-    "heading_2",
-    "heading_3",
-    "heading_4",
-    "bulleted_list_item",
-    "numbered_list_item",
-    "to_do",
-    "toggle",
-    "quote",
-    "callout",
-    "code",
-    "equation",
-    "divider",
-    "table",
-    "table_row",
-    "column_list",
-    "column",
-    "synced_block",
-    "child_page",
-    "child_database",
-    "link_to_page",
-    "bookmark",
-    "embed",
-    "link_preview",
-    "image",
-    "video",
-    "pdf",
-    "file",
-    "audio",
-    "breadcrumb",
-    "table_of_contents",
-    "template",
-    "meeting_notes",
-    "transcription",
-    "unsupported",
-    "tab",
-    "",
-    "weird",
-];
+/// Every block type Notion knows, and two it does not.
+fn block_kinds() -> Vec<&'static str> {
+    notion_model::block_kinds::all()
+        .chain(["", "weird"])
+        .collect()
+}
 
-const PROPS: &[&str] = &[
-    "title",
-    "rich_text",
-    "number",
-    "select",
-    "status",
-    "multi_select",
-    "date",
-    "people",
-    "files",
-    "checkbox",
-    "url",
-    "email",
-    "phone_number",
-    "formula",
-    "relation",
-    "rollup",
-    "created_time",
-    "last_edited_time",
-    "created_by",
-    "last_edited_by",
-    "unique_id",
-    "verification",
-    "button",
-    "place",
-    "location",
-    "mystery",
-];
+/// Every property type Notion knows, and two it does not.
+fn property_kinds() -> Vec<&'static str> {
+    let known = notion_model::property_kinds::PROPERTY_TYPES.iter().copied();
+    known.chain(["location", "mystery"]).collect()
+}
 
 const KEYS: &[&str] = &[
     "type",
@@ -215,7 +157,7 @@ fn typed_object(g: &mut Gen, kind: &str) -> Value {
 }
 
 fn tree(g: &mut Gen, depth: usize) -> BlockNode {
-    let kind = g.pick(KINDS);
+    let kind = g.pick(&block_kinds());
     let block: Option<Block> = if g.below(10) == 0 {
         None
     } else {
@@ -261,7 +203,7 @@ fn renderers_never_panic_and_respect_the_budget() {
 
         let mut props = Map::new();
         for _ in 0..g.below(5) {
-            let kind = g.pick(PROPS);
+            let kind = g.pick(&property_kinds());
             let p = typed_object(&mut g, kind);
             let _ = serde_json::from_value::<PropertyValue>(p.clone()).map(|p| property_value(&p));
             props.insert(format!("{kind}{}", g.below(3)), p);
@@ -279,7 +221,7 @@ fn renderers_never_panic_and_respect_the_budget() {
 
         let schema: Map<String, Value> = (0..g.below(4))
             .map(|i| {
-                let kind = g.pick(PROPS);
+                let kind = g.pick(&property_kinds());
                 (format!("p{i}"), typed_object(&mut g, kind))
             })
             .collect();

@@ -1,10 +1,11 @@
 //! Notion's data model, shared by the server, the Markdown converter and the Notion fake: ids and
-//! links ([`ids`]), typed API objects ([`types`]), the property types a schema can declare
-//! ([`property_kinds`]), the conversion of readable values into Notion's request shapes
+//! links ([`ids`]), typed API objects ([`types`]), the block types ([`block_kinds`]) and property
+//! types ([`property_kinds`]) Notion knows, the conversion of readable values into Notion's request shapes
 //! ([`readable`]) and the slimming of API answers for clients ([`slim`]).
 //!
 //! Pure: no I/O, no async. Errors are [`InputError`]s that name the offending field.
 
+pub mod block_kinds;
 pub mod ids;
 pub mod property_kinds;
 pub mod readable;

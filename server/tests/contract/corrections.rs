@@ -20,7 +20,7 @@ fn block_request(kind: &str) -> Value {
             "caption": rich_text_array(),
         },
     });
-    if notion_fake::blocks::TEXT_TYPES.contains(&kind) {
+    if notion_model::block_kinds::has_rich_text(kind) {
         content["properties"]["rich_text"] = rich_text_array();
         content["required"] = json!(["rich_text"]);
     }
@@ -94,12 +94,10 @@ pub(super) fn correct(doc: &mut Value) {
     schemas["richTextRequest"] = json!({"anyOf": [text, mention, equation]});
 
     // `blockObjectRequest` lists only paragraph and bulleted_list_item; the API creates every block
-    // type of reference/block (the fake's list of appendable types).
-    let kinds = notion_fake::blocks::TEXT_TYPES
-        .iter()
-        .chain(notion_fake::blocks::OTHER_TYPES);
-    schemas["blockObjectRequest"] =
-        json!({"anyOf": kinds.map(|k| block_request(k)).collect::<Vec<_>>()});
+    // type of reference/block (notion-model's list of creatable types).
+    let kinds =
+        notion_model::block_kinds::all().filter(|k| notion_model::block_kinds::is_creatable(k));
+    schemas["blockObjectRequest"] = json!({"anyOf": kinds.map(block_request).collect::<Vec<_>>()});
 
     // `parentRequest` names its second branch for data sources but requires `database_id`; rows of a
     // data source take `{"data_source_id"}` (reference/post-page, 2025-09-03).
@@ -136,11 +134,10 @@ pub(super) fn correct(doc: &mut Value) {
     // spec describes as a literal `type` field (reference/update-a-block); `in_trash` is missing too.
     let update_block = body(doc, "/v1/blocks/{block_id}", "patch");
     update_block["properties"]["in_trash"] = json!({"type": "boolean"});
-    for kind in notion_fake::blocks::TEXT_TYPES
-        .iter()
-        .chain(notion_fake::blocks::OTHER_TYPES)
+    for kind in
+        notion_model::block_kinds::all().filter(|k| notion_model::block_kinds::is_creatable(k))
     {
-        update_block["properties"][*kind] = json!({"type": "object", "properties": {
+        update_block["properties"][kind] = json!({"type": "object", "properties": {
             "rich_text": rich_text_array(), "checked": {"type": "boolean"}, "color": {"type": "string"}}});
     }
 

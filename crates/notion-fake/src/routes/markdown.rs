@@ -8,12 +8,13 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{Ctx, path_id, required};
-use crate::blocks::{self, BlockSpec, InsertAt, OTHER_TYPES, TEXT_TYPES};
+use crate::blocks::{self, BlockSpec, InsertAt};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::fmt_id;
 use crate::render;
 use crate::richtext::short;
 use crate::state::{NodeKind, Parent, State};
+use notion_model::block_kinds;
 
 /// Blocks rendered at most before `truncated: true` (Notion: about 20,000).
 pub const MAX_MARKDOWN_BLOCKS: usize = 20_000;
@@ -327,7 +328,7 @@ fn to_spec(block: &Value, path: &str) -> ApiResult<Option<BlockSpec>> {
     let Some(kind) = block.get("type").and_then(Value::as_str) else {
         return Ok(None);
     };
-    if !(TEXT_TYPES.contains(&kind) || OTHER_TYPES.contains(&kind)) {
+    if !block_kinds::is_creatable(kind) {
         return Ok(None);
     }
     let mut data: Map<String, Value> = block

@@ -9,25 +9,10 @@ use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::append::{self, AppendPosition};
 use crate::notion::content_in;
 use crate::notion::{endpoints, writes};
+use notion_model::block_kinds;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-
-/// Block types whose text lives in `rich_text`.
-const TEXT_TYPES: &[&str] = &[
-    "paragraph",
-    "heading_1",
-    "heading_2",
-    "heading_3",
-    "heading_4",
-    "bulleted_list_item",
-    "numbered_list_item",
-    "quote",
-    "to_do",
-    "toggle",
-    "callout",
-    "code",
-];
 
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -140,7 +125,7 @@ async fn update_block(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> 
     let kind = block.kind.clone();
     let mut data = a.set.unwrap_or_default();
     if let Some(md) = &a.text {
-        if !TEXT_TYPES.contains(&kind.as_str()) {
+        if !block_kinds::TEXT_TYPES.contains(&kind.as_str()) {
             return Err(ToolError::invalid(
                 "text",
                 format!("block {id} is a {kind} block, which has no text; use `set`"),
