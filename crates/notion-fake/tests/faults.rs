@@ -215,7 +215,11 @@ async fn a_delayed_write_commits_after_its_client_gave_up() {
     let late = api.fake().with_state(|s| {
         s.pages
             .values()
-            .filter(|p| serde_json::to_string(&p.properties).unwrap().contains("\"Late\""))
+            .filter(|p| {
+                serde_json::to_string(&p.properties)
+                    .unwrap()
+                    .contains("\"Late\"")
+            })
             .count()
     });
     assert_eq!(late, 1, "the page exists once");
