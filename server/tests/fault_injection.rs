@@ -277,10 +277,10 @@ async fn round(
             CallKind::Create { .. } => None,
         };
         let mut verdict = plan::judge(call, &reply, expect);
-        if let CallKind::Create { title, body } = &call.kind {
-            if let Err(why) = check_create(&upstream.fake, check, title, body, &verdict).await {
-                verdict = Verdict::Wrong(why);
-            }
+        if let CallKind::Create { title, body } = &call.kind
+            && let Err(why) = check_create(&upstream.fake, check, title, body, &verdict).await
+        {
+            verdict = Verdict::Wrong(why);
         }
         let limit = Duration::from_secs(TOOL_TIMEOUT_SECS) + REPLY_SLACK;
         if elapsed > limit {
