@@ -19,6 +19,49 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The bearer token of the fake Notion's sample workspace (`Fixture::sample`).
 pub const SAMPLE_TOKEN: &str = "ntn_demo_acme";
 
+/// What `--enforce` does with the targets of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforce {
+    /// Not asked for: a missed target is printed, the exit status stays 0.
+    Off,
+    /// Asked for on a full run of a release build: a missed target fails the run.
+    On,
+    /// Asked for on a quick run or a debug build, whose numbers say nothing about the targets: printed
+    /// only.
+    NotApplicable(&'static str),
+}
+
+impl Enforce {
+    /// `--enforce` given or not, on a `--quick` run or not, in this build's profile.
+    pub fn new(enforce: bool, quick: bool) -> Self {
+        Self::decide(enforce, quick, cfg!(debug_assertions))
+    }
+
+    fn decide(enforce: bool, quick: bool, debug_build: bool) -> Self {
+        match (enforce, quick, debug_build) {
+            (false, _, _) => Enforce::Off,
+            (true, true, _) => Enforce::NotApplicable("a --quick run"),
+            (true, false, true) => Enforce::NotApplicable("a debug build"),
+            (true, false, false) => Enforce::On,
+        }
+    }
+
+    /// After the verdict: an error when targets were `missed` and this run enforces them; otherwise
+    /// a note when `--enforce` was given but does not apply.
+    pub fn check(self, missed: &[String]) -> anyhow::Result<()> {
+        match self {
+            Enforce::On if !missed.is_empty() => {
+                anyhow::bail!("targets missed (--enforce): {}", missed.join("; "))
+            }
+            Enforce::NotApplicable(why) if !missed.is_empty() => {
+                println!("--enforce not applied to {why}: targets missed, exit status 0");
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// One HTTP client for every bench: plain HTTP on loopback, connection pool sized for `connections`.
 pub fn http_client(connections: usize) -> anyhow::Result<reqwest::Client> {
     // reqwest is built without a default TLS provider; loopback HTTP never uses it, but the builder
@@ -48,4 +91,26 @@ pub async fn first_page_id(http: &reqwest::Client, fake: &str) -> anyhow::Result
         .as_str()
         .map(str::to_string)
         .context("the sample workspace has no page")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Enforce;
+
+    #[test]
+    fn enforce_fails_only_full_release_runs_that_miss() {
+        let missed = ["throughput 6.9× (target ≥ 10×)".to_string()];
+        assert_eq!(Enforce::decide(true, false, false), Enforce::On);
+        assert!(Enforce::On.check(&missed).is_err());
+        assert!(Enforce::On.check(&[]).is_ok());
+        for quiet in [
+            Enforce::decide(false, false, false),
+            Enforce::decide(true, true, false),
+            Enforce::decide(true, false, true),
+            Enforce::decide(true, true, true),
+        ] {
+            assert_ne!(quiet, Enforce::On);
+            assert!(quiet.check(&missed).is_ok(), "{quiet:?}");
+        }
+    }
 }

@@ -5,6 +5,7 @@
   to-json IN.yaml OUT.json        all documents as one JSON array
   rules A.yaml B.yaml             the operator's ClusterRole and Lease Role rules in A and B are identical
   overlay IN.yaml                 GitOps invariants of a rendered overlay (sync waves, image pinning)
+  pipeline .woodpecker.yml        the pipeline runs the suite by calling .ci/run, before anything ships
 """
 
 import json
@@ -91,6 +92,63 @@ def overlay(path):
     print(f"{path}: {len(objects)} objects, operator {image}, {len(crs)} NotionMcpRemote")
 
 
+# Commands of .ci/run that no other always-on step may run by itself (a copy would drift from it).
+SUITE_COMMANDS = ("cargo fmt", "cargo clippy", "cargo test", "fuzz/run.sh", "tests/e2e/run.sh",
+                  "validate-manifests.sh", "validate-delivery.sh", "--quick")
+
+
+def pipeline(path):
+    with open(path) as f:
+        p = yaml.safe_load(f)
+    steps = p.get("steps") or []
+    if isinstance(steps, dict):
+        steps = [dict(step, name=name) for name, step in steps.items()]
+    by_name = {s["name"]: s for s in steps}
+    suite = [s for s in steps if "bash .ci/run" in (s.get("commands") or [])]
+    if len(suite) != 1:
+        fail(f"{path}: exactly one step must run 'bash .ci/run' (the suite as CI runs it), found {len(suite)}")
+    suite = suite[0]
+
+    def events(when):
+        when = when if isinstance(when, list) else [when] if when else []
+        out = set()
+        for w in when:
+            e = w.get("event", [])
+            out.update(e if isinstance(e, list) else [e])
+        return out
+
+    def opt_in(step):
+        when = step.get("when")
+        when = when if isinstance(when, list) else [when] if when else []
+        return bool(when) and all("evaluate" in w for w in when)
+
+    for scope, when in (("the pipeline", p.get("when")), (f"step {suite['name']}", suite.get("when"))):
+        if when and not {"push", "pull_request"} <= events(when):
+            fail(f"{path}: {scope} must run on push and pull_request, runs on {sorted(events(when))}")
+    if suite.get("failure") == "ignore":
+        fail(f"{path}: step {suite['name']} may not ignore failures")
+
+    def needs_suite(step, seen=()):
+        deps = step.get("depends_on") or []
+        deps = deps if isinstance(deps, list) else [deps]
+        return suite["name"] in deps or any(
+            d in by_name and d not in seen and needs_suite(by_name[d], seen + (d,)) for d in deps)
+
+    for step in steps:
+        if step is suite:
+            continue
+        if not needs_suite(step):
+            fail(f"{path}: step {step['name']} must run after {suite['name']} (depends_on, directly or not)")
+        if opt_in(step):
+            continue
+        for command in step.get("commands") or []:
+            if any(c in command for c in SUITE_COMMANDS):
+                fail(f"{path}: step {step['name']} runs part of .ci/run by itself ({command}); "
+                     f"the suite runs only through 'bash .ci/run'")
+    print(f"{path}: the suite is step {suite['name']} (bash .ci/run); {len(steps) - 1} other steps after it")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"split": split, "crd-schema": crd_schema, "to-json": to_json, "rules": rules, "overlay": overlay}[command](*args)
+    {"split": split, "crd-schema": crd_schema, "to-json": to_json, "rules": rules, "overlay": overlay,
+     "pipeline": pipeline}[command](*args)

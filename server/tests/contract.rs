@@ -16,9 +16,9 @@ mod write_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::Harness;
+use common::{Harness, id};
 use jsonschema::Validator;
-use notion_fake::{FakeNotion, Fixture, RecordedRequest, stable_id};
+use notion_fake::{FakeNotion, Fixture, RecordedRequest};
 use notion_mcp_remote::notion::NotionVersion;
 use serde_json::{Value, json};
 
@@ -123,10 +123,6 @@ mod spec;
 mod writes;
 
 use spec::{Report, Spec, Verdict, check_all};
-
-fn id(name: &str) -> String {
-    stable_id(name).to_string()
-}
 
 /// The first `id` of an object with `"type": kind` anywhere in `v`.
 fn find_block(v: &Value, kind: &str) -> Option<String> {

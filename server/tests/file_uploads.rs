@@ -11,7 +11,7 @@ mod oauth_support;
 mod through_client;
 
 use base64::Engine;
-use common::{Harness, result_text};
+use common::{Harness, id, result_text};
 use notion_fake::{DatabaseFixture, Fixture, PageFixture, stable_id};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -31,10 +31,6 @@ fn fixture() -> Fixture {
                 .row(PageFixture::new("Spec").id("spec")),
         )
         .build()
-}
-
-fn id(name: &str) -> String {
-    stable_id(name).to_string()
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
 #[path = "notion_client/fake.rs"]
 mod fake;
 #[path = "notion_client/reads.rs"]

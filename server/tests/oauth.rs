@@ -49,14 +49,28 @@ async fn discovery_and_challenge() {
         assert_eq!(m["revocation_endpoint"], format!("{}/revoke", s.base()));
         assert_eq!(m["authorization_response_iss_parameter_supported"], true);
     }
-    // No bearer: 401 with an absolute, path-inserted resource_metadata URL and no error attribute.
+    // An empty Authorization header is no credential: 401 with the challenge.
     let resp =
-        s.h.mcp_request("x")
+        s.h.http
+            .post(&s.h.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
             .header("authorization", "")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
             .send()
             .await
             .unwrap();
-    let _ = resp;
+    assert_eq!(resp.status().as_u16(), 401, "an empty Authorization header");
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        challenge.contains("resource_metadata="),
+        "an empty Authorization header gets the challenge: {challenge:?}"
+    );
+    // No bearer: 401 with an absolute, path-inserted resource_metadata URL and no error attribute.
     let resp =
         s.h.http
             .post(&s.h.url)

@@ -6,11 +6,10 @@
 //! against its in-memory API server, in the crate's own tests.)
 #![allow(clippy::unwrap_used)]
 
-mod child;
 mod common;
 mod oauth_support;
 
-use child::{ChildServer, free_port, tempdir};
+use common::child::{ChildServer, free_port, tempdir};
 use notion_fake::{FakeNotion, Fixture, RunningFake};
 use notion_mcp_remote::oauth::rotation::RETRIES_HONOURED;
 use oauth_support::{Connected, Endpoint, TestClient, child_endpoint};

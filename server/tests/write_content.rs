@@ -5,9 +5,9 @@
 mod common;
 mod write_support;
 
-use common::{Harness, result_text};
+use common::{Harness, error_of, first_id, id, result_text};
 use serde_json::{Value, json};
-use write_support::{T, error_of, first_id, fixture, id};
+use write_support::{T, fixture};
 
 #[tokio::test]
 async fn append_update_and_delete_blocks() {

@@ -6,10 +6,10 @@
 mod common;
 mod write_support;
 
-use common::{Harness, result_text};
+use common::{Harness, error_of, first_id, id, result_text};
 use notion_fake::{Fault, FaultRule, GeneratedIds};
 use serde_json::{Value, json};
-use write_support::{T, error_of, first_id, fixture, id};
+use write_support::{T, fixture};
 
 #[tokio::test]
 async fn create_page_under_a_page_a_database_and_the_workspace() {

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // End-to-end OAuth check of a running `notion-mcp-remote demo --oauth` with the official MCP TypeScript SDK.
 //
-// Usage: node oauth-sdk-client.mjs <mcp-url> [--query WORDS]
+// Usage: node oauth-sdk-client.mjs <mcp-url> [--query WORDS] [--reuse-grace-secs N]
+//
+// --reuse-grace-secs: the server's refresh-token reuse grace (NOTION_MCP_REFRESH_REUSE_GRACE_SECS, default
+// 10); the client waits it out to replay a retired refresh token as an attacker would.
 //
 // The SDK does everything a real client does: the first request gets 401 + WWW-Authenticate, it discovers
 // the protected-resource and authorization-server metadata, registers dynamically (a public client,
@@ -10,8 +13,10 @@
 // itself, approves the consent page (its form with the CSRF field, posted with the CSRF cookie), follows the
 // fake Notion's auto-approval back through /oauth/callback and stops at the client's redirect_uri with the
 // code. Then finishAuth(code), reconnect, tools/list, search; a refresh through the SDK's auth() (the refresh
-// token must rotate and the new access token must work); and finally revocation of the refresh token at
-// /revoke, after which the old access token must get HTTP 401 on the MCP endpoint.
+// token must rotate and the new access token must work); a replay of a retired refresh token, refused within
+// the reuse grace with the grant kept, and past the grace refused with the whole family revoked (RFC 9700
+// §4.14.2); and finally, after a new authorization, revocation of the refresh token at /revoke, after which
+// the old access token must get HTTP 401 on the MCP endpoint.
 //
 // Prints one line per check, never more than the first 12 characters of a token, and exits non-zero with a
 // clear message on the first failure.
@@ -294,12 +299,15 @@ async function main() {
   const argv = process.argv.slice(2);
   let url;
   let query = process.env.E2E_SEARCH_QUERY || "Handbook";
+  let reuseGraceSecs = 10;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--query") query = argv[++i];
+    else if (argv[i] === "--reuse-grace-secs") reuseGraceSecs = Number(argv[++i]);
     else if (!url) url = argv[i];
     else fail(`unexpected argument: ${argv[i]}`);
   }
-  if (!url) fail("usage: node oauth-sdk-client.mjs <mcp-url> [--query WORDS]");
+  if (!url) fail("usage: node oauth-sdk-client.mjs <mcp-url> [--query WORDS] [--reuse-grace-secs N]");
+  if (!Number.isInteger(reuseGraceSecs) || reuseGraceSecs < 0) fail(`--reuse-grace-secs: not a whole number of seconds`);
   const watchdog = setTimeout(() => fail(`overall timeout after ${OVERALL_TIMEOUT_MS / 1000}s`), OVERALL_TIMEOUT_MS);
   watchdog.unref();
 
@@ -385,8 +393,7 @@ async function main() {
   // The transport reads provider.tokens() per request: the same client now sends the new token.
   const s2 = await searchOnce(client, query, "refreshed token");
   ok(`search "${query}" with the refreshed access token: ${s2.length} chars`);
-  // A second rotation makes t1 two generations old. Within the reuse grace the server honours a retry of
-  // the current pair's parent (its answer may have been lost); any older refresh token is refused.
+  // A second rotation retires t2 as well; t1 is two generations old.
   const second = await fetch(
     asMeta.token_endpoint,
     timed({
@@ -399,39 +406,51 @@ async function main() {
   check(second.status === 200 && t3.refresh_token && t3.refresh_token !== t2.refresh_token, `second refresh: expected 200 with a new refresh token, got ${second.status}`);
   provider.saveTokens(t3);
   ok(`second refresh: refresh token rotated ${tok(t2.refresh_token)} → ${tok(t3.refresh_token)}`);
-  const reused = await fetch(
-    asMeta.token_endpoint,
-    timed({
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: t1.refresh_token, client_id: info.client_id }).toString(),
-    }),
+  const refreshWith = (refreshToken) =>
+    fetch(
+      asMeta.token_endpoint,
+      timed({
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, client_id: info.client_id }).toString(),
+      }),
+    );
+  const current = await rawMcp(url, t3.access_token);
+  check(current.status === 200, `the access token of the second refresh should work, got ${current.status}: ${short(current.body)}`);
+  // Past the reuse grace, presenting a retired refresh token is a replay (a stolen token): it is refused and
+  // the whole family is revoked (RFC 9700 §4.14.2), the current access and refresh tokens included.
+  await new Promise((resolve) => setTimeout(resolve, (reuseGraceSecs + 1) * 1000));
+  const replay = await refreshWith(t1.refresh_token);
+  const replayBody = await replay.text();
+  check(
+    replay.status === 400 && /invalid_grant/.test(replayBody),
+    `replaying a retired refresh token past the ${reuseGraceSecs}s grace: expected 400 invalid_grant, got ${replay.status}: ${short(replayBody)}`,
   );
-  const reusedBody = await reused.text();
-  check(reused.status === 400 && /invalid_grant/.test(reusedBody), `reusing the rotated-out refresh token: expected 400 invalid_grant, got ${reused.status}: ${short(reusedBody)}`);
-  ok(`the rotated-out refresh token is refused: ${reused.status} ${short(reusedBody, 120)}`);
-  // Reuse of a rotated-out refresh token may revoke the whole family (RFC 9700 §4.14.2): find out which.
-  const after = await rawMcp(url, t3.access_token);
-  const familyRevoked = after.status === 401;
-  ok(`after that reuse the current access token gets ${after.status}${familyRevoked ? " (the family was revoked on reuse)" : ""}`);
+  ok(`a retired refresh token replayed past the ${reuseGraceSecs}s grace is refused: ${replay.status} ${short(replayBody, 120)}`);
+  const revokedAccess = await rawMcp(url, t3.access_token);
+  check(revokedAccess.status === 401, `after the replay the family's current access token still gets ${revokedAccess.status} (expected 401: the family is revoked)`);
+  const revokedRefresh = await refreshWith(t3.refresh_token);
+  const revokedRefreshBody = await revokedRefresh.text();
+  check(
+    revokedRefresh.status === 400 && /invalid_grant/.test(revokedRefreshBody),
+    `after the replay the family's current refresh token still gets ${revokedRefresh.status} (expected 400 invalid_grant): ${short(revokedRefreshBody)}`,
+  );
+  ok(`the replay revoked the family: its current access token → 401, its current refresh token → ${revokedRefresh.status}`);
   await client.close();
 
   // 4. Revoke at /revoke (RFC 7009): public client → token + client_id. Then the old access token gets 401.
-  let live = t3;
-  if (familyRevoked) {
-    // Start over for the revocation check: a fresh authorization with the same registration.
-    provider.saveTokens(undefined);
-    try {
-      await connect(url, provider);
-      fail("connect after a family revocation succeeded without a new authorization");
-    } catch (e) {
-      if (!(e instanceof UnauthorizedError)) fail(`re-authorization: expected UnauthorizedError, got ${e?.message ?? e}`);
-    }
-    await new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }).finishAuth(provider.pendingCode);
-    live = provider.tokens();
-    check(live.access_token !== t3.access_token, "re-authorization returned the old access token");
-    ok(`re-authorized: access ${tok(live.access_token)}`);
+  // A fresh authorization with the same registration first (the replay revoked the previous grant).
+  provider.saveTokens(undefined);
+  try {
+    await connect(url, provider);
+    fail("connect after a family revocation succeeded without a new authorization");
+  } catch (e) {
+    if (!(e instanceof UnauthorizedError)) fail(`re-authorization: expected UnauthorizedError, got ${e?.message ?? e}`);
   }
+  await new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }).finishAuth(provider.pendingCode);
+  const live = provider.tokens();
+  check(live.access_token !== t3.access_token, "re-authorization returned the old access token");
+  ok(`re-authorized: access ${tok(live.access_token)}`);
   const before = await rawMcp(url, live.access_token);
   check(before.status === 200, `the access token should work before revocation, got ${before.status}: ${short(before.body)}`);
   const rev = await fetch(

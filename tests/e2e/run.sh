@@ -33,6 +33,7 @@ INSPECTOR="$E2E_DIR/node_modules/@modelcontextprotocol/inspector/clients/launche
 MIN_TOOLS=13
 STEP_TIMEOUT="${E2E_STEP_TIMEOUT:-180}"       # seconds, per step
 STARTUP_TIMEOUT="${E2E_STARTUP_TIMEOUT:-30}"  # seconds, for /healthz
+OAUTH_REUSE_GRACE_SECS=2                      # seconds, the OAuth server's refresh-token reuse grace
 PYTHON="${E2E_PYTHON:-python3}"
 VENV="${E2E_VENV:-$REPO_ROOT/target/e2e-venv}"
 PIP_TIMEOUT=600                               # seconds, for creating the virtualenv and pip install
@@ -167,7 +168,8 @@ start_server() {
   local -a envs=(NOTION_MCP_LOG_FORMAT=json NOTION_MCP_LOG=info)
   # OAuth: clients register, the user consents and logs in at the embedded fake Notion, which approves
   # at once; grants are kept in memory.
-  [ "$mode" = --oauth ] && args+=(--oauth)
+  # A short refresh-token reuse grace, so the TypeScript client can wait it out and replay a retired token.
+  [ "$mode" = --oauth ] && args+=(--oauth) && envs+=(NOTION_MCP_REFRESH_REUSE_GRACE_SECS="$OAUTH_REUSE_GRACE_SECS")
   [ "$mode" = --sessions ] && sessions=yes
   if [ -n "$sessions" ]; then
     # `serve` has --sessions / NOTION_MCP_SESSIONS; pass the flag to `demo` too when it accepts it.
@@ -379,7 +381,8 @@ oauth_verdict() {
 echo
 echo "=== 4. OAuth: official SDK clients against demo --oauth (DCR, consent, PKCE, refresh, revocation) ==="
 if [ "$OAUTH_UP" -eq 1 ]; then
-  run_step oauth-ts-sdk "$NODE" "$E2E_DIR/oauth-sdk-client.mjs" "$URL_OAUTH" --query "$SEARCH_QUERY"
+  run_step oauth-ts-sdk "$NODE" "$E2E_DIR/oauth-sdk-client.mjs" "$URL_OAUTH" --query "$SEARCH_QUERY" \
+    --reuse-grace-secs "$OAUTH_REUSE_GRACE_SECS"
   oauth_verdict oauth-ts-sdk
 
   start=$SECONDS

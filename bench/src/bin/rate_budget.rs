@@ -21,7 +21,7 @@ use notion_mcp_bench::mcp::McpClient;
 use notion_mcp_bench::process::ServerProcess;
 use notion_mcp_bench::report::Table;
 use notion_mcp_bench::scrape::fetch_metric;
-use notion_mcp_bench::{SAMPLE_TOKEN, first_page_id, http_client};
+use notion_mcp_bench::{Enforce, SAMPLE_TOKEN, first_page_id, http_client};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +37,10 @@ struct Opts {
     /// CI run: 40 calls, 1 and 2 replicas.
     #[arg(long)]
     quick: bool,
+    /// Exit non-zero when budget use misses 95 % (full runs of a release build only; quick runs and
+    /// debug builds print the verdict and exit 0). 429s and errors fail every run.
+    #[arg(long)]
+    enforce: bool,
     /// Tool calls in the burst (default 300; 40 with --quick).
     #[arg(long)]
     calls: Option<usize>,
@@ -136,7 +140,18 @@ async fn main() -> Result<()> {
     if !ok {
         std::process::exit(1);
     }
-    Ok(())
+    let missed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.budget_use() < 0.95)
+        .map(|o| {
+            format!(
+                "budget use with {} replica(s) {:.1} % (target ≥ 95 %)",
+                o.replicas,
+                o.budget_use() * 100.0
+            )
+        })
+        .collect();
+    Enforce::new(opts.enforce, opts.quick).check(&missed)
 }
 
 /// One replica set against a fresh fake (a full bucket), `calls` calls sent at once.

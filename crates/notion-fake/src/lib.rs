@@ -62,6 +62,8 @@ pub(crate) struct Inner {
     pub(crate) limiter: Mutex<ratelimit::Limiter>,
     pub(crate) workspace_limiter: Mutex<ratelimit::Limiter>,
     pub(crate) log: Mutex<log::Log>,
+    /// Requests received and not yet handled to the end (answered or not).
+    pub(crate) in_flight: tokio::sync::watch::Sender<usize>,
 }
 
 /// The fake. Cheap to clone; all clones share one state.
@@ -99,6 +101,7 @@ impl FakeNotion {
                 limiter: Mutex::new(ratelimit::Limiter::default()),
                 workspace_limiter: Mutex::new(ratelimit::Limiter::default()),
                 log: Mutex::new(log::Log::default()),
+                in_flight: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -172,6 +175,19 @@ impl FakeNotion {
             .get(&status)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// How many received requests are still being handled (e.g. sleeping out a
+    /// [`Fault::Delay`] whose client has gone).
+    pub fn in_flight(&self) -> usize {
+        *self.inner.in_flight.borrow()
+    }
+
+    /// Waits until every received request has been handled to the end, so the log and the
+    /// workspace show all their effects, including those of answers nobody waited for.
+    pub async fn idle(&self) {
+        let mut rx = self.inner.in_flight.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
     }
 
     pub fn reset_log(&self) {

@@ -83,13 +83,52 @@ fn multipart_type(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Handles one request end to end.
+/// Handles one request end to end. Once its body has arrived, the request runs to completion in a
+/// task of its own, as at Notion: a client that gives up (a timeout, a closed connection) loses the
+/// answer, not the effect, and the request is still applied and recorded.
 pub async fn handle(fake: FakeNotion, req: Request) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_READ)
         .await
         .unwrap_or_default();
+    let in_flight = InFlight::enter(&fake);
+    let task = tokio::spawn(async move {
+        let response = handle_received(fake, parts, bytes).await;
+        drop(in_flight);
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body(Body::empty())
+            .unwrap_or_else(|_| Response::new(Body::empty())),
+    }
+}
+
+/// Counts a request from the arrival of its body until its handler has finished (see
+/// [`FakeNotion::idle`]).
+struct InFlight(FakeNotion);
+
+impl InFlight {
+    fn enter(fake: &FakeNotion) -> Self {
+        fake.inner.in_flight.send_modify(|n| *n += 1);
+        Self(fake.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .inner
+            .in_flight
+            .send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+async fn handle_received(fake: FakeNotion, parts: http::request::Parts, bytes: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
     let path = parts.uri.path().to_string();
     let method = parts.method.clone();
     let mut headers = BTreeMap::new();

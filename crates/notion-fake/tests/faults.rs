@@ -181,6 +181,51 @@ async fn delay_then_proceeds() {
 }
 
 #[tokio::test]
+async fn a_delayed_write_commits_after_its_client_gave_up() {
+    let api = Api::start(fixture(), "ntn_w").await;
+    let doc = stable_id("doc");
+    api.fake().push_fault(
+        FaultRule::new(Fault::Delay(Duration::from_millis(500)))
+            .method(Method::POST)
+            .path_prefix("/v1/pages")
+            .times(1),
+    );
+    let body = json!({"parent": {"page_id": doc.to_string()}, "properties": {"title": {"title": [{"text": {"content": "Late"}}]}}});
+    let result = api
+        .http
+        .post(api.url("/v1/pages"))
+        .bearer_auth("ntn_w")
+        .header("Notion-Version", "2026-03-11")
+        .json(&body)
+        .timeout(Duration::from_millis(50))
+        .send()
+        .await;
+    assert!(result.expect_err("the client gives up").is_timeout());
+    // The request was received: it runs to the end without anyone waiting for the answer.
+    api.fake().idle().await;
+    assert_eq!(api.fake().in_flight(), 0);
+    let posts: Vec<u16> = api
+        .fake()
+        .requests()
+        .iter()
+        .filter(|r| r.method == Method::POST && r.path == "/v1/pages")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts, [200], "applied and recorded once");
+    let late = api.fake().with_state(|s| {
+        s.pages
+            .values()
+            .filter(|p| {
+                serde_json::to_string(&p.properties)
+                    .unwrap()
+                    .contains("\"Late\"")
+            })
+            .count()
+    });
+    assert_eq!(late, 1, "the page exists once");
+}
+
+#[tokio::test]
 async fn drop_connection_is_a_transport_error() {
     let api = Api::start(fixture(), "ntn_w").await;
     api.fake()

@@ -1,5 +1,10 @@
-//! Test harness: a fake Notion plus our server on loopback, and a tiny JSON-RPC client.
+//! The helpers shared by the server's integration tests: a fake Notion plus our server on loopback
+//! (in process) with a tiny JSON-RPC client, the server binary as a child process ([`child`]), an
+//! MCP client that classifies every reply ([`mcp`]), and small readers of tool results.
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod child;
+pub mod mcp;
 
 use clap::Parser;
 use notion_fake::{FakeNotion, Fixture, RunningFake};
@@ -148,13 +153,41 @@ impl Harness {
         self.stop.cancel();
     }
 
+    /// Stops the server as SIGTERM would and waits for it; fails the test if serving ended with an
+    /// error or a panic.
     pub async fn shutdown(self) {
         self.stop.cancel();
-        let _ = self.task.await;
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("the server stopped with an error: {e:#}"),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("the server task did not finish: {e}"),
+        }
         self.fake.shutdown().await;
     }
 }
 
+/// The id the fake gives the fixture object named `name`.
+pub fn id(name: &str) -> String {
+    notion_fake::stable_id(name).to_string()
+}
+
+/// The first UUID in a tool's text (the id of what it created).
+pub fn first_id(text: &str) -> String {
+    let hex = |c: char| c.is_ascii_hexdigit() || c == '-';
+    text.split(|c: char| !hex(c))
+        .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        .unwrap_or_else(|| panic!("no id in {text}"))
+        .to_string()
+}
+
+/// The `error` object of a tool result that must be an error.
+pub fn error_of(r: &Value) -> &Value {
+    assert_eq!(r["isError"], true, "expected an error: {r}");
+    &r["structuredContent"]["error"]
+}
+
+/// The text blocks of a tool result, joined.
 pub fn result_text(r: &Value) -> String {
     r["content"]
         .as_array()

@@ -2,7 +2,8 @@
 //! sample workspace plus page creations, the fault mix the fake answers with, and the checks every
 //! reply must pass (a correct success, or an `isError` result naming its cause).
 
-use super::client::{Reply, result_text};
+use crate::common::mcp::Reply;
+use crate::common::result_text;
 use notion_fake::{Fault, stable_id};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -2,9 +2,10 @@
 //! real response shapes, pagination, the block tree, pacing under the fake's rate limit, and retries
 //! of injected faults.
 
+use crate::common::id;
 use crate::{client_with, fast_retry, no_pacing};
 use http::Method;
-use notion_fake::{FakeNotion, Fault, FaultRule, Fixture, RateLimit, RunningFake, stable_id};
+use notion_fake::{FakeNotion, Fault, FaultRule, Fixture, RateLimit, RunningFake};
 use notion_mcp_remote::notion::client::{NotionAuth, NotionClient, NotionRequest, NotionVersion};
 use notion_mcp_remote::notion::endpoints;
 use notion_mcp_remote::notion::pacer::PacingConfig;
@@ -15,10 +16,6 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const DEMO_TOKEN: &str = "ntn_demo_acme";
-
-fn id(name: &str) -> String {
-    stable_id(name).to_string()
-}
 
 fn demo() -> NotionAuth {
     NotionAuth::new(DEMO_TOKEN, NotionVersion::default())

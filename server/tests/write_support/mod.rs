@@ -1,8 +1,8 @@
-//! Shared fixture and helpers of the write-tool tests.
+//! The workspace the write-tool tests run against.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use notion_fake::{DatabaseFixture, Fixture, PageFixture, stable_id};
-use serde_json::{Value, json};
+use notion_fake::{DatabaseFixture, Fixture, PageFixture};
+use serde_json::json;
 
 pub const T: &str = "ntn_workspace_w";
 
@@ -32,22 +32,4 @@ pub fn fixture() -> Fixture {
                 .property("Made", json!("created_time")),
         )
         .build()
-}
-
-pub fn id(name: &str) -> String {
-    stable_id(name).to_string()
-}
-
-/// The first UUID in a tool's text (the id of what it created).
-pub fn first_id(text: &str) -> String {
-    let hex = |c: char| c.is_ascii_hexdigit() || c == '-';
-    text.split(|c: char| !hex(c))
-        .find(|w| w.len() == 36 && w.matches('-').count() == 4)
-        .unwrap_or_else(|| panic!("no id in {text}"))
-        .to_string()
-}
-
-pub fn error_of(r: &Value) -> &Value {
-    assert_eq!(r["isError"], true, "expected an error: {r}");
-    &r["structuredContent"]["error"]
 }

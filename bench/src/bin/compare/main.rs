@@ -21,7 +21,7 @@ use notion_mcp_bench::load::Budget;
 use notion_mcp_bench::official::Official;
 use notion_mcp_bench::plot;
 use notion_mcp_bench::process::{clock_ticks_per_second, server_binary};
-use notion_mcp_bench::{first_page_id, http_client};
+use notion_mcp_bench::{Enforce, first_page_id, http_client};
 use run::{Ctx, Kind, Sample, run_server};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +36,10 @@ struct Args {
     /// A smoke run: 1 round, a few calls per step, both servers.
     #[arg(long)]
     quick: bool,
+    /// Exit non-zero when a target is missed (full runs of a release build only; quick runs and debug
+    /// builds print the verdict and exit 0).
+    #[arg(long)]
+    enforce: bool,
     /// Rounds (each runs both servers, ours first).
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -135,7 +139,7 @@ async fn main() -> Result<()> {
     println!();
     per_round_table(&samples, &args.connections).print();
     println!();
-    let met = summary.verdict(&args.connections);
+    let missed = summary.verdict(&args.connections);
     if let Some(path) = &args.plot {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -171,6 +175,9 @@ async fn main() -> Result<()> {
     if errors > 0 {
         bail!("{errors} calls failed");
     }
-    println!("targets {}", if met { "met" } else { "missed" });
-    Ok(())
+    println!(
+        "targets {}",
+        if missed.is_empty() { "met" } else { "missed" }
+    );
+    Enforce::new(args.enforce, args.quick).check(&missed)
 }

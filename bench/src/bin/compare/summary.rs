@@ -213,26 +213,29 @@ impl Summary {
         table
     }
 
-    /// Prints whether each target is met; true if all are.
-    pub fn verdict(&self, connections: &[usize]) -> bool {
-        let mut all = true;
+    /// Prints whether each target is met; returns the missed ones (empty if all are met).
+    pub fn verdict(&self, connections: &[usize]) -> Vec<String> {
+        let mut missed = Vec::new();
         for (i, c) in connections.iter().enumerate() {
             let r = self.throughput_ratio(i);
             let ok = r >= THROUGHPUT_TARGET;
-            all &= ok;
-            println!(
-                "throughput at {c} connections: {r:.1}× the official server (target ≥ {THROUGHPUT_TARGET:.0}×): {}",
-                met(ok)
+            let line = format!(
+                "throughput at {c} connections: {r:.1}× the official server (target ≥ {THROUGHPUT_TARGET:.0}×)"
             );
+            println!("{line}: {}", met(ok));
+            if !ok {
+                missed.push(line);
+            }
         }
         let m = self.memory_ratio();
         let ok = m <= MEMORY_TARGET;
-        all &= ok;
-        println!(
-            "RSS after load: {m:.3} of the official server's (target ≤ {MEMORY_TARGET}): {}",
-            met(ok)
-        );
-        all
+        let line =
+            format!("RSS after load: {m:.3} of the official server's (target ≤ {MEMORY_TARGET})");
+        println!("{line}: {}", met(ok));
+        if !ok {
+            missed.push(line);
+        }
+        missed
     }
 
     pub fn panels(&self, connections: &[usize]) -> Vec<Panel> {

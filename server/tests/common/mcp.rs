@@ -1,6 +1,8 @@
-//! A minimal MCP client for the fault-injection suite: stateless calls or one MCP session
-//! (initialize, calls with `Mcp-Session-Id`, DELETE), each call classified by what came back.
+//! A minimal MCP client for load and fault tests against a server started anywhere: stateless calls
+//! or one MCP session (initialize, calls with `Mcp-Session-Id`, DELETE), each call classified by what
+//! came back, whatever the server does.
 
+use super::parse_body;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -128,29 +130,4 @@ impl Mcp {
             );
         }
     }
-}
-
-/// The text blocks of a tool result, joined.
-pub fn result_text(r: &Value) -> String {
-    r["content"]
-        .as_array()
-        .map(|c| {
-            c.iter()
-                .filter_map(|b| b["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
-/// A JSON body, or the last JSON `data:` event of an SSE body.
-fn parse_body(text: &str) -> Value {
-    if let Ok(v) = serde_json::from_str(text) {
-        return v;
-    }
-    text.lines()
-        .rev()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .unwrap_or(Value::Null)
 }

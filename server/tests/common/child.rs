@@ -2,8 +2,7 @@
 //! ready, read its memory and open files, stop it gently or with SIGKILL, and read what it logged.
 //!
 //! Used by the tests that need a whole process (kill -9, two processes sharing a store, memory after
-//! load) rather than the in-process [`Harness`](crate::common::Harness).
-#![allow(dead_code, clippy::unwrap_used)]
+//! load) rather than the in-process [`Harness`](super::Harness).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -94,21 +93,24 @@ impl ChildServer {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// Resident set size in KiB (Linux `/proc`).
+    /// Resident set size in KiB (Linux `/proc`). Panics when it cannot be read.
     pub fn rss_kb(&self) -> u64 {
         proc_status_field(self.pid(), "VmRSS:")
     }
 
-    /// Number of OS threads (Linux `/proc`).
+    /// Number of OS threads (Linux `/proc`). Panics when it cannot be read.
     pub fn threads(&self) -> u64 {
         proc_status_field(self.pid(), "Threads:")
     }
 
-    /// Number of open file descriptors (Linux `/proc`).
+    /// Number of open file descriptors (Linux `/proc`). Panics when they cannot be listed: an
+    /// unknown count must fail the check that reads it, not pass it as 0.
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .map(|d| d.count())
-            .unwrap_or(0)
+        let dir = format!("/proc/{}/fd", self.pid());
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => entries.count(),
+            Err(e) => panic!("cannot count the server's open fds: reading {dir}: {e}"),
+        }
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash or an OOM kill.
@@ -142,14 +144,18 @@ impl Drop for ChildServer {
     }
 }
 
+/// The first number of a `/proc/<pid>/status` field ("VmRSS:   1234 kB" → 1234); panics, saying what
+/// was missing, when the file or the field cannot be read.
 fn proc_status_field(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the server's {field} from {path}: {e}"));
+    status
         .lines()
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("no number after {field} in {path}:\n{status}"))
 }
 
 /// A directory under the system temp dir, removed when dropped.
