@@ -6,7 +6,8 @@
 use base64::Engine;
 use notion_fake::GeneratedIds;
 
-use super::write_support::{T, first_id, fixture, id};
+use super::common::{first_id, id};
+use super::write_support::{T, fixture};
 use super::*;
 
 /// Spec operations the write tools are expected to exercise (the writes the spec describes).
