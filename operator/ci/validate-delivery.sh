@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of the delivery files, run by .ci/run after validate-manifests.sh:
-#   1. Dockerfile: hadolint;
+#   1. Dockerfile: hadolint; the build context .dockerignore leaves holds every COPY source and a workspace
+#      that loads (operator/ci/check-image.sh --sources-only);
 #   2. Helm chart: helm lint --strict and helm template (default values and ci/all-on-values.yaml) through
 #      kubernetes-validate --strict; values.yaml against values.schema.json; the schema rejects unknown keys;
 #      the example NotionMcpRemote against the CRD's schema;
@@ -77,6 +78,8 @@ $CHECKS crd-schema "$CHART/crds/notionmcpremotes.yaml" "$OUT/cr-schema.json"
 
 step "hadolint Dockerfile ($(hadolint --version))"
 hadolint Dockerfile
+step "Dockerfile build context and COPY sources (check-image.sh --sources-only; the full build check is manual)"
+bash operator/ci/check-image.sh --sources-only
 
 step "helm lint --strict, helm template | kubernetes-validate --strict -k $K8S_VERSION ($(helm version --short))"
 check-jsonschema --schemafile "$CHART/values.schema.json" "$CHART/values.yaml" "$CHART/ci/all-on-values.yaml"
