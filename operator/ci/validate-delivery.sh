@@ -79,7 +79,7 @@ $CHECKS crd-schema "$CHART/crds/notionmcpremotes.yaml" "$OUT/cr-schema.json"
 
 step "hadolint Dockerfile ($(hadolint --version))"
 hadolint Dockerfile
-step "Dockerfile build context and COPY sources (check-image.sh --sources-only; the full build check is manual)"
+step "Dockerfile build context and COPY sources (check-image.sh --sources-only; .ci/run ends with the full build check)"
 bash operator/ci/check-image.sh --sources-only
 
 step "helm lint --strict, helm template | kubernetes-validate --strict -k $K8S_VERSION ($(helm version --short))"
