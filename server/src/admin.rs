@@ -35,7 +35,7 @@ fn when(unix: i64) -> String {
 
 /// Run a `grants` command, writing its output to `out`.
 pub async fn run(args: GrantsArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = crate::store::open::open(&args.store).await?;
+    let store = crate::store::open::open_existing(&args.store).await?;
     let grants: Vec<Grant> = store
         .list::<Grant>()
         .await

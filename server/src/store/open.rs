@@ -130,6 +130,37 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Open a store that must already exist, for the `grants` commands: never creates a directory or a
+/// sealing key. A wrong `--store-dir` is an error naming it, not a new empty store; the memory store
+/// (which lives only inside a running server) is refused.
+pub async fn open_existing(args: &StoreArgs) -> anyhow::Result<Store> {
+    match effective_kind(args) {
+        StoreKind::Memory => bail!(
+            "the memory store lives only inside a running server: the grants commands need --store file or kubernetes"
+        ),
+        StoreKind::File => {
+            let dir = &args.store_dir;
+            if !dir.join(Kind::Grant.as_str()).is_dir() {
+                bail!(
+                    "no grant store in {}: it has no {}/ directory (point --store-dir or NOTION_MCP_STORE_DIR at the server's store); nothing was created",
+                    dir.display(),
+                    Kind::Grant.as_str()
+                );
+            }
+            let keys = dir.join("keys");
+            if args.keys.is_none() && args.keys_dir.is_none() && !keys.is_dir() {
+                bail!(
+                    "the store in {} has no sealing keys ({} does not exist): point --keys-dir or NOTION_MCP_KEYS at the server's keys; nothing was created",
+                    dir.display(),
+                    keys.display()
+                );
+            }
+            open(args).await
+        }
+        StoreKind::Kubernetes => open(args).await,
+    }
+}
+
 async fn open_kubernetes(args: &StoreArgs) -> anyhow::Result<super::kubernetes::KubernetesBackend> {
     use super::kubernetes::{KubernetesBackend, KubernetesConfig, OwnerRef};
     let namespace = match &args.store_namespace {
