@@ -3,6 +3,11 @@
 
 use crate::builders::{self, Facts};
 use crate::crd::NotionMcpRemote;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+};
+use kube::CustomResourceExt;
+use serde_json::Value;
 
 /// Errors of `render`.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +16,8 @@ pub enum RenderError {
     Parse(#[from] serde_yaml::Error),
     #[error("expected kind NotionMcpRemote (apiVersion notionmcp.dev/v1alpha1), found {0}")]
     WrongKind(String),
+    #[error("unknown field(s) {}: the CRD's schema has no such field (misspelt?), and the API server would drop or refuse it", .0.join(", "))]
+    UnknownFields(Vec<String>),
 }
 
 /// Parses a `NotionMcpRemote` from YAML; a missing namespace becomes `default`.
@@ -19,6 +26,12 @@ pub fn parse(yaml: &str) -> Result<NotionMcpRemote, RenderError> {
     let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
     if kind != "NotionMcpRemote" {
         return Err(RenderError::WrongKind(format!("{kind:?}")));
+    }
+    let spec = serde_json::to_value(value.get("spec")).unwrap_or_default();
+    let mut unknown = unknown_fields(&spec, &spec_schema(), "spec");
+    unknown.sort();
+    if !unknown.is_empty() {
+        return Err(RenderError::UnknownFields(unknown));
     }
     let mut cr: NotionMcpRemote = serde_yaml::from_value(value)?;
     if cr.metadata.namespace.is_none() {
@@ -35,4 +48,79 @@ pub fn render(cr: &NotionMcpRemote, facts: &Facts) -> Result<String, serde_yaml:
         .map(|child| child.object)
         .collect();
     crate::yaml::to_yaml_stream(&objects)
+}
+
+/// The `spec` schema of the CRD's served version (what the API server validates against).
+fn spec_schema() -> JSONSchemaProps {
+    NotionMcpRemote::crd()
+        .spec
+        .versions
+        .into_iter()
+        .find(|v| v.served)
+        .and_then(|v| v.schema)
+        .and_then(|s| s.open_api_v3_schema)
+        .and_then(|s| s.properties)
+        .and_then(|mut p| p.remove("spec"))
+        .unwrap_or_default()
+}
+
+/// Paths of the fields of `value` that `schema` does not declare, as a structural schema prunes them
+/// (objects with `properties` and neither `additionalProperties` nor preserve-unknown-fields).
+fn unknown_fields(value: &Value, schema: &JSONSchemaProps, path: &str) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let open = schema.x_kubernetes_preserve_unknown_fields == Some(true);
+    match value {
+        Value::Object(map) if !open => {
+            for (key, child) in map {
+                let here = format!("{path}.{key}");
+                match (&schema.properties, &schema.additional_properties) {
+                    (Some(props), _) if props.contains_key(key) => {
+                        unknown.extend(unknown_fields(child, &props[key], &here));
+                    }
+                    (_, Some(JSONSchemaPropsOrBool::Schema(extra))) => {
+                        unknown.extend(unknown_fields(child, extra, &here));
+                    }
+                    (_, Some(JSONSchemaPropsOrBool::Bool(true))) => {}
+                    (Some(_), _) => unknown.push(here),
+                    (None, _) => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(JSONSchemaPropsOrArray::Schema(item)) = &schema.items {
+                for (i, child) in items.iter().enumerate() {
+                    unknown.extend(unknown_fields(child, item, &format!("{path}[{i}]")));
+                }
+            }
+        }
+        _ => {}
+    }
+    unknown
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const CR: &str =
+        "apiVersion: notionmcp.dev/v1alpha1\nkind: NotionMcpRemote\nmetadata:\n  name: n\nspec:\n";
+
+    #[test]
+    fn misspelt_fields_are_named() {
+        let err = parse(&format!("{CR}  replica: 3\n  ingres:\n    enabled: true\n")).unwrap_err();
+        assert_eq!(
+            err.to_string().split(':').next().unwrap(),
+            "unknown field(s) spec.ingres, spec.replica"
+        );
+    }
+
+    #[test]
+    fn every_example_has_only_known_fields() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            parse(&text).unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        }
+    }
 }
