@@ -187,6 +187,26 @@ impl OAuthState {
     }
 }
 
+/// Paths of the authorization server's endpoints besides `/.well-known/*`.
+pub mod path {
+    pub const REGISTER: &str = "/register";
+    pub const AUTHORIZE: &str = "/authorize";
+    pub const CONSENT: &str = "/authorize/consent";
+    pub const CALLBACK: &str = "/oauth/callback";
+    pub const TOKEN: &str = "/token";
+    pub const REVOKE: &str = "/revoke";
+}
+
+/// Every path of [`path`]: each is its own `route` label in the HTTP metrics.
+pub const ENDPOINTS: &[&str] = &[
+    path::REGISTER,
+    path::AUTHORIZE,
+    path::CONSENT,
+    path::CALLBACK,
+    path::TOKEN,
+    path::REVOKE,
+];
+
 /// The OAuth routes: discovery, registration, authorization, callback, token, revocation.
 pub fn routes(state: Arc<OAuthState>) -> Router {
     Router::new()
@@ -218,11 +238,11 @@ pub fn routes(state: Arc<OAuthState>) -> Router {
             "/mcp/.well-known/openid-configuration",
             get(metadata::authorization_server),
         )
-        .route("/register", post(registration::register))
-        .route("/authorize", get(authorize::authorize))
-        .route("/authorize/consent", post(authorize::consent))
-        .route("/oauth/callback", get(callback::callback))
-        .route("/token", post(token_endpoint::token))
-        .route("/revoke", post(revoke::revoke))
+        .route(path::REGISTER, post(registration::register))
+        .route(path::AUTHORIZE, get(authorize::authorize))
+        .route(path::CONSENT, post(authorize::consent))
+        .route(path::CALLBACK, get(callback::callback))
+        .route(path::TOKEN, post(token_endpoint::token))
+        .route(path::REVOKE, post(revoke::revoke))
         .with_state(state)
 }

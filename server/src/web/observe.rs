@@ -36,6 +36,32 @@ fn route_label(path: &str) -> &'static str {
         paths::READYZ => paths::READYZ,
         paths::METRICS => paths::METRICS,
         p if p.starts_with("/.well-known/") => "/.well-known",
-        _ => "other",
+        p => crate::oauth::ENDPOINTS
+            .iter()
+            .find(|e| **e == p)
+            .copied()
+            .unwrap_or("other"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn every_route_has_its_own_label() {
+        for path in ["/mcp", "/healthz", "/readyz", "/metrics"] {
+            assert_eq!(route_label(path), path);
+        }
+        for path in crate::oauth::ENDPOINTS {
+            assert_eq!(route_label(path), *path);
+        }
+        assert_eq!(route_label("/mcp/"), "/mcp");
+        assert_eq!(
+            route_label("/.well-known/oauth-authorization-server"),
+            "/.well-known"
+        );
+        assert_eq!(route_label("/wp-login.php"), "other");
+        assert_eq!(route_label("/token/../x"), "other");
     }
 }
