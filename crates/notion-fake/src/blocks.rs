@@ -30,10 +30,6 @@ pub enum InsertAt {
     After(Uuid),
 }
 
-fn is_known(kind: &str) -> bool {
-    block_kinds::is_creatable(kind)
-}
-
 /// Parses an API `children` array (level 1 = the request's top level).
 pub fn parse_api_children(value: &Value, path: &str) -> ApiResult<Vec<BlockSpec>> {
     let mut count = 0usize;
@@ -77,7 +73,7 @@ fn block_kind(obj: &Map<String, Value>) -> Option<String> {
         return Some(t.to_string());
     }
     obj.keys()
-        .find(|k| is_known(k) || NOT_APPENDABLE.contains(&k.as_str()))
+        .find(|k| block_kinds::is_creatable(k) || NOT_APPENDABLE.contains(&k.as_str()))
         .cloned()
 }
 
@@ -100,7 +96,7 @@ fn parse_api_block(
             "{path}.type `{kind}` is not supported for creation via the API."
         )));
     }
-    if !is_known(&kind) {
+    if !block_kinds::is_creatable(&kind) {
         return Err(ApiError::body_validation(format!(
             "{path}.type should be a supported block type, instead was `\"{kind}\"`."
         )));
@@ -279,7 +275,7 @@ pub fn parse_fixture_block(value: &Value) -> ApiResult<(String, Value, Vec<Value
         _ => return Err(fail("expected a string or an object")),
     };
     let kind = block_kind(obj).ok_or_else(|| fail("no block type"))?;
-    if !is_known(&kind) {
+    if !block_kinds::is_creatable(&kind) {
         return Err(fail("unknown block type"));
     }
     let mut children: Vec<Value> = obj

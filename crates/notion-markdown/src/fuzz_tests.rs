@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Map, Value, json};
+use std::sync::LazyLock;
 
 use super::*;
 use notion_model::slim::slim;
@@ -29,17 +30,17 @@ impl Gen {
 }
 
 /// Every block type Notion knows, and two it does not.
-fn block_kinds() -> Vec<&'static str> {
+static BLOCK_KINDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
     notion_model::block_kinds::all()
         .chain(["", "weird"])
         .collect()
-}
+});
 
 /// Every property type Notion knows, and two it does not.
-fn property_kinds() -> Vec<&'static str> {
+static PROPERTY_KINDS: LazyLock<Vec<&str>> = LazyLock::new(|| {
     let known = notion_model::property_kinds::PROPERTY_TYPES.iter().copied();
     known.chain(["location", "mystery"]).collect()
-}
+});
 
 const KEYS: &[&str] = &[
     "type",
@@ -157,7 +158,7 @@ fn typed_object(g: &mut Gen, kind: &str) -> Value {
 }
 
 fn tree(g: &mut Gen, depth: usize) -> BlockNode {
-    let kind = g.pick(&block_kinds());
+    let kind = g.pick(&BLOCK_KINDS);
     let block: Option<Block> = if g.below(10) == 0 {
         None
     } else {
@@ -203,7 +204,7 @@ fn renderers_never_panic_and_respect_the_budget() {
 
         let mut props = Map::new();
         for _ in 0..g.below(5) {
-            let kind = g.pick(&property_kinds());
+            let kind = g.pick(&PROPERTY_KINDS);
             let p = typed_object(&mut g, kind);
             let _ = serde_json::from_value::<PropertyValue>(p.clone()).map(|p| property_value(&p));
             props.insert(format!("{kind}{}", g.below(3)), p);
@@ -221,7 +222,7 @@ fn renderers_never_panic_and_respect_the_budget() {
 
         let schema: Map<String, Value> = (0..g.below(4))
             .map(|i| {
-                let kind = g.pick(&property_kinds());
+                let kind = g.pick(&PROPERTY_KINDS);
                 (format!("p{i}"), typed_object(&mut g, kind))
             })
             .collect();

@@ -63,6 +63,11 @@ pub fn is_creatable(kind: &str) -> bool {
     has_rich_text(kind) || OTHER_TYPES.contains(&kind)
 }
 
+/// Every block type a request may create.
+pub fn creatable() -> impl Iterator<Item = &'static str> {
+    all().filter(|k| is_creatable(k))
+}
+
 /// Every block type Notion knows.
 pub fn all() -> impl Iterator<Item = &'static str> {
     TEXT_TYPES

@@ -34,28 +34,29 @@ impl FilePart {
         reqwest::multipart::Part::bytes(Vec::new())
             .mime_str(content_type)
             .map(drop)
-            .map_err(|_| {
-                NotionError::invalid(
-                    "content_type",
-                    format!("'{content_type}' is not a MIME type"),
-                )
-            })
+            .map_err(|_| not_a_mime_type(content_type))
     }
 
     /// The form for one attempt.
     pub(super) fn form(&self) -> Result<reqwest::multipart::Form, NotionError> {
-        Self::check_content_type(&self.content_type)?;
         let len = self.bytes.len() as u64;
         let part = reqwest::multipart::Part::stream_with_length(self.bytes.clone(), len)
             .file_name(self.filename.clone())
             .mime_str(&self.content_type)
-            .map_err(|e| NotionError::invalid("content_type", e.to_string()))?;
+            .map_err(|_| not_a_mime_type(&self.content_type))?;
         let form = reqwest::multipart::Form::new().part("file", part);
         Ok(match self.part_number {
             Some(n) => form.text("part_number", n.to_string()),
             None => form,
         })
     }
+}
+
+fn not_a_mime_type(content_type: &str) -> NotionError {
+    NotionError::invalid(
+        "content_type",
+        format!("'{content_type}' is not a MIME type"),
+    )
 }
 
 /// One API request, before credentials are added.

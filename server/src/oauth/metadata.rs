@@ -1,7 +1,7 @@
 //! Discovery documents: RFC 9728 protected resource metadata (for `/mcp`) and RFC 8414 authorization
 //! server metadata (also served at the OpenID configuration paths clients fall back to).
 
-use super::{OAuthState, SCOPE};
+use super::{OAuthState, SCOPE, path};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -40,10 +40,10 @@ pub async fn authorization_server(State(s): State<Arc<OAuthState>>) -> Response 
     let i = &s.cfg.issuer;
     cacheable(json!({
         "issuer": i,
-        "authorization_endpoint": format!("{i}/authorize"),
-        "token_endpoint": format!("{i}/token"),
-        "registration_endpoint": format!("{i}/register"),
-        "revocation_endpoint": format!("{i}/revoke"),
+        "authorization_endpoint": format!("{i}{}", path::AUTHORIZE),
+        "token_endpoint": format!("{i}{}", path::TOKEN),
+        "registration_endpoint": format!("{i}{}", path::REGISTER),
+        "revocation_endpoint": format!("{i}{}", path::REVOKE),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

@@ -69,6 +69,11 @@ impl FileBackend {
         Ok(())
     }
 
+    /// Whether `dir` holds a file store (its layout exists), without creating anything.
+    pub fn exists_in(dir: &Path) -> bool {
+        dir.join(Kind::Grant.as_str()).is_dir()
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -55,7 +55,7 @@ async fn key_ring(
             "the kubernetes store needs sealing keys: mount a Secret and set --keys-dir (NOTION_MCP_KEYS_DIR), or set NOTION_MCP_KEYS"
         ),
         StoreKind::File => {
-            let dir = args.store_dir.join("keys");
+            let dir = default_keys_dir(args);
             if dir.is_dir() {
                 return KeyRing::from_dir(&dir, active)
                     .with_context(|| format!("reading the keys in {}", dir.display()));
@@ -130,6 +130,11 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Where the file store keeps its keys when neither `--keys` nor `--keys-dir` is given.
+fn default_keys_dir(args: &StoreArgs) -> std::path::PathBuf {
+    args.store_dir.join("keys")
+}
+
 /// Open a store that must already exist, for the `grants` commands: never creates a directory or a
 /// sealing key. A wrong `--store-dir` is an error naming it, not a new empty store; the memory store
 /// (which lives only inside a running server) is refused.
@@ -140,14 +145,14 @@ pub async fn open_existing(args: &StoreArgs) -> anyhow::Result<Store> {
         ),
         StoreKind::File => {
             let dir = &args.store_dir;
-            if !dir.join(Kind::Grant.as_str()).is_dir() {
+            if !file::FileBackend::exists_in(dir) {
                 bail!(
                     "no grant store in {}: it has no {}/ directory (point --store-dir or NOTION_MCP_STORE_DIR at the server's store); nothing was created",
                     dir.display(),
                     Kind::Grant.as_str()
                 );
             }
-            let keys = dir.join("keys");
+            let keys = default_keys_dir(args);
             if args.keys.is_none() && args.keys_dir.is_none() && !keys.is_dir() {
                 bail!(
                     "the store in {} has no sealing keys ({} does not exist): point --keys-dir or NOTION_MCP_KEYS at the server's keys; nothing was created",

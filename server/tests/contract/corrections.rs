@@ -95,8 +95,7 @@ pub(super) fn correct(doc: &mut Value) {
 
     // `blockObjectRequest` lists only paragraph and bulleted_list_item; the API creates every block
     // type of reference/block (notion-model's list of creatable types).
-    let kinds =
-        notion_model::block_kinds::all().filter(|k| notion_model::block_kinds::is_creatable(k));
+    let kinds = notion_model::block_kinds::creatable();
     schemas["blockObjectRequest"] = json!({"anyOf": kinds.map(block_request).collect::<Vec<_>>()});
 
     // `parentRequest` names its second branch for data sources but requires `database_id`; rows of a
@@ -134,9 +133,7 @@ pub(super) fn correct(doc: &mut Value) {
     // spec describes as a literal `type` field (reference/update-a-block); `in_trash` is missing too.
     let update_block = body(doc, "/v1/blocks/{block_id}", "patch");
     update_block["properties"]["in_trash"] = json!({"type": "boolean"});
-    for kind in
-        notion_model::block_kinds::all().filter(|k| notion_model::block_kinds::is_creatable(k))
-    {
+    for kind in notion_model::block_kinds::creatable() {
         update_block["properties"][kind] = json!({"type": "object", "properties": {
             "rich_text": rich_text_array(), "checked": {"type": "boolean"}, "color": {"type": "string"}}});
     }
