@@ -223,6 +223,33 @@ pub struct ServeArgs {
     #[arg(long, env = env::REPLICAS, default_value_t = 1)]
     pub replicas: u32,
 
+    /// Largest size of the read cache in bytes (Notion answers kept for repeated reads); 0 turns
+    /// the cache off (identical concurrent reads are still sent once).
+    #[arg(long, env = env::CACHE_MAX_BYTES, default_value_t = 64 * 1024 * 1024)]
+    pub cache_max_bytes: u64,
+
+    /// Longest time a cached Notion answer is served, in seconds. Default: 600 when a webhook
+    /// subscription keeps the cache exact (--webhook-verification-token), else 0 (nothing is kept
+    /// between calls; only identical concurrent reads are shared). Setting it without webhooks opts
+    /// into reads up to that old.
+    #[arg(long, env = env::CACHE_MAX_AGE_SECS)]
+    pub cache_max_age_secs: Option<u64>,
+
+    /// Verification token(s) of the Notion webhook subscription, comma-separated (two while a
+    /// subscription is re-created). Deliveries to /webhooks/notion must be signed with one of them.
+    #[arg(
+        long,
+        env = env::WEBHOOK_VERIFICATION_TOKEN,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_verification_token: Vec<Redacted>,
+
+    /// Redis (≥ 7) or Valkey shared by the replicas: one Notion budget per workspace, cache
+    /// invalidations and webhook dedupe. `redis://` or `rediss://` (TLS); credentials in the URL.
+    #[arg(long, env = env::REDIS_URL, hide_env_values = true)]
+    pub redis_url: Option<Redacted>,
+
     /// Retries of one Notion request (rate limits, overload, transient errors).
     #[arg(long, env = env::RETRY_MAX, default_value_t = 3)]
     pub retry_max: u32,
@@ -504,6 +531,34 @@ impl Settings {
         if args.replicas == 0 {
             return Err(bad("--replicas", "must be at least 1".into()));
         }
+        for t in &args.webhook_verification_token {
+            if t.0.trim().is_empty() {
+                return Err(bad(
+                    "--webhook-verification-token",
+                    "contains an empty token (check for a stray comma)".into(),
+                ));
+            }
+        }
+        if let Some(u) = &args.redis_url {
+            let parsed = Url::parse(u.0.trim()).map_err(|e| {
+                bad(
+                    "--redis-url",
+                    format!("is not a URL ({e}); expected redis://host:6379 or rediss://host:6380"),
+                )
+            })?;
+            if !matches!(parsed.scheme(), "redis" | "rediss") {
+                return Err(bad(
+                    "--redis-url",
+                    format!(
+                        "scheme must be redis or rediss (TLS), got '{}'",
+                        parsed.scheme()
+                    ),
+                ));
+            }
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(bad("--redis-url", "has no host".into()));
+            }
+        }
         if args.max_body_bytes < 1024 {
             return Err(bad("--max-body-bytes", "must be at least 1024".into()));
         }
@@ -577,6 +632,17 @@ impl Settings {
 
     pub fn tool_timeout(&self) -> Duration {
         Duration::from_secs(self.args.tool_timeout_secs)
+    }
+
+    /// How long a cached answer may be served: 600 s by default when webhooks keep the cache
+    /// exact, else nothing kept unless the operator opted into a max age.
+    pub fn cache_max_age(&self) -> Duration {
+        let default = if self.args.webhook_verification_token.is_empty() {
+            0
+        } else {
+            600
+        };
+        Duration::from_secs(self.args.cache_max_age_secs.unwrap_or(default))
     }
 }
 

@@ -20,6 +20,8 @@ pub mod paths {
     pub const READYZ: &str = "/readyz";
     /// Prometheus metrics.
     pub const METRICS: &str = "/metrics";
+    /// Notion's webhook deliveries (public: Notion must reach it through the ingress).
+    pub const WEBHOOKS: &str = "/webhooks/notion";
 }
 
 /// The `NotionMcpRemote` custom resource.
@@ -62,6 +64,13 @@ pub mod env {
     pub const NOTION_TIMEOUT_SECS: &str = "NOTION_MCP_NOTION_TIMEOUT_SECS";
     pub const BREAKER_FAILURES: &str = "NOTION_MCP_BREAKER_FAILURES";
     pub const BREAKER_OPEN_SECS: &str = "NOTION_MCP_BREAKER_OPEN_SECS";
+
+    // The read cache, Notion's webhooks and the state replicas share.
+    pub const CACHE_MAX_BYTES: &str = "NOTION_MCP_CACHE_MAX_BYTES";
+    pub const CACHE_MAX_AGE_SECS: &str = "NOTION_MCP_CACHE_MAX_AGE_SECS";
+    /// Comma-separated verification tokens of the Notion webhook subscription(s).
+    pub const WEBHOOK_VERIFICATION_TOKEN: &str = "NOTION_WEBHOOK_VERIFICATION_TOKEN";
+    pub const REDIS_URL: &str = "NOTION_MCP_REDIS_URL";
 
     // Limits, sessions, shutdown, logs.
     pub const TOOL_TIMEOUT_SECS: &str = "NOTION_MCP_TOOL_TIMEOUT_SECS";
