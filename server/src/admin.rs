@@ -1,5 +1,6 @@
-//! `notion-mcp-remote grants list|revoke`: look at and revoke stored grants from the command line,
-//! against the same store (file or kubernetes) and keys the server uses.
+//! `notion-mcp-remote grants list|revoke` and `webhooks pending`: look at and revoke stored grants,
+//! and read the webhook verification tokens Notion sent, from the command line, against the same
+//! store (file or kubernetes) and keys the server uses.
 
 use crate::config::{GrantFilter, GrantsAction, GrantsArgs};
 use crate::metrics::Metrics;
@@ -31,6 +32,34 @@ fn when(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| unix.to_string())
+}
+
+/// Run a `webhooks` command, writing its output to `out`.
+pub async fn webhooks(
+    args: crate::config::WebhooksArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = crate::store::open::open_existing(&args.store).await?;
+    let crate::config::WebhooksAction::Pending { json } = args.action;
+    let tokens = crate::webhooks::pending::list(&store)
+        .await
+        .context("listing webhook verification tokens")?;
+    if tokens.is_empty() && !json {
+        writeln!(
+            out,
+            "No verification token received. Create the subscription in Notion (or press 'Resend token') \
+             with the URL https://<public host>/webhooks/notion, then run this again."
+        )?;
+    }
+    for t in &tokens {
+        if json {
+            let line = serde_json::json!({"token": t.token, "received_at": when(t.received_at)});
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "{}  received {}", t.token, when(t.received_at))?;
+        }
+    }
+    Ok(())
 }
 
 /// Run a `grants` command, writing its output to `out`.

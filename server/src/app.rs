@@ -4,6 +4,7 @@
 //! `serve` runs it on a listener with TCP_NODELAY and drains in-flight calls on SIGTERM.
 
 use crate::auth::{ApiKeys, AuthState, TokenRegistry, authenticate};
+use crate::cache::CacheConfig;
 use crate::config::{AuthMode, Settings};
 use crate::mcp::transport::{self, McpEndpoint};
 use crate::mcp::{self, Limits, Shared};
@@ -16,11 +17,12 @@ use crate::oauth::{GrantService, OAuthConfig, OAuthState};
 use crate::store::Store;
 use crate::web::{self, Health, HostPolicy, McpGuard};
 use crate::web::{CallerRateLimit, RateLimitConfig};
+use crate::webhooks::{WebhookReceiver, dedupe::Dedupe, pending::PendingTokens};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
 use notion_mcp_contract::paths;
 use std::sync::Arc;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub oauth: Option<Arc<OAuthState>>,
     /// Cancelled at the end of the drain period: closes MCP streams.
     pub streams: CancellationToken,
+    /// Notion's webhook deliveries → cache invalidations.
+    pub webhooks: Arc<WebhookReceiver>,
 }
 
 macro_rules! part_of_app_state {
@@ -71,6 +75,7 @@ part_of_app_state!(
     auth: AuthState,
     rate_limit: CallerRateLimit,
     mcp: Arc<McpEndpoint>,
+    webhooks: Arc<WebhookReceiver>,
 );
 
 /// A built service, ready to serve.
@@ -117,6 +122,10 @@ pub fn build_with_store(
             failures: args.breaker_failures,
             open_for: Duration::from_secs(args.breaker_open_secs.max(1)),
             ..BreakerConfig::default()
+        },
+        cache: CacheConfig {
+            max_bytes: args.cache_max_bytes,
+            max_age: settings.cache_max_age(),
         },
         ..ClientConfig::default()
     };
@@ -170,6 +179,7 @@ pub fn build_with_store(
         (AuthMode::Oauth, None) => anyhow::bail!("OAuth mode needs a grant store"),
         _ => None,
     };
+    let cache = shared.notion.cache().clone();
     let mut endpoint = McpEndpoint::new(shared, args.sessions, guard, streams.clone());
     if oauth.is_some() {
         endpoint.reauth_challenge = Some(format!(
@@ -196,7 +206,24 @@ pub fn build_with_store(
         },
         metrics.clone(),
     );
+    let tokens: Vec<String> = args
+        .webhook_verification_token
+        .iter()
+        .map(|t| t.0.trim().to_owned())
+        .collect();
+    let pending = match &oauth {
+        Some(o) => PendingTokens::in_store(o.store.clone()),
+        None => PendingTokens::open_on_demand(args.store.clone()),
+    };
+    let webhooks = Arc::new(WebhookReceiver::new(
+        tokens,
+        cache,
+        Dedupe::default(),
+        pending,
+        &metrics,
+    ));
     let state = AppState {
+        webhooks,
         metrics,
         health: Arc::new(Health::default()),
         host_policy: HostPolicy::from_settings(&settings),
@@ -229,6 +256,12 @@ fn router(state: &AppState) -> Router {
         .route(paths::HEALTHZ, get(web::healthz))
         .route(paths::READYZ, get(web::readyz))
         .route(paths::METRICS, get(web::metrics))
+        .route(
+            paths::WEBHOOKS,
+            post(crate::webhooks::receive).layer(axum::extract::DefaultBodyLimit::max(
+                crate::webhooks::MAX_BODY_BYTES,
+            )),
+        )
         .merge(mcp_routes)
         .with_state(state.clone());
     if let Some(o) = &state.oauth {

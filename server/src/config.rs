@@ -29,6 +29,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// List or revoke stored OAuth grants (works against the configured store).
     Grants(Box<GrantsArgs>),
+    /// Notion webhooks: show the verification tokens Notion sent to /webhooks/notion.
+    Webhooks(Box<WebhooksArgs>),
     /// Check the serve settings (flags and environment) and exit without serving.
     ///
     /// Takes every flag and environment variable `serve` takes. Exits 0 when the server would start
@@ -69,6 +71,27 @@ pub struct GrantsArgs {
         global = true
     )]
     pub notion_oauth_client_secret: Option<Redacted>,
+}
+
+/// `webhooks pending`.
+#[derive(Debug, Clone, Args)]
+pub struct WebhooksArgs {
+    #[command(subcommand)]
+    pub action: WebhooksAction,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum WebhooksAction {
+    /// Show the verification tokens Notion sent for new subscriptions (newest first), to paste
+    /// into Notion's Verify dialog and into NOTION_WEBHOOK_VERIFICATION_TOKEN. Opens the existing
+    /// store read-only; creates nothing.
+    Pending {
+        /// JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which grants an admin command applies to; filters combine with AND.

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod check;
 pub mod config;
 #[cfg(feature = "demo")]
@@ -20,3 +21,4 @@ pub mod oauth;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;

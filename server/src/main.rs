@@ -35,6 +35,11 @@ fn main() -> ExitCode {
                 let mut out = std::io::stdout().lock();
                 notion_mcp_remote::admin::run(*args, &mut out).await
             }
+            Some(Command::Webhooks(args)) => {
+                telemetry::init(notion_mcp_remote::config::LogFormat::Pretty, "warn");
+                let mut out = std::io::stdout().lock();
+                notion_mcp_remote::admin::webhooks(*args, &mut out).await
+            }
             Some(Command::CheckConfig(args)) => {
                 notion_mcp_remote::check::run(*args, &mut std::io::stdout().lock())
             }

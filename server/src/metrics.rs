@@ -238,6 +238,17 @@ impl Metrics {
         }
     }
 
+    /// Register a metric family defined elsewhere (the read cache, the webhook receiver) in this
+    /// registry, so `/metrics` shows it; returns it for the caller to keep.
+    pub fn register<C: prometheus::core::Collector + Clone + 'static>(&self, collector: C) -> C {
+        // Each owner registers its families once per `Metrics`; a clash is a programming error
+        // that the tests rendering `/metrics` catch.
+        if let Err(e) = self.registry.register(Box::new(collector.clone())) {
+            tracing::error!(error = %e, "metric registered twice");
+        }
+        collector
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         self.sample_process();

@@ -9,6 +9,7 @@ use super::pacer::{Pacer, PacingConfig};
 use super::request::Body;
 pub use super::request::NotionRequest;
 use super::retry::{Decision, RetryPolicy};
+use crate::cache::{CacheConfig, ReadCache};
 use crate::metrics::Metrics;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -113,6 +114,12 @@ impl NotionAuth {
         self
     }
 
+    /// Who this is to Notion, for the cache's proofs of access: the pacing key (a bot id for OAuth
+    /// grants, a fingerprint of the token otherwise), never the token.
+    pub fn identity(&self) -> &str {
+        &self.pacing_key
+    }
+
     pub fn with_version(mut self, version: NotionVersion) -> Self {
         self.version = version;
         self
@@ -161,6 +168,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// When to stop calling a failing Notion for a while.
     pub breaker: BreakerConfig,
+    /// What the read cache keeps ([`CacheConfig::OFF`]: nothing, reads in flight still shared).
+    pub cache: CacheConfig,
     pub user_agent: String,
 }
 
@@ -173,6 +182,7 @@ impl Default for ClientConfig {
             pacing: PacingConfig::default(),
             retry: RetryPolicy::default(),
             breaker: BreakerConfig::default(),
+            cache: CacheConfig::OFF,
             user_agent: concat!("notion-mcp-remote/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -201,6 +211,7 @@ struct Inner {
     cfg: ClientConfig,
     pacer: Pacer,
     breaker: Breaker,
+    cache: Arc<ReadCache>,
     metrics: Metrics,
 }
 
@@ -243,12 +254,14 @@ impl NotionClient {
             })?;
         let pacer = Pacer::new(&cfg.pacing, metrics.clone())?;
         let breaker = Breaker::new(cfg.breaker.clone(), metrics.clone());
+        let cache = Arc::new(ReadCache::new(cfg.cache, &metrics));
         Ok(NotionClient {
             inner: Arc::new(Inner {
                 http,
                 cfg,
                 pacer,
                 breaker,
+                cache,
                 metrics,
             }),
         })
@@ -266,10 +279,20 @@ impl NotionClient {
         &self.inner.pacer
     }
 
-    /// Send a request and return Notion's JSON (`Value::Null` for an empty 2xx body).
-    /// When Notion answers 401 and the credentials can be renewed (an OAuth grant), the request is
-    /// sent once more with the renewed token.
-    pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
+    /// The read cache in front of this client.
+    pub fn cache(&self) -> &Arc<ReadCache> {
+        &self.inner.cache
+    }
+
+    /// Send a request to Notion, bypassing the cache, and return Notion's JSON (`Value::Null` for
+    /// an empty 2xx body). When Notion answers 401 and the credentials can be renewed (an OAuth
+    /// grant), the request is sent once more with the renewed token. [`Self::send`] is the cached
+    /// path every tool uses.
+    pub async fn send_to_notion(
+        &self,
+        auth: &NotionAuth,
+        req: NotionRequest,
+    ) -> Result<Value, NotionError> {
         let token = auth.expose_token();
         let first = self
             .execute(

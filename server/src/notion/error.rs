@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
 /// Everything that can go wrong talking to Notion.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum NotionError {
     /// Notion answered with an error status.
     #[error("{}", api_display(*.status, .code, .message, .request_id.as_deref(), *.retry_after, .additional_data.as_deref()))]

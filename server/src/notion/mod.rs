@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod error;
 pub mod pacer;
 pub mod pagination;
+mod read_through;
 pub mod relations;
 pub mod request;
 pub mod retry;

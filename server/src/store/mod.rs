@@ -38,15 +38,18 @@ pub enum Kind {
     Code,
     /// A user's remembered consent for one client.
     Consent,
+    /// A verification token Notion sent for a new webhook subscription, waiting for an operator.
+    WebhookVerification,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Grant,
         Kind::Client,
         Kind::Pending,
         Kind::Code,
         Kind::Consent,
+        Kind::WebhookVerification,
     ];
 
     /// Stable lower-case name (file directories, Kubernetes labels, associated data).
@@ -57,6 +60,7 @@ impl Kind {
             Kind::Pending => "oauth-pending",
             Kind::Code => "oauth-code",
             Kind::Consent => "oauth-consent",
+            Kind::WebhookVerification => "webhook-verification",
         }
     }
 

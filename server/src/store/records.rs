@@ -209,3 +209,20 @@ impl Record for Consent {
         Some(self.expires_at)
     }
 }
+
+/// A verification token Notion sent to `/webhooks/notion` when a subscription was created. Kept
+/// (sealed) until an operator copies it with `webhooks pending`; never used to check signatures
+/// by itself. Keyed by a fingerprint of the token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookVerification {
+    pub token: String,
+    pub received_at: i64,
+    pub expires_at: i64,
+}
+
+impl Record for WebhookVerification {
+    const KIND: Kind = Kind::WebhookVerification;
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.expires_at)
+    }
+}

@@ -35,6 +35,7 @@ fn route_label(path: &str) -> &'static str {
         paths::HEALTHZ => paths::HEALTHZ,
         paths::READYZ => paths::READYZ,
         paths::METRICS => paths::METRICS,
+        paths::WEBHOOKS => paths::WEBHOOKS,
         p if p.starts_with("/.well-known/") => "/.well-known",
         p => crate::oauth::ENDPOINTS
             .iter()

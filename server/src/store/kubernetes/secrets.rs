@@ -39,6 +39,7 @@ pub fn secret_name(instance: &str, kind: Kind, key: &str) -> String {
         Kind::Pending => "pending",
         Kind::Code => "code",
         Kind::Consent => "consent",
+        Kind::WebhookVerification => "webhook",
     };
     let digest = Sha256::digest(format!("{instance}/{}/{key}", kind.as_str()).as_bytes());
     let mut name = format!("nmr-{short}-");

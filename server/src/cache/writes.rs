@@ -1,0 +1,163 @@
+//! What a write through this server makes stale, so the next read sees it (read-your-writes).
+//!
+//! Worked out from the request (endpoint, path id) and Notion's answer (the object written, with
+//! its parent). A write whose outcome is unknown (timeout, 5xx, lost connection) may have changed
+//! anything it could reach, so it clears everything; a write Notion refused changed nothing.
+
+use super::tags::{Invalidation, Tag, id_of, parent_ids, parse_id};
+use crate::notion::{NotionError, NotionRequest};
+use serde_json::Value;
+
+/// The invalidations for `req`, which Notion answered with `outcome`.
+pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<Invalidation> {
+    let answer = match outcome {
+        Ok(v) => v,
+        // Refused (4xx except a 409 conflict, which may follow a partly applied write): nothing changed.
+        Err(e) if matches!(e.status(), Some(s) if (400..500).contains(&s) && s != 409) => {
+            return Vec::new();
+        }
+        Err(NotionError::InvalidInput { .. } | NotionError::Config { .. }) => return Vec::new(),
+        Err(NotionError::UpstreamUnavailable { .. }) => return Vec::new(),
+        Err(_) => return vec![Invalidation::Everything],
+    };
+    let path_id = req
+        .path
+        .trim_start_matches("/v1/")
+        .split('/')
+        .nth(1)
+        .and_then(parse_id);
+    let mut plan = Vec::new();
+    let touch = |plan: &mut Vec<Invalidation>, object: &Value| {
+        if let Some(id) = id_of(object) {
+            plan.push(Invalidation::Tag(Tag::object(id)));
+        }
+        for parent in parent_ids(object) {
+            plan.push(Invalidation::Tag(Tag::children(parent)));
+        }
+    };
+    match req.endpoint {
+        // Pages: the page, the lists it appears in (its parent's children, its data source's rows).
+        "POST /v1/pages" | "PATCH /v1/pages/{id}" | "POST /v1/pages/{id}/move" => {
+            touch(&mut plan, answer);
+            if let Some(id) = path_id {
+                plan.push(Invalidation::Tag(Tag::object(id)));
+            }
+            if req.endpoint.ends_with("/move") {
+                // Sharing follows the parent: who may read the page may have changed.
+                plan.push(Invalidation::Proofs);
+            }
+        }
+        // Whole-page Markdown: the page and everything below it.
+        "PATCH /v1/pages/{id}/markdown" => {
+            if let Some(id) = path_id {
+                plan.extend([
+                    Invalidation::Tag(Tag::object(id)),
+                    Invalidation::Tag(Tag::children(id)),
+                    Invalidation::Tag(Tag::markdown(id)),
+                    Invalidation::Subtree(id),
+                ]);
+            }
+        }
+        // Blocks: the block, its parent's list, and any page rendered as Markdown (which page
+        // holds a nested block is not known here).
+        "PATCH /v1/blocks/{id}" | "DELETE /v1/blocks/{id}" | "PATCH /v1/blocks/{id}/children" => {
+            if let Some(id) = path_id {
+                plan.push(Invalidation::Tag(Tag::object(id)));
+                if req.endpoint.ends_with("/children") {
+                    plan.push(Invalidation::Tag(Tag::children(id)));
+                }
+            }
+            if req.endpoint.ends_with("/children") {
+                // The answer lists the new blocks; their parent is the path's block.
+            } else {
+                touch(&mut plan, answer);
+            }
+            plan.push(Invalidation::AllMarkdown);
+        }
+        // Databases and data sources: the container, its rows and their shape.
+        "POST /v1/databases"
+        | "PATCH /v1/databases/{id}"
+        | "POST /v1/data_sources"
+        | "PATCH /v1/data_sources/{id}" => {
+            touch(&mut plan, answer);
+            let mut ids: Vec<_> = path_id.into_iter().chain(id_of(answer)).collect();
+            if let Some(sources) = answer.get("data_sources").and_then(Value::as_array) {
+                ids.extend(sources.iter().filter_map(id_of));
+            }
+            for id in ids {
+                plan.extend([
+                    Invalidation::Tag(Tag::object(id)),
+                    Invalidation::Tag(Tag::children(id)),
+                    Invalidation::Tag(Tag::member(id)),
+                ]);
+            }
+        }
+        "POST /v1/comments" => {
+            for parent in parent_ids(answer) {
+                plan.push(Invalidation::Tag(Tag::comments(parent)));
+            }
+            if plan.is_empty() {
+                plan.push(Invalidation::Everything);
+            }
+        }
+        // Uploads change no object a read shows until they are attached (by another write).
+        e if e.contains("/v1/file_uploads") => {}
+        // A write this table does not know: trust nothing.
+        _ => plan.push(Invalidation::Everything),
+    }
+    plan.sort_by_key(Invalidation::encode);
+    plan.dedup();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    const PAGE: &str = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b";
+    const DS: &str = "2f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b";
+    const BLOCK: &str = "3f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b";
+
+    fn id(s: &str) -> uuid::Uuid {
+        parse_id(s).unwrap()
+    }
+
+    #[test]
+    fn a_row_update_reaches_the_page_and_its_data_sources_rows() {
+        let req = NotionRequest::patch("PATCH /v1/pages/{id}", format!("/v1/pages/{PAGE}"));
+        let answer = json!({"object": "page", "id": PAGE,
+            "parent": {"type": "data_source_id", "data_source_id": DS}});
+        let plan = plan(&req, Ok(&answer));
+        assert!(plan.contains(&Invalidation::Tag(Tag::object(id(PAGE)))));
+        assert!(plan.contains(&Invalidation::Tag(Tag::children(id(DS)))));
+        assert!(!plan.contains(&Invalidation::Everything));
+    }
+
+    #[test]
+    fn block_edits_reach_the_parent_list_and_markdown() {
+        let req = NotionRequest::delete("DELETE /v1/blocks/{id}", format!("/v1/blocks/{BLOCK}"));
+        let answer = json!({"object": "block", "id": BLOCK,
+            "parent": {"type": "page_id", "page_id": PAGE}});
+        let plan = plan(&req, Ok(&answer));
+        assert!(plan.contains(&Invalidation::Tag(Tag::object(id(BLOCK)))));
+        assert!(plan.contains(&Invalidation::Tag(Tag::children(id(PAGE)))));
+        assert!(plan.contains(&Invalidation::AllMarkdown));
+    }
+
+    #[test]
+    fn refused_writes_change_nothing_and_unknown_outcomes_everything() {
+        let req = NotionRequest::patch("PATCH /v1/pages/{id}", format!("/v1/pages/{PAGE}"));
+        let refused = NotionError::invalid("x", "y");
+        assert!(plan(&req, Err(&refused)).is_empty());
+        let lost = NotionError::Timeout {
+            endpoint: "PATCH /v1/pages/{id}",
+            after: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(plan(&req, Err(&lost)), vec![Invalidation::Everything]);
+        let moved =
+            NotionRequest::post("POST /v1/pages/{id}/move", format!("/v1/pages/{PAGE}/move"));
+        assert!(plan(&moved, Ok(&json!({}))).contains(&Invalidation::Proofs));
+    }
+}

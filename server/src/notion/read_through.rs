@@ -1,0 +1,140 @@
+//! The client's cached path: reads are answered from the [`ReadCache`] when it holds a trusted answer
+//! the caller has proven access to, identical reads in flight are shared, and writes invalidate
+//! what they touched before the caller sees their answer.
+//!
+//! Tool output is the same whether an answer came from the cache or from Notion; only the cache
+//! metrics and a debug line tell them apart.
+
+use super::client::{NotionAuth, NotionClient};
+use super::error::NotionError;
+use super::request::NotionRequest;
+use crate::cache::{self, Class, Read, ReadCache, Source};
+use serde_json::Value;
+use std::sync::Arc;
+
+impl NotionClient {
+    /// Send a request through the cache: see the module comment.
+    pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
+        let cache = self.cache().clone();
+        match cache::classify(&req, auth.version, auth.identity()) {
+            Class::Pass => self.send_to_notion(auth, req).await,
+            Class::Write => {
+                let endpoint = req.endpoint;
+                let plan_req = req.clone();
+                let result = self.send_to_notion(auth, req).await;
+                let plan = cache::writes::plan(&plan_req, result.as_ref());
+                if !plan.is_empty() {
+                    tracing::debug!(endpoint, changes = plan.len(), "write invalidates cache");
+                }
+                cache.apply(&plan, Source::Write);
+                result
+            }
+            Class::Read(read) => self.read_through(&cache, auth, req, read).await,
+        }
+    }
+
+    async fn read_through(
+        &self,
+        cache: &Arc<ReadCache>,
+        auth: &NotionAuth,
+        req: NotionRequest,
+        read: Read,
+    ) -> Result<Value, NotionError> {
+        let endpoint = req.endpoint;
+        let identity = auth.identity();
+        let object = read.access.object();
+        if let Some(answer) = cache.get(&read.key) {
+            match object {
+                None => return Ok(hit(cache, endpoint, "hit", &answer)),
+                Some(id) if cache.proven(identity, id) => {
+                    return Ok(hit(cache, endpoint, "hit", &answer));
+                }
+                // Reading it again costs what proving access costs: fall through to Notion.
+                Some(_) if read.proves_itself => {}
+                Some(id) => {
+                    if let Some(proof) = read.access.proof_request() {
+                        self.prove_access(cache, auth, proof, id).await?;
+                        // The proof may have found the object changed: serve only a still-current answer.
+                        if let Some(answer) = cache.get(&read.key) {
+                            return Ok(hit(cache, endpoint, "proof", &answer));
+                        }
+                    }
+                }
+            }
+        }
+        let result = if cache.is_trusted() {
+            let flight_key: Arc<str> = Arc::from(format!("{identity}\n{}", read.key));
+            let (client, auth2, cache2) = (self.clone(), auth.clone(), cache.clone());
+            let (answer, joined) = cache
+                .flights
+                .run(flight_key, move || async move {
+                    let since = cache2.begin();
+                    let answer = client.send_to_notion(&auth2, req).await.map(Arc::new);
+                    settle(&cache2, &auth2, &read, since, answer.as_ref());
+                    answer
+                })
+                .await;
+            cache
+                .metrics()
+                .lookup(endpoint, if joined { "coalesced" } else { "miss" });
+            answer
+        } else {
+            cache.metrics().lookup(endpoint, "bypass");
+            self.send_to_notion(auth, req).await.map(Arc::new)
+        };
+        result.map(Arc::unwrap_or_clone)
+    }
+
+    /// Read `object` with the caller's own token, remembering the proof and keeping the answer.
+    async fn prove_access(
+        &self,
+        cache: &Arc<ReadCache>,
+        auth: &NotionAuth,
+        proof: NotionRequest,
+        object: uuid::Uuid,
+    ) -> Result<(), NotionError> {
+        let Class::Read(read) = cache::classify(&proof, auth.version, auth.identity()) else {
+            return Ok(());
+        };
+        let since = cache.begin();
+        let answer = self.send_to_notion(auth, proof).await.map(Arc::new);
+        settle(cache, auth, &read, since, answer.as_ref());
+        if answer.is_ok() && !cache.proven(auth.identity(), object) {
+            // An object moved while proving: the proof is not trusted, the answer is still ours.
+            tracing::debug!("access proof superseded by a move");
+        }
+        answer.map(drop)
+    }
+}
+
+/// After Notion answered a read: remember the proof and keep the answer, or forget a proof Notion
+/// no longer honours.
+fn settle(
+    cache: &ReadCache,
+    auth: &NotionAuth,
+    read: &Read,
+    since: u64,
+    answer: Result<&Arc<Value>, &NotionError>,
+) {
+    let identity = auth.identity();
+    match answer {
+        Ok(value) => {
+            if let Some(id) = read.access.object() {
+                cache.prove(identity, id, since);
+            }
+            cache.store(read.key.clone(), value.clone(), &read.tags, since);
+        }
+        Err(e) if matches!(e.status(), Some(403 | 404)) => {
+            if let Some(id) = read.access.object() {
+                cache.forget_proof(identity, id);
+            }
+        }
+        Err(_) => {}
+    }
+}
+
+fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Value {
+    cache.metrics().lookup(endpoint, result);
+    tracing::debug!(endpoint, result, "answered from the cache");
+    Value::clone(answer)
+}
