@@ -117,6 +117,9 @@ impl Index {
 struct Kept {
     entries: moka::sync::Cache<Arc<str>, Arc<Entry>>,
     proofs: moka::sync::Cache<(Arc<str>, Uuid), ()>,
+    /// The page a nested block belongs to: access to a page is access to its blocks, so one proof
+    /// per page covers its whole tree.
+    owners: moka::sync::Cache<Uuid, Uuid>,
 }
 
 /// The cache. One per server; cheap to share behind an `Arc`.
@@ -159,6 +162,10 @@ impl ReadCache {
                     })
                     .build(),
                 proofs: moka::sync::Cache::builder()
+                    .max_capacity(MAX_PROOFS)
+                    .time_to_live(config.max_age)
+                    .build(),
+                owners: moka::sync::Cache::builder()
                     .max_capacity(MAX_PROOFS)
                     .time_to_live(config.max_age)
                     .build(),
@@ -218,6 +225,14 @@ impl ReadCache {
         kept.entries.get(key).map(|e| e.value.clone())
     }
 
+    /// Whose access decides: the page a nested block belongs to, when known.
+    pub fn access_of(&self, access: Access) -> Access {
+        match (access, &self.kept) {
+            (Access::Block(id), Some(kept)) => Access::Block(kept.owners.get(&id).unwrap_or(id)),
+            _ => access,
+        }
+    }
+
     /// Whether `identity` has proven it may read `object`.
     pub fn proven(&self, identity: &str, object: Uuid) -> bool {
         self.kept
@@ -249,6 +264,13 @@ impl ReadCache {
             return;
         }
         let (mut tags, nested) = tags::from_answer(&answer);
+        // Blocks listed under a block belong to that block's page.
+        for parent in request_tags.iter().filter(|t| t.kind == TagKind::Children) {
+            let page = kept.owners.get(&parent.id).unwrap_or(parent.id);
+            for block in &nested {
+                kept.owners.insert(*block, page);
+            }
+        }
         tags.extend_from_slice(request_tags);
         tags.sort();
         tags.dedup();

@@ -42,7 +42,8 @@ impl NotionClient {
     ) -> Result<Value, NotionError> {
         let endpoint = req.endpoint;
         let identity = auth.identity();
-        let object = read.access.object();
+        let access = cache.access_of(read.access);
+        let object = access.object();
         if let Some(answer) = cache.get(&read.key) {
             match object {
                 None => return Ok(hit(cache, endpoint, "hit", &answer)),
@@ -52,7 +53,7 @@ impl NotionClient {
                 // Reading it again costs what proving access costs: fall through to Notion.
                 Some(_) if read.proves_itself => {}
                 Some(id) => {
-                    if let Some(proof) = read.access.proof_request() {
+                    if let Some(proof) = access.proof_request() {
                         self.prove_access(cache, auth, proof, id).await?;
                         // The proof may have found the object changed: serve only a still-current answer.
                         if let Some(answer) = cache.get(&read.key) {
@@ -119,13 +120,13 @@ fn settle(
     let identity = auth.identity();
     match answer {
         Ok(value) => {
-            if let Some(id) = read.access.object() {
+            if let Some(id) = cache.access_of(read.access).object() {
                 cache.prove(identity, id, since);
             }
             cache.store(read.key.clone(), value.clone(), &read.tags, since);
         }
         Err(e) if matches!(e.status(), Some(403 | 404)) => {
-            if let Some(id) = read.access.object() {
+            if let Some(id) = cache.access_of(read.access).object() {
                 cache.forget_proof(identity, id);
             }
         }
