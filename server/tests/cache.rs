@@ -20,7 +20,7 @@ fn fixture() -> Fixture {
         "tokens": [
             "ntn_alice",
             "ntn_carol",
-            {"token": "ntn_bob", "shared": ["other"]}
+            {"token": "ntn_bobby", "shared": ["other"]}
         ],
         "pages": [
             {"id": "plan", "title": "Plan", "children": [
@@ -114,7 +114,7 @@ async fn repeated_reads_cost_nothing_and_a_second_identity_one_proof() {
 
     // Bob cannot: he gets Notion's refusal, never the cached page.
     h.fake().reset_log();
-    let bob = h.call("ntn_bob", "fetch", json!({"id": plan})).await;
+    let bob = h.call("ntn_bobby", "fetch", json!({"id": plan})).await;
     let text = common::result_text(&bob);
     assert!(!text.contains("Nested secret words"), "{text}");
     assert!(text.contains("object_not_found") || text.contains("not found"), "{text}");
