@@ -86,7 +86,8 @@ async fn pacing_keeps_a_burst_under_the_server_limit() {
     let started = Instant::now();
     let calls = (0..50).map(|_| {
         let client = client.clone();
-        tokio::spawn(async move { client.send(&auth(), me()).await })
+        // The uncached path: identical reads in flight would otherwise be sent once.
+        tokio::spawn(async move { client.send_to_notion(&auth(), me()).await })
     });
     for r in futures::future::join_all(calls).await {
         r.unwrap().unwrap();
@@ -109,7 +110,7 @@ async fn without_pacing_the_same_burst_is_rate_limited() {
     let (client, _) = client_with(&base, no_pacing(), RetryPolicy::none());
     let calls = (0..50).map(|_| {
         let client = client.clone();
-        async move { client.send(&auth(), me()).await }
+        async move { client.send_to_notion(&auth(), me()).await }
     });
     let results = futures::future::join_all(calls).await;
     assert!(stub.count_status(429) > 0);

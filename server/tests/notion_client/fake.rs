@@ -216,7 +216,11 @@ async fn fake_pacing_avoids_429s() {
     let (c, _) = client_with(running.base_url(), pacing, RetryPolicy::none());
     let calls = (0..50).map(|_| {
         let c = c.clone();
-        tokio::spawn(async move { endpoints::retrieve_bot_user(&c, &demo()).await })
+        // The uncached path: identical reads in flight would otherwise be sent once.
+        tokio::spawn(async move {
+            c.send_to_notion(&demo(), NotionRequest::get("GET /v1/users/me", "/v1/users/me"))
+                .await
+        })
     });
     for r in futures::future::join_all(calls).await {
         r.unwrap().unwrap();
