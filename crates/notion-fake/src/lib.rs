@@ -6,7 +6,7 @@
 //! cursor pagination with `page_size` ≤ 100, the 25-reference cap with paginated property
 //! items, size limits, data-source queries with filters and sorts, search, users, comments,
 //! and OAuth code/refresh rotation. Test hooks add rate limiting, fault injection, a request
-//! log and token revocation.
+//! log, token revocation and signed webhook events for every write ([`webhooks`]).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -32,6 +32,7 @@ pub mod routes;
 mod server;
 pub mod state;
 pub mod uploads;
+pub mod webhooks;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -50,6 +51,7 @@ pub use log::{RecordedRequest, token_fingerprint};
 pub use ratelimit::RateLimit;
 pub use render::Version;
 pub use state::State;
+pub use webhooks::{Author, Change, WebhookDelivery, WebhookSubscription, sign};
 
 /// Locks a mutex, recovering from poisoning (a panicking test must not wedge the fake).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,6 +66,7 @@ pub(crate) struct Inner {
     pub(crate) log: Mutex<log::Log>,
     /// Requests received and not yet handled to the end (answered or not).
     pub(crate) in_flight: tokio::sync::watch::Sender<usize>,
+    pub(crate) webhooks: webhooks::Hub,
 }
 
 /// The fake. Cheap to clone; all clones share one state.
@@ -102,6 +105,7 @@ impl FakeNotion {
                 workspace_limiter: Mutex::new(ratelimit::Limiter::default()),
                 log: Mutex::new(log::Log::default()),
                 in_flight: tokio::sync::watch::Sender::new(0),
+                webhooks: webhooks::Hub::default(),
             }),
         })
     }

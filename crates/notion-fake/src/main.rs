@@ -1,8 +1,9 @@
-//! `notion-fake` binary: serves the fake Notion API on a loopback address until SIGINT/SIGTERM.
+//! `notion-fake` binary: serves the fake Notion API on a loopback address until SIGINT/SIGTERM,
+//! optionally sending signed webhook events of every write to a receiver.
 
 use anyhow::Context;
 use clap::Parser;
-use notion_fake::{FakeNotion, Fixture, RateLimit};
+use notion_fake::{FakeNotion, Fixture, RateLimit, WebhookSubscription};
 
 /// A stateful, in-memory fake of the Notion REST API and its OAuth endpoints.
 #[derive(Debug, Parser)]
@@ -20,6 +21,22 @@ struct Args {
     /// Bucket size for --rate-limit-per-second.
     #[arg(long, default_value_t = 3)]
     burst: u32,
+    /// Send signed webhook events of every write here (http only), e.g.
+    /// http://127.0.0.1:8080/webhooks/notion.
+    #[arg(long, requires = "webhook_token")]
+    webhook_url: Option<String>,
+    /// Verification token (`secret_…`) of the webhook subscription: the signing key.
+    #[arg(long, requires = "webhook_url")]
+    webhook_token: Option<String>,
+    /// Wait before the first delivery attempt of each event.
+    #[arg(long, default_value_t = 0)]
+    webhook_delay_ms: u64,
+    /// Payload shape of the webhook subscription (2025-09-03, 2026-03-11 or 2022-06-28).
+    #[arg(long, default_value = notion_fake::webhooks::DEFAULT_API_VERSION)]
+    webhook_api_version: String,
+    /// Send the one-time verification request once listening.
+    #[arg(long, requires = "webhook_url")]
+    webhook_verify: bool,
 }
 
 async fn shutdown_signal() {
@@ -65,6 +82,16 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("notion-fake listening on http://{addr}");
+    if let (Some(url), Some(token)) = (&args.webhook_url, &args.webhook_token) {
+        let subscription = WebhookSubscription::new(url, token)
+            .api_version(&args.webhook_api_version)
+            .delay(std::time::Duration::from_millis(args.webhook_delay_ms));
+        fake.subscribe_webhooks(subscription);
+        if args.webhook_verify {
+            fake.send_webhook_verification();
+        }
+        tracing::info!(%url, "sending webhook events");
+    }
     axum::serve(listener, fake.router())
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,5 +1,6 @@
 //! The HTTP pipeline in front of the handlers: body parsing, fault injection, Notion-Version
-//! and bearer checks, rate limiting, dispatch under the state lock, response and logging.
+//! and bearer checks, rate limiting, dispatch under the state lock, webhook events of successful
+//! writes, response and logging.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use crate::log::{RecordedRequest, redact_authorization};
 use crate::render::Version;
 use crate::routes::oauth::{self, OAuthReply};
 use crate::routes::{Ctx, dispatch};
+use crate::webhooks::Author;
 
 const MAX_BODY: usize = 500 * 1024;
 /// Largest body read at all (file-upload sends may exceed the 20 MB part limit, to be refused).
@@ -311,12 +313,15 @@ fn process(
         body,
         raw: multipart.map(|ct| (ct, raw.clone())),
     };
-    let result = dispatch(
-        &mut crate::lock(&fake.inner.state),
-        &ctx,
-        &parts.method,
-        &seg,
-    );
+    let result = {
+        let mut state = crate::lock(&fake.inner.state);
+        let result = dispatch(&mut state, &ctx, &parts.method, &seg);
+        let changes = state.take_changes();
+        if result.is_ok() {
+            fake.emit(&state, Author::Bot(ctx.bot.id), &changes);
+        }
+        result
+    };
     match result {
         Ok(mut body) => {
             if let Some(m) = body.as_object_mut() {

@@ -11,6 +11,7 @@ use crate::pagination::{self, list_body};
 use crate::render;
 use crate::richtext::short;
 use crate::state::{NodeKind, Parent, State};
+use crate::webhooks::Change;
 
 pub fn get(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     ctx.need(|c| c.read_content, "read_content")?;
@@ -105,6 +106,10 @@ pub fn append(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     };
     let ids = blocks::insert_tree(state, ctx.bot.workspace_id, parent, specs, at, ctx.bot.id);
     touch(state, ctx, &id);
+    state.record(Change::Content {
+        within: id,
+        blocks: ids.clone(),
+    });
     let results = ids
         .iter()
         .filter_map(|k| render::block(state, ctx.version, k))
@@ -121,7 +126,14 @@ fn touch(state: &mut State, ctx: &Ctx, id: &uuid::Uuid) {
     }
 }
 
+/// Moves a page, block or database to the trash or back (a change when the flag flips).
 fn set_trash(state: &mut State, id: &uuid::Uuid, value: bool) {
+    if state.is_self_trashed(id) != value {
+        state.record(Change::Trashed {
+            id: *id,
+            in_trash: value,
+        });
+    }
     if let Some(p) = state.pages.get_mut(id) {
         p.in_trash = value;
     } else if let Some(b) = state.blocks.get_mut(id) {
@@ -177,6 +189,10 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
             if let Some(b) = state.blocks.get_mut(&id) {
                 b.data = data;
             }
+            state.record(Change::Content {
+                within: id,
+                blocks: vec![id],
+            });
         }
     } else if !type_keys.is_empty() {
         return Err(ApiError::validation(

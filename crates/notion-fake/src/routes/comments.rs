@@ -10,6 +10,7 @@ use crate::pagination::{self, list_body};
 use crate::render;
 use crate::richtext;
 use crate::state::{Comment, NodeKind, Parent, State};
+use crate::webhooks::Change;
 
 pub fn list(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     ctx.need(|c| c.read_comments, "read_comments")?;
@@ -93,6 +94,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     };
     let body = render::comment(state, &comment);
     state.comments.push(comment);
+    state.record(Change::CommentCreated(id));
     Ok(body)
 }
 

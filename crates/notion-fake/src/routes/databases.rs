@@ -15,6 +15,7 @@ use crate::query::{QueryCtx, matches, sort_pages};
 use crate::render::{self, file_or_emoji};
 use crate::richtext::{self, plain_text};
 use crate::state::{DataSource, Database, Page, Parent, PropSchema, State};
+use crate::webhooks::Change;
 
 /// Creates a database container (no data sources yet) and links it into a parent page.
 pub fn new_database(
@@ -224,6 +225,7 @@ pub fn create_database(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         db.icon = icon;
         db.cover = cover;
     }
+    state.record_all([Change::DatabaseCreated(id), Change::DataSourceCreated(ds)]);
     let db = state.database(&ctx.bot, &id)?;
     Ok(render::database(state, ctx.version, db))
 }
@@ -267,8 +269,11 @@ pub fn update_database(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Val
     if let Some(l) = ctx.field("is_locked").and_then(Value::as_bool) {
         db.is_locked = l;
     }
-    if let Some(t) = trash {
+    if let Some(t) = trash
+        && t != db.in_trash
+    {
         db.in_trash = t;
+        state.record(Change::Trashed { id, in_trash: t });
     }
     if let Some(p) = ctx.field("parent") {
         let target = parse_parent(state, ctx, p, &["page_id", "workspace"])?;
@@ -278,6 +283,7 @@ pub fn update_database(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Val
                 blocks::place(state, pid, &[id], InsertAt::End);
             }
             db.parent = target;
+            state.record(Change::DatabaseMoved(id));
         }
     }
     db.edited = state.stamp(ctx.bot.id);
@@ -309,6 +315,7 @@ pub fn create_data_source(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     if let Some(ds) = state.data_sources.get_mut(&id) {
         ds.icon = icon;
     }
+    state.record(Change::DataSourceCreated(id));
     let ds = state.data_source(&ctx.bot, &id)?;
     Ok(render::data_source(state, ctx.version, ds))
 }
@@ -409,6 +416,8 @@ pub fn update_data_source(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<
         state.data_sources.insert(id, before);
         return Err(e);
     }
+    let changes = Change::data_source_edits(&before, state.data_source(&ctx.bot, &id)?);
+    state.record_all(changes);
     let ds = state.data_source(&ctx.bot, &id)?;
     Ok(render::data_source(state, ctx.version, ds))
 }

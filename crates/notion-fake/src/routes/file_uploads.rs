@@ -13,6 +13,7 @@ use crate::ids::fmt_id;
 use crate::pagination::{self, list_body};
 use crate::state::State;
 use crate::uploads::{Mode, Upload};
+use crate::webhooks::Change;
 
 fn string_field(ctx: &Ctx, key: &str) -> ApiResult<Option<String>> {
     match ctx.field(key) {
@@ -111,7 +112,12 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         created_at: Instant::now(),
     };
     let body = state.file_uploads.render(&upload, &ctx.base_url);
+    let imported = upload.uploaded;
     state.file_uploads.uploads.insert(id, upload);
+    state.record(Change::FileUploadCreated(id));
+    if imported {
+        state.record(Change::FileUploadCompleted(id));
+    }
     Ok(body)
 }
 
@@ -237,6 +243,9 @@ pub fn send(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
         upload.content_type = form.file_type;
     }
     let snapshot = upload.clone();
+    if snapshot.uploaded {
+        state.record(Change::FileUploadCompleted(snapshot.id));
+    }
     Ok(state.file_uploads.render(&snapshot, &ctx.base_url))
 }
 
@@ -263,6 +272,7 @@ pub fn complete(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     }
     upload.uploaded = true;
     let snapshot = upload.clone();
+    state.record(Change::FileUploadCompleted(snapshot.id));
     Ok(state.file_uploads.render(&snapshot, &ctx.base_url))
 }
 

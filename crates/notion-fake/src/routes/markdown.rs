@@ -14,6 +14,7 @@ use crate::ids::fmt_id;
 use crate::render;
 use crate::richtext::short;
 use crate::state::{NodeKind, Parent, State};
+use crate::webhooks::Change;
 use notion_model::block_kinds;
 
 /// Blocks rendered at most before `truncated: true` (Notion: about 20,000).
@@ -287,6 +288,7 @@ fn replace_content(
             deleted.join(", ")
         )));
     }
+    let mut changed = Vec::new();
     for kid in &current {
         let keep = plan.iter().any(|p| p.as_ref().ok() == Some(kid));
         if let Some(p) = state.pages.get_mut(kid) {
@@ -295,6 +297,13 @@ fn replace_content(
             d.in_trash |= !keep;
         } else if let Some(b) = state.blocks.get_mut(kid) {
             b.in_trash = true;
+            changed.push(*kid);
+        }
+        if !keep && !state.blocks.contains_key(kid) {
+            state.record(Change::Trashed {
+                id: *kid,
+                in_trash: true,
+            });
         }
         if keep && let Some(list) = state.children.get_mut(page) {
             list.retain(|k| k != kid);
@@ -305,14 +314,14 @@ fn replace_content(
         match step {
             Ok(kept) => blocks::place(state, *page, &[kept], InsertAt::End),
             Err(spec) => {
-                blocks::insert_tree(
+                changed.extend(blocks::insert_tree(
                     state,
                     ctx.bot.workspace_id,
                     Parent::Page(*page),
                     vec![spec],
                     InsertAt::End,
                     by,
-                );
+                ));
             }
         }
     }
@@ -320,6 +329,10 @@ fn replace_content(
     if let Some(p) = state.pages.get_mut(page) {
         p.edited = stamp;
     }
+    state.record(Change::Content {
+        within: *page,
+        blocks: changed,
+    });
     Ok(())
 }
 

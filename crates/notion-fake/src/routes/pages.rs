@@ -12,6 +12,7 @@ use crate::properties::{self, full_items, normalize_value, plain_title_schema};
 use crate::render::{self, file_or_emoji};
 use crate::richtext::short;
 use crate::state::{NodeKind, Page, Parent, State};
+use crate::webhooks::Change;
 
 /// Parses a `parent` object and checks the caller can see it. `allowed` lists accepted keys.
 pub fn parse_parent(state: &State, ctx: &Ctx, raw: &Value, allowed: &[&str]) -> ApiResult<Parent> {
@@ -201,6 +202,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         InsertAt::End,
         by,
     );
+    state.record(Change::PageCreated(id));
     let page = state.page(&ctx.bot, &id)?;
     Ok(render::page(state, ctx.version, page, None))
 }
@@ -245,14 +247,17 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     if let Some(t) = trash {
         updated.in_trash = t;
     }
+    let mut erased = Vec::new();
     if ctx.field("erase_content").and_then(Value::as_bool) == Some(true) {
         for kid in state.live_children(&id) {
             if let Some(b) = state.blocks.get_mut(&kid) {
                 b.in_trash = true;
+                erased.push(kid);
             }
         }
     }
     updated.edited = state.stamp(ctx.bot.id);
+    state.record_all(Change::page_edits(&page, &updated, erased));
     state.pages.insert(id, updated);
     let page = state.page(&ctx.bot, &id)?;
     Ok(render::page(state, ctx.version, page, None))
@@ -307,6 +312,10 @@ pub fn move_page(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
         p.properties = props;
         p.edited = stamp;
     }
+    state.record(Change::PageMoved {
+        page: id,
+        from: page.parent,
+    });
     let page = state.page(&ctx.bot, &id)?;
     Ok(render::page(state, ctx.version, page, None))
 }

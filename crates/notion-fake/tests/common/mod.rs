@@ -1,6 +1,8 @@
 //! Shared test client: starts a fake and sends Notion-style requests with reqwest.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod webhooks;
+
 use notion_fake::{FakeNotion, Fixture, RunningFake};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
