@@ -45,6 +45,17 @@ pub fn referenced_secrets(cr: &NotionMcpRemote) -> Vec<String> {
             .map(|r| r.name.clone()),
     );
     names.extend(
+        spec.notion
+            .webhook_secret_ref
+            .as_ref()
+            .map(|r| r.name.clone()),
+    );
+    names.extend(
+        spec.shared_state
+            .as_ref()
+            .map(|s| s.redis_secret_ref.name.clone()),
+    );
+    names.extend(
         spec.encryption
             .key_secret_ref
             .as_ref()
@@ -132,7 +143,9 @@ mod tests {
         let mut cr: NotionMcpRemote = serde_json::from_value(serde_json::json!({
             "apiVersion": "notionmcp.dev/v1alpha1", "kind": "NotionMcpRemote",
             "metadata": {"name": "a", "namespace": "ns"},
-            "spec": {"publicUrl": "https://a.example.com", "notion": {"oauthSecretRef": {"name": "oauth"}}}
+            "spec": {"publicUrl": "https://a.example.com",
+                "notion": {"oauthSecretRef": {"name": "oauth"}, "webhookSecretRef": {"name": "webhook", "key": "token"}},
+                "sharedState": {"redisSecretRef": {"name": "redis", "key": "url"}}}
         }))
         .unwrap();
         writer.apply_watcher_event(&Event::Apply(cr.clone()));
@@ -152,6 +165,13 @@ mod tests {
             secret_mapper(&store, &meta("a-keys", "ns", serde_json::json!({}))).len(),
             1
         );
+        for name in ["webhook", "redis"] {
+            assert_eq!(
+                secret_mapper(&store, &meta(name, "ns", serde_json::json!({}))).len(),
+                1,
+                "{name}"
+            );
+        }
         assert!(secret_mapper(&store, &meta("unrelated", "ns", serde_json::json!({}))).is_empty());
         let grant = meta(
             "grant-1",

@@ -14,6 +14,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod state;
+pub use state::{CacheSpec, SecretKeyRef, SharedStateSpec};
+
 /// API group of the resource (the `kube` attribute below must spell it the same; a test checks).
 pub use notion_mcp_contract::resource::GROUP;
 /// Finalizer set only under `tokenStore.deletionPolicy: Retain`.
@@ -59,7 +62,8 @@ pub struct NotionMcpRemoteSpec {
     #[serde(default)]
     pub image: ImageSpec,
 
-    /// Number of server pods. They share Notion's rate budget: each paces a workspace at 1/replicas of it.
+    /// Number of server pods. They share Notion's rate budget: without `sharedState`, each paces a workspace at
+    /// 1/replicas of it.
     /// More than one replica also gets a PodDisruptionBudget.
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1, max = 50))]
@@ -102,9 +106,18 @@ pub struct NotionMcpRemoteSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
 
-    /// Notion settings: the OAuth client of the public integration, API version and pacing.
+    /// Notion settings: the OAuth client of the public integration, API version, pacing and webhooks.
     #[serde(default)]
     pub notion: NotionSpec,
+
+    /// State the replicas share (Redis or Valkey). Without it, each of several replicas paces at 1/replicas of
+    /// Notion's budget and a webhook invalidation reaches only the pod that received it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_state: Option<SharedStateSpec>,
+
+    /// Bounds of the server's read cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSpec>,
 
     /// Where OAuth grants are stored.
     #[serde(default)]
@@ -264,6 +277,12 @@ pub struct NotionSpec {
     /// Per-workspace pacing of Notion requests (the whole deployment; split across replicas).
     #[serde(default)]
     pub pacing: PacingSpec,
+
+    /// Existing Secret holding the verification token of the Notion webhook subscription (two, comma-separated,
+    /// while a subscription is re-created). When set, the server accepts Notion's deliveries at
+    /// `/webhooks/notion` and keeps its read cache exact with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret_ref: Option<SecretKeyRef>,
 }
 
 impl Default for NotionSpec {
@@ -273,6 +292,7 @@ impl Default for NotionSpec {
             api_version: NotionApiVersion::default(),
             base_url: default_notion_base_url(),
             pacing: PacingSpec::default(),
+            webhook_secret_ref: None,
         }
     }
 }
@@ -476,7 +496,8 @@ pub struct NotionMcpRemoteStatus {
     /// The generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `Progressing` and `Degraded`, with reasons and messages.
+    /// `Ready`, `Progressing` and `Degraded`, plus the warnings `SharedStateMissing` and `StaleReadsPossible`,
+    /// with reasons and messages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Public MCP URL (`<base>/mcp`).

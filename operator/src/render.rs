@@ -116,6 +116,51 @@ mod tests {
     }
 
     #[test]
+    fn misspelt_shared_state_fields_are_named() {
+        let err = parse(&format!(
+            "{CR}  sharedState:\n    redisSecretRf:\n      name: redis\n      key: url\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string().split(':').next().unwrap(),
+            "unknown field(s) spec.sharedState.redisSecretRf"
+        );
+        let err = parse(&format!(
+            "{CR}  notion:\n    webhookSecretRef:\n      name: w\n      keys: token\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("spec.notion.webhookSecretRef.keys"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_references_render_as_references() {
+        let cr = parse(&format!(
+            "{CR}  publicUrl: https://m.example.com\n  notion:\n    webhookSecretRef: {{name: notion-webhook, key: token}}\n  sharedState:\n    redisSecretRef: {{name: redis, key: url}}\n"
+        ))
+        .unwrap();
+        let out = render(&cr, &Facts::default()).unwrap();
+        for (var, secret, key) in [
+            (
+                "NOTION_WEBHOOK_VERIFICATION_TOKEN",
+                "notion-webhook",
+                "token",
+            ),
+            ("NOTION_MCP_REDIS_URL", "redis", "url"),
+        ] {
+            let at = out.find(&format!("name: {var}")).unwrap();
+            let entry = &out[at..(at + 160).min(out.len())];
+            assert!(entry.contains("secretKeyRef:"), "{entry}");
+            assert!(entry.contains(&format!("name: {secret}")), "{entry}");
+            assert!(entry.contains(&format!("key: {key}")), "{entry}");
+            assert!(!entry.contains("value:"), "{entry}");
+        }
+    }
+
+    #[test]
     fn every_example_has_only_known_fields() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
         for entry in std::fs::read_dir(dir).unwrap().flatten() {

@@ -1,6 +1,6 @@
-//! Referenced Secrets (OAuth client, API keys, encryption keys): presence checks that make the resource
-//! `Degraded` with an actionable message, the generated key Secret (create once, add keys, never overwrite),
-//! and a checksum of their contents that rolls the pods when they change.
+//! Referenced Secrets (OAuth client, API keys, webhook token, Redis URL, encryption keys): presence checks that
+//! make the resource `Degraded` with an actionable message, the generated key Secret (create once, add keys,
+//! never overwrite), and a checksum of their contents that rolls the pods when they change.
 
 use crate::builders::key_secret::{self, KeyPlan, declared_key_ids};
 use crate::builders::{digest, generated_key_secret_name};
@@ -104,13 +104,30 @@ pub async fn check(
         }
     }
 
-    if let Some(api_keys) = &cr.spec.auth.api_key_secret_ref {
-        let secret = api.get_opt(&api_keys.name).await?;
+    let single_keys = [
+        cr.spec
+            .auth
+            .api_key_secret_ref
+            .as_ref()
+            .map(|r| (&r.name, &r.key, "the API keys, one per line")),
+        cr.spec
+            .notion
+            .webhook_secret_ref
+            .as_ref()
+            .map(|r| (&r.name, &r.key, "the Notion webhook verification token")),
+        cr.spec
+            .shared_state
+            .as_ref()
+            .map(|s| &s.redis_secret_ref)
+            .map(|r| (&r.name, &r.key, "the Redis URL")),
+    ];
+    for (name, key, what) in single_keys.into_iter().flatten() {
+        let secret = api.get_opt(name).await?;
         require_keys(
             secret.as_ref(),
-            &api_keys.name,
+            name,
             namespace,
-            &[(&api_keys.key, "the API keys, one per line")],
+            &[(key, what)],
             &mut out.problems,
         );
         if let Some(secret) = &secret {

@@ -172,6 +172,165 @@ fn three_replicas_get_a_pdb_and_share_the_budget() {
     assert!(builders::pdb::pdb(&one).is_none());
 }
 
+fn server_env(cr: &NotionMcpRemote) -> Vec<k8s_openapi::api::core::v1::EnvVar> {
+    let cm = builders::config_map::config_map(cr, &facts());
+    let deployment = builders::deployment::deployment(cr, &cm, &facts());
+    let pod = deployment.spec.unwrap().template.spec.unwrap();
+    pod.containers[0].env.clone().unwrap_or_default()
+}
+
+/// The (Secret, key) an env var of the server container takes its value from; it never has a literal value.
+fn secret_source(env: &[k8s_openapi::api::core::v1::EnvVar], name: &str) -> (String, String) {
+    let var = env
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    assert!(var.value.is_none(), "{name} must not carry a value");
+    let selector = var
+        .value_from
+        .as_ref()
+        .and_then(|f| f.secret_key_ref.as_ref())
+        .unwrap();
+    assert_eq!(selector.optional, Some(false));
+    (selector.name.clone(), selector.key.clone())
+}
+
+#[test]
+fn webhook_token_and_redis_url_come_from_secret_key_refs() {
+    let cr = example("replicas-3.yaml");
+    let env = server_env(&cr);
+    assert_eq!(
+        secret_source(&env, "NOTION_WEBHOOK_VERIFICATION_TOKEN"),
+        ("notion-webhook".into(), "verification-token".into())
+    );
+    assert_eq!(
+        secret_source(&env, "NOTION_MCP_REDIS_URL"),
+        ("notion-mcp-redis".into(), "url".into())
+    );
+    // The extra env of the spec still comes last, so it wins.
+    assert_eq!(env.last().unwrap().name, "NOTION_MCP_MAX_ACTIVE_TOKENS");
+    // Neither lands in the ConfigMap; the cache bounds do, as plain values.
+    let config = builders::config_map::server_env(&cr, &facts());
+    assert!(!config.contains_key("NOTION_WEBHOOK_VERIFICATION_TOKEN"));
+    assert!(!config.contains_key("NOTION_MCP_REDIS_URL"));
+    assert_eq!(config["NOTION_MCP_CACHE_MAX_BYTES"], "134217728");
+    assert_eq!(config["NOTION_MCP_CACHE_MAX_AGE_SECS"], "900");
+
+    // Without them: no such env, no cache settings (the server's defaults apply).
+    let minimal = example("minimal.yaml");
+    let env = server_env(&minimal);
+    assert!(
+        env.iter()
+            .all(|v| v.name.starts_with("NOTION_OAUTH_CLIENT_")),
+        "{env:?}"
+    );
+    let config = builders::config_map::server_env(&minimal, &facts());
+    assert!(!config.keys().any(|k| k.starts_with("NOTION_MCP_CACHE_")));
+
+    // Only the bound that is set is passed on.
+    let mut age_only = minimal.clone();
+    age_only.spec.cache = Some(notion_mcp_operator::crd::CacheSpec {
+        max_bytes: None,
+        max_age_seconds: Some(0),
+    });
+    let config = builders::config_map::server_env(&age_only, &facts());
+    assert_eq!(config["NOTION_MCP_CACHE_MAX_AGE_SECS"], "0");
+    assert!(!config.contains_key("NOTION_MCP_CACHE_MAX_BYTES"));
+}
+
+#[test]
+fn webhook_and_redis_secret_changes_roll_the_pods() {
+    // Env from a secretKeyRef is read at container start: the pod-template checksum covers the referenced
+    // Secrets (Facts::secrets_checksum, computed from every referenced Secret by the reconciler).
+    let cr = example("replicas-3.yaml");
+    let cm = builders::config_map::config_map(&cr, &facts());
+    let rotated = Facts {
+        secrets_checksum: "secrets-v2".into(),
+        ..facts()
+    };
+    assert_ne!(
+        builders::deployment::config_checksum(&cm, &facts()),
+        builders::deployment::config_checksum(&cm, &rotated)
+    );
+}
+
+#[test]
+fn network_policy_lets_the_pods_reach_redis() {
+    let cr = example("replicas-3.yaml");
+    let policy = builders::network_policy::network_policy(&cr).unwrap();
+    let ports: Vec<String> = policy
+        .spec
+        .unwrap()
+        .egress
+        .unwrap()
+        .iter()
+        .flat_map(|rule| rule.ports.clone().unwrap_or_default())
+        .map(|p| format!("{:?}", p.port.unwrap()))
+        .collect();
+    assert!(ports.contains(&"Int(6380)".to_string()), "{ports:?}");
+    let funnel = example("funnel.yaml");
+    let yaml = yaml::to_yaml(&builders::network_policy::network_policy(&funnel).unwrap()).unwrap();
+    assert!(!yaml.contains("6379") && !yaml.contains("6380"), "{yaml}");
+}
+
+/// Whether `ingress` sends requests for `path` on its host to the server's Service, by the Ingress API's
+/// matching rules (default backend, `Exact` and element-wise `Prefix` paths).
+fn routes(ingress: &k8s_openapi::api::networking::v1::Ingress, path: &str) -> bool {
+    let spec = ingress.spec.as_ref().unwrap();
+    let to_server = |b: &k8s_openapi::api::networking::v1::IngressBackend| {
+        let service = b.service.as_ref().unwrap();
+        service.name == "notion-mcp"
+            && service.port.as_ref().unwrap().name.as_deref() == Some("http")
+    };
+    let matched = spec
+        .rules
+        .iter()
+        .flatten()
+        .flat_map(|r| r.http.iter())
+        .flat_map(|h| &h.paths)
+        .find(|p| {
+            let rule = p.path.as_deref().unwrap_or("/");
+            match p.path_type.as_str() {
+                "Exact" => rule == path,
+                "Prefix" => {
+                    let prefix = rule.trim_end_matches('/');
+                    path == prefix || path.starts_with(&format!("{prefix}/"))
+                }
+                _ => false,
+            }
+        });
+    match matched {
+        Some(p) => to_server(&p.backend),
+        None => spec.default_backend.as_ref().is_some_and(to_server),
+    }
+}
+
+#[test]
+fn the_ingress_serves_the_webhook_path() {
+    let webhooks = notion_mcp_contract::paths::WEBHOOKS;
+    assert_eq!(webhooks, "/webhooks/notion");
+    let mut traefik = example("minimal.yaml");
+    traefik.spec.ingress.as_mut().unwrap().class_name = "traefik".into();
+    for (name, cr) in [
+        ("funnel", example("funnel.yaml")),
+        ("nginx", example("nginx.yaml")),
+        ("traefik", traefik),
+    ] {
+        let ingress = builders::ingress::ingress(&cr).unwrap();
+        for path in [webhooks, "/mcp", "/oauth/callback"] {
+            assert!(routes(&ingress, path), "{name}: {path} is not routed");
+        }
+        // Nothing the operator adds rewrites or strips the path.
+        let annotations = ingress.metadata.annotations.clone().unwrap_or_default();
+        assert!(
+            !annotations
+                .keys()
+                .any(|k| k.contains("rewrite") || k.contains("strip")),
+            "{name}: {annotations:?}"
+        );
+    }
+}
+
 #[test]
 fn replica_change_rolls_the_pods() {
     let one = example("minimal.yaml");

@@ -447,3 +447,83 @@ async fn delete_policy_needs_no_finalizer() {
         "owner references do the cleanup"
     );
 }
+
+fn secret(name: &str, key: &str, value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS},
+        "data": {key: value}})
+}
+
+#[tokio::test]
+async fn webhook_and_redis_secrets_are_required_watched_and_roll_the_pods() {
+    let (fake, client) = FakeApi::start();
+    fake.insert(&secrets("notion-oauth"), oauth_secret(true));
+    fake.insert(
+        &secrets("notion-webhook"),
+        secret("notion-webhook", "token", "c2VjcmV0X2E="),
+    );
+    let ctx = context(client);
+    let mut spec = base_spec();
+    spec["replicas"] = json!(3);
+    spec["notion"]["webhookSecretRef"] = json!({"name": "notion-webhook", "key": "token"});
+    spec["sharedState"] = json!({"redisSecretRef": {"name": "notion-mcp-redis", "key": "url"}});
+
+    // The Redis Secret is missing: Degraded, nothing applied.
+    let log = run(&fake, &ctx, spec.clone()).await;
+    assert_eq!(
+        &log[..3],
+        &[
+            format!("GET {}", secrets("notion-oauth")),
+            format!("GET {}", secrets("notion-webhook")),
+            format!("GET {}", secrets("notion-mcp-redis")),
+        ]
+    );
+    assert_eq!(
+        condition(&fake, "Degraded")["message"],
+        json!("Secret notion-mcp-redis not found in namespace notion-mcp (it needs key url)")
+    );
+    assert_eq!(
+        condition(&fake, "SharedStateMissing")["status"],
+        json!("False")
+    );
+
+    // Once it exists, everything is applied; the env refers to both Secrets.
+    fake.insert(
+        &secrets("notion-mcp-redis"),
+        secret("notion-mcp-redis", "url", "cmVkaXM6Ly9yZWRpcw=="),
+    );
+    run(&fake, &ctx, spec.clone()).await;
+    assert_eq!(condition(&fake, "Degraded")["status"], json!("False"));
+    let deployment_path = "/apis/apps/v1/namespaces/notion-mcp/deployments/notion-mcp";
+    let deployment = fake.get(deployment_path).unwrap();
+    let env = deployment
+        .pointer("/spec/template/spec/containers/0/env")
+        .unwrap()
+        .to_string();
+    assert!(env.contains(r#"{"name":"NOTION_MCP_REDIS_URL","valueFrom":{"secretKeyRef":{"key":"url","name":"notion-mcp-redis","optional":false}}}"#), "{env}");
+    assert!(
+        env.contains(r#""name":"NOTION_WEBHOOK_VERIFICATION_TOKEN""#),
+        "{env}"
+    );
+    assert!(!env.contains("cmVkaXM6Ly9yZWRpcw==") && !env.contains("redis://redis"));
+
+    // A new verification token (a re-created subscription) rolls the pods.
+    fake.insert(
+        &secrets("notion-webhook"),
+        secret("notion-webhook", "token", "c2VjcmV0X2Esc2VjcmV0X2I="),
+    );
+    let log = run(&fake, &ctx, spec.clone()).await;
+    assert!(log.contains(&format!("APPLY {deployment_path}")), "{log:?}");
+    let checksum = "/spec/template/metadata/annotations/notionmcp.dev~1config-checksum";
+    assert_ne!(
+        deployment.pointer(checksum),
+        fake.get(deployment_path).unwrap().pointer(checksum)
+    );
+
+    // Three replicas without shared state: a warning condition, not a fault.
+    spec.as_object_mut().unwrap().remove("sharedState");
+    run(&fake, &ctx, spec).await;
+    let warning = condition(&fake, "SharedStateMissing");
+    assert_eq!(warning["status"], json!("True"));
+    assert_eq!(warning["reason"], json!("ReplicasWithoutSharedState"));
+    assert_eq!(condition(&fake, "Degraded")["status"], json!("False"));
+}

@@ -6,6 +6,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Container};
+use notion_mcp_contract::env;
 use notion_mcp_operator::builders::{self, Facts};
 use notion_mcp_operator::render;
 use std::collections::BTreeMap;
@@ -59,6 +60,10 @@ fn container_env(container: &Container, config_map: &ConfigMap) -> BTreeMap<Stri
         let value = match (&var.value, &var.value_from) {
             (Some(v), _) => v.clone(),
             (None, Some(from)) => match &from.secret_key_ref {
+                // The server parses this one: a URL of the shape the Secret must hold.
+                Some(key) if var.name == env::REDIS_URL => {
+                    format!("rediss://:placeholder@{}-{}:6380", key.name, key.key)
+                }
                 Some(key) => format!("placeholder-{}-{}", key.name, key.key),
                 None => "placeholder".into(),
             },
@@ -110,7 +115,19 @@ fn rendered() -> Vec<(String, BTreeMap<String, String>, Vec<String>)> {
 #[test]
 fn the_server_accepts_every_deployment_the_operator_renders() {
     let known = notion_mcp_remote::check::env_names();
-    for (case, env, args) in rendered() {
+    let all = rendered();
+    for name in [
+        env::WEBHOOK_VERIFICATION_TOKEN,
+        env::REDIS_URL,
+        env::CACHE_MAX_BYTES,
+        env::CACHE_MAX_AGE_SECS,
+    ] {
+        assert!(
+            all.iter().any(|(_, env, _)| env.contains_key(name)),
+            "no example renders {name}"
+        );
+    }
+    for (case, env, args) in all {
         for name in env.keys() {
             assert!(known.contains(name), "{case}: the server reads no {name}");
         }

@@ -1,7 +1,7 @@
 //! ConfigMap with the server's non-secret settings, loaded with `envFrom` (the env contract with the server).
 //!
-//! Secrets never land here: the OAuth client comes from `secretKeyRef`s in the Deployment and keys are mounted
-//! as files.
+//! Secrets never land here: the OAuth client, the webhook verification token and the Redis URL come from
+//! `secretKeyRef`s in the Deployment, and keys are mounted as files.
 
 use super::{
     API_KEYS_DIR, Facts, HTTP_PORT, KEYS_DIR, base_name, config_map_name, meta, public_base_url,
@@ -77,6 +77,14 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
             env::API_KEYS_FILE,
             format!("{API_KEYS_DIR}/{}", api_keys.key),
         );
+    }
+    if let Some(cache) = &spec.cache {
+        if let Some(bytes) = cache.max_bytes {
+            set(env::CACHE_MAX_BYTES, bytes.to_string());
+        }
+        if let Some(secs) = cache.max_age_seconds {
+            set(env::CACHE_MAX_AGE_SECS, secs.to_string());
+        }
     }
     if let Some(rate) = &spec.auth.rate_limit {
         set(

@@ -169,6 +169,17 @@ fn container(cr: &NotionMcpRemote, mounts: Vec<VolumeMount>) -> Container {
             &oauth.client_secret_key,
         ));
     }
+    if let Some(webhook) = &spec.notion.webhook_secret_ref {
+        env.push(secret_env(
+            env::WEBHOOK_VERIFICATION_TOKEN,
+            &webhook.name,
+            &webhook.key,
+        ));
+    }
+    if let Some(shared) = &spec.shared_state {
+        let redis = &shared.redis_secret_ref;
+        env.push(secret_env(env::REDIS_URL, &redis.name, &redis.key));
+    }
     env.extend(spec.env.iter().cloned());
     Container {
         name: "server".into(),

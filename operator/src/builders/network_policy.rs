@@ -1,5 +1,5 @@
 //! NetworkPolicy of the server pods (opt-in): ingress from the ingress controller's namespace and Prometheus,
-//! egress to DNS and HTTPS (Notion and the Kubernetes API).
+//! egress to DNS, HTTPS (Notion and the Kubernetes API) and, with shared state, the Redis port.
 
 use super::{base_name, meta, selector_labels};
 use crate::crd::NotionMcpRemote;
@@ -73,7 +73,7 @@ pub fn network_policy(cr: &NotionMcpRemote) -> Option<NetworkPolicy> {
             ports: Some(http()),
         });
     }
-    let egress = vec![
+    let mut egress = vec![
         NetworkPolicyEgressRule {
             to: None,
             ports: Some(vec![
@@ -89,6 +89,12 @@ pub fn network_policy(cr: &NotionMcpRemote) -> Option<NetworkPolicy> {
             ]),
         },
     ];
+    if let Some(shared) = &cr.spec.shared_state {
+        egress.push(NetworkPolicyEgressRule {
+            to: None,
+            ports: Some(vec![port("TCP", IntOrString::Int(shared.redis_port))]),
+        });
+    }
     Some(NetworkPolicy {
         metadata: meta(cr, base_name(cr)),
         spec: Some(NetworkPolicySpec {
