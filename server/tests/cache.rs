@@ -8,7 +8,7 @@ mod common;
 
 use common::{Harness, id};
 use notion_fake::Fixture;
-use notion_mcp_remote::webhooks::signature::sign;
+use notion_fake::sign;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -49,8 +49,10 @@ async fn edit_in_notion(h: &Harness, page: &str, text: &str) {
         .patch(format!("{}/v1/blocks/{page}/children", h.fake.base_url()))
         .bearer_auth("ntn_carol")
         .header("Notion-Version", "2026-03-11")
-        .json(&json!({"children": [{"object": "block", "type": "paragraph",
-            "paragraph": {"rich_text": [{"type": "text", "text": {"content": text}}]}}]}))
+        .json(
+            &json!({"children": [{"object": "block", "type": "paragraph",
+            "paragraph": {"rich_text": [{"type": "text", "text": {"content": text}}]}}]}),
+        )
         .send()
         .await
         .unwrap()
@@ -85,8 +87,7 @@ fn event(event_id: &str, kind: &str, page: &str) -> Value {
 
 async fn with_webhooks() -> Harness {
     Harness::start_with(fixture(), |a| {
-        a.webhook_verification_token =
-            vec![notion_mcp_remote::config::Redacted(SECRET.to_owned())];
+        a.webhook_verification_token = vec![notion_mcp_remote::config::Redacted(SECRET.to_owned())];
     })
     .await
 }
@@ -100,7 +101,11 @@ async fn repeated_reads_cost_nothing_and_a_second_identity_one_proof() {
     h.fake().reset_log();
     let again = h.text("ntn_alice", "fetch", json!({"id": plan})).await;
     assert_eq!(again, first);
-    assert_eq!(notion_requests(&h), Vec::<String>::new(), "a repeated read went to Notion");
+    assert_eq!(
+        notion_requests(&h),
+        Vec::<String>::new(),
+        "a repeated read went to Notion"
+    );
 
     // Carol can see the page: one small request (the page itself, which proves her access to its
     // whole block tree), then the same answer.
@@ -117,7 +122,10 @@ async fn repeated_reads_cost_nothing_and_a_second_identity_one_proof() {
     let bob = h.call("ntn_bobby", "fetch", json!({"id": plan})).await;
     let text = common::result_text(&bob);
     assert!(!text.contains("Nested secret words"), "{text}");
-    assert!(text.contains("object_not_found") || text.contains("not found"), "{text}");
+    assert!(
+        text.contains("object_not_found") || text.contains("not found"),
+        "{text}"
+    );
     h.shutdown().await;
 }
 
@@ -133,7 +141,10 @@ async fn writes_through_the_server_are_read_back_at_once() {
             json!({"id": plan, "content": "Written through the server"}),
         )
         .await;
-    assert!(!out["result"]["isError"].as_bool().unwrap_or(false), "{out}");
+    assert!(
+        !out["result"]["isError"].as_bool().unwrap_or(false),
+        "{out}"
+    );
     let after = h.text("ntn_alice", "fetch", json!({"id": plan})).await;
     assert!(after.contains("Written through the server"), "{after}");
     h.shutdown().await;
@@ -148,7 +159,11 @@ async fn a_signed_event_clears_what_it_names_and_only_once() {
     // No event yet: the cache still holds the page as it was (exact only with events).
     let before = h.text("ntn_alice", "fetch", json!({"id": plan})).await;
     assert!(!before.contains("Edited in Notion"));
-    let e = event("0b3f6c1e-1111-4c3a-9d7e-000000000001", "page.content_updated", &plan);
+    let e = event(
+        "0b3f6c1e-1111-4c3a-9d7e-000000000001",
+        "page.content_updated",
+        &plan,
+    );
     assert_eq!(deliver(&h, &e).await, 200);
     let after = h.text("ntn_alice", "fetch", json!({"id": plan})).await;
     assert!(after.contains("Edited in Notion"), "{after}");
@@ -157,7 +172,11 @@ async fn a_signed_event_clears_what_it_names_and_only_once() {
     retry["attempt_number"] = json!(2);
     assert_eq!(deliver(&h, &retry).await, 200);
     // Unknown types are accepted; malformed events are 400.
-    let odd = event("0b3f6c1e-1111-4c3a-9d7e-000000000002", "page.teleported", &plan);
+    let odd = event(
+        "0b3f6c1e-1111-4c3a-9d7e-000000000002",
+        "page.teleported",
+        &plan,
+    );
     assert_eq!(deliver(&h, &odd).await, 200);
     assert_eq!(deliver(&h, &json!({"hello": 1})).await, 400);
     let metrics = h
@@ -176,7 +195,9 @@ async fn a_signed_event_clears_what_it_names_and_only_once() {
     ] {
         assert!(metrics.contains(line), "missing {line}");
     }
-    assert!(metrics.contains("notion_mcp_cache_lookups_total{endpoint=\"GET /v1/blocks/{id}/children\",result=\"hit\"}"));
+    assert!(metrics.contains(
+        "notion_mcp_cache_lookups_total{endpoint=\"GET /v1/blocks/{id}/children\",result=\"hit\"}"
+    ));
     h.shutdown().await;
 }
 
@@ -188,7 +209,10 @@ async fn unsigned_and_missigned_deliveries_are_refused() {
     let missing = h.http.post(&url).body(body.clone()).send().await.unwrap();
     assert_eq!(missing.status(), 401);
     let text = missing.text().await.unwrap();
-    assert!(text.contains("X-Notion-Signature header is missing"), "{text}");
+    assert!(
+        text.contains("X-Notion-Signature header is missing"),
+        "{text}"
+    );
     let wrong = h
         .http
         .post(&url)

@@ -67,18 +67,6 @@ fn decode_hex(hex: &[u8]) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The header value Notion would send for `body` under `token` (tests and tools).
-pub fn sign(token: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    let bytes = mac.finalize().into_bytes();
-    let mut out = String::from("sha256=");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,7 +83,6 @@ mod tests {
 
     #[test]
     fn notions_sample_verifies() {
-        assert_eq!(sign(TOKEN, BODY.as_bytes()), SIG);
         assert_eq!(
             verify(&tokens(&[TOKEN]), BODY.as_bytes(), Some(SIG.as_bytes())),
             Ok(())

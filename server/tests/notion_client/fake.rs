@@ -218,8 +218,11 @@ async fn fake_pacing_avoids_429s() {
         let c = c.clone();
         // The uncached path: identical reads in flight would otherwise be sent once.
         tokio::spawn(async move {
-            c.send_to_notion(&demo(), NotionRequest::get("GET /v1/users/me", "/v1/users/me"))
-                .await
+            c.send_to_notion(
+                &demo(),
+                NotionRequest::get("GET /v1/users/me", "/v1/users/me"),
+            )
+            .await
         })
     });
     for r in futures::future::join_all(calls).await {
