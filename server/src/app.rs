@@ -225,7 +225,7 @@ pub fn build_with_store(
     let state = AppState {
         webhooks,
         metrics,
-        health: Arc::new(Health::default()),
+        health: Arc::new(Health::with_store(oauth.as_ref().map(|o| o.store.clone()))),
         host_policy: HostPolicy::from_settings(&settings),
         guard,
         auth,

@@ -390,6 +390,15 @@ impl Store {
     }
 
     /// Every live record of a type.
+    /// Whether the backend answers (a read of a key that never exists, bypassing caches): the
+    /// readiness probe.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        self.backend
+            .get_fresh(Kind::Pending, "readiness-probe")
+            .await
+            .map(drop)
+    }
+
     pub async fn list<R: Record>(&self) -> Result<Vec<(String, R)>, StoreError> {
         let now = now_unix();
         let mut out = Vec::new();
