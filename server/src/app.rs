@@ -13,6 +13,7 @@ use crate::notion::pacer::PacingConfig;
 use crate::notion::retry::RetryPolicy;
 use crate::notion::{ClientConfig, NotionClient};
 use crate::oauth::{GrantService, OAuthConfig, OAuthState};
+use crate::shared::SharedState;
 use crate::store::Store;
 use crate::web::{self, Health, HostPolicy, McpGuard};
 use crate::web::{CallerRateLimit, RateLimitConfig};
@@ -51,6 +52,8 @@ pub struct AppState {
     pub oauth: Option<Arc<OAuthState>>,
     /// Cancelled at the end of the drain period: closes MCP streams.
     pub streams: CancellationToken,
+    /// State shared with the other replicas on Redis (`--redis-url`); never a readiness condition.
+    pub shared: Option<SharedState>,
 }
 
 macro_rules! part_of_app_state {
@@ -71,6 +74,7 @@ part_of_app_state!(
     auth: AuthState,
     rate_limit: CallerRateLimit,
     mcp: Arc<McpEndpoint>,
+    shared: Option<SharedState>,
 );
 
 /// A built service, ready to serve.
@@ -120,8 +124,14 @@ pub fn build_with_store(
         },
         ..ClientConfig::default()
     };
-    let notion =
-        NotionClient::new(client_cfg, metrics.clone()).context("building the Notion client")?;
+    // Degraded until Redis answers; connecting happens in the background.
+    let shared_state = args.redis_url.as_ref().map(|url| {
+        let state = SharedState::connect(&url.0, metrics.clone());
+        tracing::info!(redis = state.target(), "shared state on Redis configured");
+        state
+    });
+    let notion = NotionClient::with_shared(client_cfg, metrics.clone(), shared_state.clone())
+        .context("building the Notion client")?;
     let registry = Arc::new(TokenRegistry::new(
         args.max_active_tokens,
         Duration::from_secs(args.token_idle_secs),
@@ -207,6 +217,7 @@ pub fn build_with_store(
         registry,
         oauth,
         streams,
+        shared: shared_state,
     };
     let router = router(&state);
     Ok(App {
