@@ -14,6 +14,7 @@ use crate::notion::pacer::PacingConfig;
 use crate::notion::retry::RetryPolicy;
 use crate::notion::{ClientConfig, NotionClient};
 use crate::oauth::{GrantService, OAuthConfig, OAuthState};
+use crate::shared::SharedState;
 use crate::store::Store;
 use crate::web::{self, Health, HostPolicy, McpGuard};
 use crate::web::{CallerRateLimit, RateLimitConfig};
@@ -55,6 +56,8 @@ pub struct AppState {
     pub streams: CancellationToken,
     /// Notion's webhook deliveries → cache invalidations.
     pub webhooks: Arc<WebhookReceiver>,
+    /// State shared with the other replicas on Redis (`--redis-url`); never a readiness condition.
+    pub shared: Option<SharedState>,
 }
 
 macro_rules! part_of_app_state {
@@ -76,6 +79,7 @@ part_of_app_state!(
     rate_limit: CallerRateLimit,
     mcp: Arc<McpEndpoint>,
     webhooks: Arc<WebhookReceiver>,
+    shared: Option<SharedState>,
 );
 
 /// A built service, ready to serve.
@@ -129,8 +133,14 @@ pub fn build_with_store(
         },
         ..ClientConfig::default()
     };
-    let notion =
-        NotionClient::new(client_cfg, metrics.clone()).context("building the Notion client")?;
+    // Degraded until Redis answers; connecting happens in the background.
+    let shared_state = args.redis_url.as_ref().map(|url| {
+        let state = SharedState::connect(&url.0, metrics.clone());
+        tracing::info!(redis = state.target(), "shared state on Redis configured");
+        state
+    });
+    let notion = NotionClient::with_shared(client_cfg, metrics.clone(), shared_state.clone())
+        .context("building the Notion client")?;
     let registry = Arc::new(TokenRegistry::new(
         args.max_active_tokens,
         Duration::from_secs(args.token_idle_secs),
@@ -180,6 +190,9 @@ pub fn build_with_store(
         _ => None,
     };
     let cache = shared.notion.cache().clone();
+    if let Some(state) = &shared_state {
+        crate::cache::bus::connect(cache.clone(), state.clone());
+    }
     let mut endpoint = McpEndpoint::new(shared, args.sessions, guard, streams.clone());
     if oauth.is_some() {
         endpoint.reauth_challenge = Some(format!(
@@ -218,7 +231,11 @@ pub fn build_with_store(
     let webhooks = Arc::new(WebhookReceiver::new(
         tokens,
         cache,
-        Dedupe::default(),
+        Dedupe::new(
+            shared_state
+                .clone()
+                .map(|s| Arc::new(s) as Arc<dyn crate::webhooks::dedupe::SharedClaim>),
+        ),
         pending,
         &metrics,
     ));
@@ -234,6 +251,7 @@ pub fn build_with_store(
         registry,
         oauth,
         streams,
+        shared: shared_state,
     };
     let router = router(&state);
     Ok(App {

@@ -3,7 +3,8 @@
 //!
 //! Data flow: `http` (router layers: host checks, request guard, health, metrics) → `auth` (who is
 //! calling, which Notion token) → `mcp` (the MCP server: tools, resources, prompts) → `notion` (paced,
-//! retrying client and pure renderers) → Notion. `app` wires them together; `demo` runs it all
+//! retrying client and pure renderers) → Notion. `shared` is what replicas share on Redis (one Notion
+//! budget per workspace, invalidations, webhook dedupe). `app` wires them together; `demo` runs it all
 //! against an embedded fake Notion.
 
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod notion;
 pub mod oauth;
+pub mod shared;
 pub mod store;
 pub mod telemetry;
 pub mod web;

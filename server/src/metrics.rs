@@ -32,6 +32,9 @@ pub struct Metrics {
     oauth_events: IntCounterVec,
     rate_limited: IntCounterVec,
     circuit_open: IntGauge,
+    redis_degraded: IntGauge,
+    redis_roundtrip: HistogramVec,
+    redis_errors: IntCounterVec,
     alive_tasks: IntGauge,
     open_fds: IntGauge,
     resident_bytes: IntGauge,
@@ -125,6 +128,20 @@ impl Metrics {
             "notion_circuit_open",
             "1 while the circuit breaker in front of Notion is open (calls fail fast), else 0.",
         );
+        let redis_degraded = gauge(
+            "redis_degraded",
+            "1 while Redis (shared state of the replicas) is configured but unreachable and each replica works alone, else 0.",
+        );
+        let redis_roundtrip = histogram(
+            "redis_roundtrip_seconds",
+            "Round trips to Redis that got an answer, by operation (budget, publish, dedupe, ping).",
+            &["op"],
+        );
+        let redis_errors = counter(
+            "redis_errors_total",
+            "Redis operations that failed or missed their deadline, by operation (budget, publish, dedupe, ping).",
+            &["op"],
+        );
         let alive_tasks = gauge(
             "runtime_alive_tasks",
             "Tokio tasks alive in this process's runtime (sampled at scrape time).",
@@ -154,6 +171,9 @@ impl Metrics {
             active_principals,
             rate_limited,
             circuit_open,
+            redis_degraded,
+            redis_roundtrip,
+            redis_errors,
         }
     }
 
@@ -213,6 +233,23 @@ impl Metrics {
     /// Whether the circuit breaker in front of Notion is open.
     pub fn set_circuit_open(&self, open: bool) {
         self.circuit_open.set(i64::from(open));
+    }
+
+    /// Whether the shared state on Redis is degraded (each replica on its own).
+    pub fn set_redis_degraded(&self, degraded: bool) {
+        self.redis_degraded.set(i64::from(degraded));
+    }
+
+    /// A Redis round trip that got an answer; `op` is `budget`, `publish`, `dedupe` or `ping`.
+    pub fn observe_redis(&self, op: &str, elapsed: Duration) {
+        self.redis_roundtrip
+            .with_label_values(&[op])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A Redis operation that failed or timed out.
+    pub fn observe_redis_error(&self, op: &str) {
+        self.redis_errors.with_label_values(&[op]).inc();
     }
 
     /// Samples the process gauges (alive tasks of the current Tokio runtime, open fds, RSS); a value
@@ -331,6 +368,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("notion_mcp_notion_circuit_open 1"), "{text}");
+        m.set_redis_degraded(true);
+        m.observe_redis("budget", Duration::from_micros(300));
+        m.observe_redis_error("ping");
+        let text = m.render();
+        assert!(text.contains("notion_mcp_redis_degraded 1"), "{text}");
+        assert!(
+            text.contains("notion_mcp_redis_roundtrip_seconds_count{op=\"budget\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("notion_mcp_redis_errors_total{op=\"ping\"} 1"),
+            "{text}"
+        );
     }
 
     fn gauge_value(text: &str, name: &str) -> i64 {

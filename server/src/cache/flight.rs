@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex};
 
 type Answer = Result<Arc<Value>, NotionError>;
 type Flight = Shared<BoxFuture<'static, Answer>>;
+type Running = HashMap<Arc<str>, WeakShared<BoxFuture<'static, Answer>>>;
 
 /// Reads in flight, by identity and request key.
 #[derive(Default)]
 pub struct Flights {
-    running: Arc<Mutex<HashMap<Arc<str>, WeakShared<BoxFuture<'static, Answer>>>>>,
+    running: Arc<Mutex<Running>>,
 }
 
 impl Flights {

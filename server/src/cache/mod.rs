@@ -12,6 +12,7 @@
 //! - While the bus to other replicas is lost, nothing is served from or stored in the cache: their
 //!   invalidations could be missing.
 
+pub mod bus;
 pub mod classify;
 pub mod flight;
 pub mod metrics;

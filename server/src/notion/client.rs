@@ -11,6 +11,7 @@ pub use super::request::NotionRequest;
 use super::retry::{Decision, RetryPolicy};
 use crate::cache::{CacheConfig, ReadCache};
 use crate::metrics::Metrics;
+use crate::shared::SharedState;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -237,6 +238,15 @@ pub fn install_crypto_provider() {
 
 impl NotionClient {
     pub fn new(cfg: ClientConfig, metrics: Metrics) -> Result<Self, NotionError> {
+        Self::with_shared(cfg, metrics, None)
+    }
+
+    /// As [`Self::new`]; with `shared`, requests are paced on one budget per key for all replicas.
+    pub fn with_shared(
+        cfg: ClientConfig,
+        metrics: Metrics,
+        shared: Option<SharedState>,
+    ) -> Result<Self, NotionError> {
         install_crypto_provider();
         if !matches!(cfg.base_url.scheme(), "http" | "https") || cfg.base_url.cannot_be_a_base() {
             return Err(NotionError::Config {
@@ -252,7 +262,7 @@ impl NotionClient {
             .map_err(|e| NotionError::Config {
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
-        let pacer = Pacer::new(&cfg.pacing, metrics.clone())?;
+        let pacer = Pacer::new(&cfg.pacing, metrics.clone(), shared)?;
         let breaker = Breaker::new(cfg.breaker.clone(), metrics.clone());
         let cache = Arc::new(ReadCache::new(cfg.cache, &metrics));
         Ok(NotionClient {

@@ -18,6 +18,15 @@ pub trait SharedClaim: Send + Sync {
     async fn first_delivery(&self, id: &str, ttl: Duration) -> Result<bool, String>;
 }
 
+#[async_trait]
+impl SharedClaim for crate::shared::SharedState {
+    async fn first_delivery(&self, id: &str, ttl: Duration) -> Result<bool, String> {
+        crate::shared::SharedState::first_delivery(self, id, ttl)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 pub struct Dedupe {
     local: moka::sync::Cache<String, ()>,
     shared: Option<Arc<dyn SharedClaim>>,

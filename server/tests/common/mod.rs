@@ -1,10 +1,12 @@
 //! The helpers shared by the server's integration tests: a fake Notion plus our server on loopback
 //! (in process) with a tiny JSON-RPC client, the server binary as a child process ([`child`]), an
-//! MCP client that classifies every reply ([`mcp`]), and small readers of tool results.
+//! MCP client that classifies every reply ([`mcp`]), a real redis-server ([`redis`]), and small readers
+//! of tool results.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod child;
 pub mod mcp;
+pub mod redis;
 
 use clap::Parser;
 use notion_fake::{FakeNotion, Fixture, RunningFake};
