@@ -242,7 +242,10 @@ pub fn build_with_store(
     let state = AppState {
         webhooks,
         metrics,
-        health: Arc::new(Health::with_store(oauth.as_ref().map(|o| o.store.clone()))),
+        health: Arc::new(Health::new(
+            oauth.as_ref().map(|o| o.store.clone()),
+            shared_state.clone(),
+        )),
         host_policy: HostPolicy::from_settings(&settings),
         guard,
         auth,

@@ -7,6 +7,7 @@
 //! slow API server.
 
 use crate::metrics::Metrics;
+use crate::shared::SharedState;
 use crate::store::Store;
 use axum::Json;
 use axum::extract::State;
@@ -27,16 +28,30 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Health {
     draining: AtomicBool,
     store: Option<Store>,
+    /// Reported, never a condition: tool calls go on with local pacing while Redis is away.
+    shared: Option<SharedState>,
     /// The last probe: when, and its error if it failed.
     last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
 }
 
 impl Health {
-    /// Readiness that also checks `store`.
-    pub fn with_store(store: Option<Store>) -> Self {
+    /// Readiness that also checks `store` and reports `shared`.
+    pub fn new(store: Option<Store>, shared: Option<SharedState>) -> Self {
         Health {
             store,
+            shared,
             ..Health::default()
+        }
+    }
+
+    /// `ok`, `degraded: …` or `not used`.
+    fn redis_check(&self) -> &'static str {
+        match &self.shared {
+            None => "not used",
+            Some(s) if s.is_degraded() => {
+                "degraded: pacing locally at 1/N, cache not trusted until it is back"
+            }
+            Some(_) => "ok",
         }
     }
 
@@ -80,14 +95,15 @@ pub async fn readyz(State(health): State<Arc<Health>>) -> Response {
     }
     // The configuration was validated at start-up (the process does not start otherwise). No grant
     // store is used in token pass-through modes.
+    let redis = health.redis_check();
     match health.store_check().await {
-        None => Json(json!({"status": "ready", "checks": {"config": "ok", "store": "not used"}}))
+        None => Json(json!({"status": "ready", "checks": {"config": "ok", "store": "not used", "redis": redis}}))
             .into_response(),
-        Some(Ok(())) => Json(json!({"status": "ready", "checks": {"config": "ok", "store": "ok"}}))
+        Some(Ok(())) => Json(json!({"status": "ready", "checks": {"config": "ok", "store": "ok", "redis": redis}}))
             .into_response(),
         Some(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not ready", "checks": {"config": "ok", "store": format!("unreachable: {e}")}})),
+            Json(json!({"status": "not ready", "checks": {"config": "ok", "store": format!("unreachable: {e}"), "redis": redis}})),
         )
             .into_response(),
     }
@@ -102,4 +118,82 @@ pub async fn metrics(State(metrics): State<Metrics>) -> Response {
         metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::{Backend, Entry, KeyRing, Kind, NewEntry, StoreError, Version};
+    use async_trait::async_trait;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A backend whose reads fail (an API server that refuses) and count.
+    #[derive(Default)]
+    struct Down(AtomicUsize);
+
+    #[async_trait]
+    impl Backend for Down {
+        fn name(&self) -> &'static str {
+            "down"
+        }
+        async fn get(&self, _: Kind, _: &str) -> Result<Option<Entry>, StoreError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::Unavailable("connection refused".into()))
+        }
+        async fn create(&self, _: Kind, _: &str, _: NewEntry) -> Result<Version, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn replace(
+            &self,
+            _: Kind,
+            _: &str,
+            _: NewEntry,
+            _: &Version,
+        ) -> Result<Version, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn delete(&self, _: Kind, _: &str, _: Option<&Version>) -> Result<bool, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn list(&self, _: Kind) -> Result<Vec<(String, Entry)>, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+    }
+
+    async fn body(r: Response) -> (u16, serde_json::Value) {
+        let status = r.status().as_u16();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_not_ready_and_probes_are_cached() {
+        let down = Arc::new(Down::default());
+        let store = Store::new(down.clone(), Arc::new(KeyRing::random()));
+        let health = Arc::new(Health::new(Some(store), None));
+        let (status, v) = body(readyz(State(health.clone())).await).await;
+        assert_eq!(status, 503);
+        assert!(
+            v["checks"]["store"]
+                .as_str()
+                .unwrap()
+                .contains("connection refused"),
+            "{v}"
+        );
+        assert_eq!(v["checks"]["redis"], "not used");
+        for _ in 0..10 {
+            body(readyz(State(health.clone())).await).await;
+        }
+        assert_eq!(down.0.load(Ordering::SeqCst), 1, "probes were not cached");
+    }
+
+    #[tokio::test]
+    async fn a_reachable_store_is_ready_and_draining_is_not() {
+        let health = Arc::new(Health::new(Some(Store::in_memory()), None));
+        let (status, v) = body(readyz(State(health.clone())).await).await;
+        assert_eq!((status, v["checks"]["store"].as_str()), (200, Some("ok")));
+        health.start_draining();
+        assert_eq!(body(readyz(State(health)).await).await.0, 503);
+    }
 }
