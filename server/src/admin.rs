@@ -20,6 +20,14 @@ fn matches(g: &Grant, f: &GrantFilter) -> bool {
         && f.grant.as_deref().is_none_or(|id| g.id == id)
 }
 
+/// The grant's workspace as people know it: its name, else its id.
+fn workspace_of(g: &Grant) -> &str {
+    g.notion
+        .workspace_name
+        .as_deref()
+        .unwrap_or(&g.notion.workspace_id)
+}
+
 fn is_empty(f: &GrantFilter) -> bool {
     f.workspace.is_none() && f.bot.is_none() && f.client.is_none() && f.grant.is_none()
 }
@@ -117,11 +125,33 @@ pub async fn run(args: GrantsArgs, out: &mut impl Write) -> anyhow::Result<()> {
                 writeln!(out, "{} grant(s)", selected.len())?;
             }
         }
-        GrantsAction::Revoke { filter, all } => {
+        GrantsAction::Revoke {
+            filter,
+            all,
+            dry_run,
+        } => {
             if is_empty(&filter) && !all {
                 bail!(
                     "name the grants to revoke (--workspace, --bot, --client or --grant), or pass --all"
                 );
+            }
+            if dry_run {
+                let selected: Vec<&Grant> = grants.iter().filter(|g| matches(g, &filter)).collect();
+                for g in &selected {
+                    writeln!(
+                        out,
+                        "would revoke {} ({} / {})",
+                        g.id,
+                        workspace_of(g),
+                        g.client_id
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "{} grant(s) would be revoked (dry run: nothing changed)",
+                    selected.len()
+                )?;
+                return Ok(());
             }
             let notion = NotionClient::new(
                 ClientConfig {
@@ -152,10 +182,7 @@ pub async fn run(args: GrantsArgs, out: &mut impl Write) -> anyhow::Result<()> {
                     out,
                     "revoked {} ({} / {})",
                     g.id,
-                    g.notion
-                        .workspace_name
-                        .as_deref()
-                        .unwrap_or(&g.notion.workspace_id),
+                    workspace_of(g),
                     g.client_id
                 )?;
                 n += 1;

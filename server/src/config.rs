@@ -45,8 +45,28 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], notion_mcp_contract::HTTP_PORT))
 }
 
+/// The store options accepted after an admin command's action too (`grants list --store-dir D`).
+fn store_options_after_action(arg: clap::Arg) -> clap::Arg {
+    const STORE_OPTIONS: [&str; 8] = [
+        "kind",
+        "store_dir",
+        "store_namespace",
+        "instance",
+        "instance_uid",
+        "keys_dir",
+        "keys",
+        "active_key_id",
+    ];
+    if STORE_OPTIONS.contains(&arg.get_id().as_str()) {
+        arg.global(true)
+    } else {
+        arg
+    }
+}
+
 /// `grants list|revoke`.
 #[derive(Debug, Clone, Args)]
+#[command(mut_args(store_options_after_action))]
 pub struct GrantsArgs {
     #[command(subcommand)]
     pub action: GrantsAction,
@@ -75,6 +95,7 @@ pub struct GrantsArgs {
 
 /// `webhooks pending`.
 #[derive(Debug, Clone, Args)]
+#[command(mut_args(store_options_after_action))]
 pub struct WebhooksArgs {
     #[command(subcommand)]
     pub action: WebhooksAction,
@@ -129,6 +150,9 @@ pub enum GrantsAction {
         /// Revoke every grant when no filter is given.
         #[arg(long)]
         all: bool,
+        /// Show which grants would be revoked; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
