@@ -173,6 +173,7 @@ pub fn build_with_store(
     };
     let oauth = match (args.auth_mode, store) {
         (AuthMode::Oauth, Some(store)) => {
+            let store = store.instrumented(&metrics);
             let cfg = OAuthConfig::from_settings(&settings);
             let grants = Arc::new(GrantService::new(
                 store.clone(),
@@ -327,7 +328,8 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
         let stop = stop.clone();
         async move {
             tokio::select! {
-                () = web::shutdown::signal() => {},
+                // The one place a signal is awaited (and logged); it also starts the hard deadline.
+                () = web::shutdown::signal() => stop.cancel(),
                 () = stop.cancelled() => {},
             }
             health.start_draining();
@@ -377,12 +379,5 @@ pub async fn run(settings: Settings, demo_token: Option<String>) -> anyhow::Resu
         sessions = app.settings.args.sessions,
         "ready"
     );
-    let stop = CancellationToken::new();
-    // A signal also cancels `stop` so the hard deadline after the grace period applies.
-    let stop_on_signal = stop.clone();
-    tokio::spawn(async move {
-        web::shutdown::signal().await;
-        stop_on_signal.cancel();
-    });
-    serve(app, listener, stop).await
+    serve(app, listener, CancellationToken::new()).await
 }

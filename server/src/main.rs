@@ -31,12 +31,12 @@ fn main() -> ExitCode {
             }
             Some(Command::Serve(args)) => serve(*args).await,
             Some(Command::Grants(args)) => {
-                telemetry::init(notion_mcp_remote::config::LogFormat::Pretty, "warn");
+                admin_logging();
                 let mut out = std::io::stdout().lock();
                 notion_mcp_remote::admin::run(*args, &mut out).await
             }
             Some(Command::Webhooks(args)) => {
-                telemetry::init(notion_mcp_remote::config::LogFormat::Pretty, "warn");
+                admin_logging();
                 let mut out = std::io::stdout().lock();
                 notion_mcp_remote::admin::webhooks(*args, &mut out).await
             }
@@ -62,4 +62,17 @@ async fn serve(args: notion_mcp_remote::config::ServeArgs) -> anyhow::Result<()>
     let demo_token = (args.auth_mode == AuthMode::Demo).then(|| DEMO_TOKEN.to_string());
     let settings = Settings::from_args(args)?;
     app::run(settings, demo_token).await
+}
+
+/// Admin commands log like `serve` does: `NOTION_MCP_LOG_FORMAT` (default auto: JSON when stderr is not
+/// a terminal) and `NOTION_MCP_LOG` (default `warn`, so their output is only what they print).
+fn admin_logging() {
+    use clap::ValueEnum;
+    use notion_mcp_remote::config::LogFormat;
+    let format = std::env::var(notion_mcp_contract::env::LOG_FORMAT)
+        .ok()
+        .and_then(|f| LogFormat::from_str(&f, true).ok())
+        .unwrap_or(LogFormat::Auto);
+    let filter = std::env::var(notion_mcp_contract::env::LOG).unwrap_or_else(|_| "warn".into());
+    telemetry::init(format, &filter);
 }

@@ -65,7 +65,7 @@ impl Metrics {
         };
         let http_requests = counter(
             "http_requests_total",
-            "HTTP requests answered, by route and status code.",
+            "HTTP requests answered, by route (/mcp, /healthz, /readyz, /metrics, /webhooks/notion, each OAuth endpoint's path, or other) and exact status code.",
             &["route", "status"],
         );
         let http_duration = histogram(
@@ -75,7 +75,7 @@ impl Metrics {
         );
         let tool_calls = counter(
             "tool_calls_total",
-            "MCP tool calls, by tool and outcome (ok, tool_error, invalid_arguments).",
+            "MCP tool calls, by tool and outcome (ok, invalid_arguments, rate_limited, upstream_unavailable, notion_error, deadline, cancelled, unauthenticated, forbidden).",
             &["tool", "outcome"],
         );
         let tool_duration = histogram(
@@ -85,7 +85,7 @@ impl Metrics {
         );
         let notion_requests = counter(
             "notion_requests_total",
-            "Requests sent to the Notion API, by endpoint template and HTTP status (or 'error').",
+            "Requests sent to the Notion API, by endpoint template (e.g. GET /v1/pages/{id}) and HTTP status (or 'error' when no answer arrived).",
             &["endpoint", "status"],
         );
         let notion_duration = histogram(
@@ -95,12 +95,12 @@ impl Metrics {
         );
         let notion_retries = counter(
             "notion_retries_total",
-            "Notion requests retried, by reason (rate_limited, overloaded, unavailable, connection).",
+            "Notion requests retried, by reason (rate_limited, overloaded, unavailable, timeout, connection).",
             &["reason"],
         );
         let pacing_wait = histogram(
             "notion_pacing_wait_seconds",
-            "Time a Notion request waited for its workspace's pacing budget or a Retry-After.",
+            "Time a Notion request waited, by kind: pacing (its workspace's budget), retry_after (a wait Notion asked for), backoff (between retries).",
             &["kind"],
         );
         let gauge = |name: &str, help: &str| {
@@ -116,12 +116,12 @@ impl Metrics {
         );
         let oauth_events = counter(
             "oauth_events_total",
-            "Authorization-server events, by step (register, consent, callback, token, revoke, notion_refresh, grant_revoked) and outcome.",
+            "Authorization-server events, by step (register, consent, callback, token, revoke, notion_refresh, grant_revoked) and outcome (ok, approved, denied, refused, error, notion_error, notion_bad_answer, notion_refused, unknown_state, or the OAuth error: invalid_request, invalid_grant, invalid_client, invalid_target, invalid_client_metadata, invalid_redirect_uri, server_error).",
             &["step", "outcome"],
         );
         let rate_limited = counter(
             "rate_limited_total",
-            "Tool calls refused with 429 by this server's per-caller rate limit, by caller kind.",
+            "Tool calls refused with 429 by this server's per-caller rate limit, by caller kind (oauth, api-key, notion-token, demo).",
             &["kind"],
         );
         let circuit_open = gauge(

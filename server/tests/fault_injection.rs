@@ -432,6 +432,11 @@ async fn suite(mode: Mode) {
     let (clean_exit, log) = server.stop();
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");
     assert!(clean_exit, "SIGTERM ends the server cleanly:\n{log}");
+    assert_eq!(
+        log.matches("SIGTERM received").count(),
+        1,
+        "SIGTERM is logged once:\n{log}"
+    );
     if let Some(r) = upstream.running.take() {
         r.shutdown().await;
     }

@@ -186,10 +186,14 @@ impl GrantService {
                     e.code()
                 )));
             }
-            Err(e) => return Err(RenewError::Notion(e)),
+            Err(e) => {
+                self.metrics.observe_oauth("notion_refresh", "error");
+                return Err(RenewError::Notion(e));
+            }
         };
         let now = now_unix();
         let Some(fresh) = super::callback::credentials_from(&value, now) else {
+            self.metrics.observe_oauth("notion_refresh", "error");
             return Err(RenewError::Notion(NotionError::Decode {
                 endpoint: "POST /v1/oauth/token",
                 message: "the refresh answer lacks access_token, bot_id or workspace_id".into(),

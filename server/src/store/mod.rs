@@ -9,6 +9,7 @@
 //! unchanged, re-read and retry on conflict.
 
 pub mod file;
+pub mod instrumented;
 pub mod kubernetes;
 pub mod memory;
 pub mod open;
@@ -187,6 +188,8 @@ const UPDATE_ATTEMPTS: u32 = 20;
 pub struct Store {
     backend: Arc<dyn Backend>,
     keys: Arc<KeyRing>,
+    /// Counts records that could not be opened (with [`Store::instrumented`]).
+    open_errors: Option<prometheus::IntCounterVec>,
 }
 
 impl fmt::Debug for Store {
@@ -227,8 +230,23 @@ fn is_live(entry: &Entry, now: i64) -> bool {
 }
 
 impl Store {
+    /// This store with its failures counted in `metrics` (`grant_store_errors_total`).
+    pub fn instrumented(self, metrics: &crate::metrics::Metrics) -> Self {
+        let backend = instrumented::Instrumented::new(self.backend, metrics);
+        let open_errors = Some(backend.errors());
+        Store {
+            backend: Arc::new(backend),
+            keys: self.keys,
+            open_errors,
+        }
+    }
+
     pub fn new(backend: Arc<dyn Backend>, keys: Arc<KeyRing>) -> Self {
-        Store { backend, keys }
+        Store {
+            backend,
+            keys,
+            open_errors: None,
+        }
     }
 
     /// An in-memory store with a random key (tests, demo).
@@ -260,6 +278,19 @@ impl Store {
     }
 
     fn open<R: Record>(&self, key: &str, entry: &Entry) -> Result<R, StoreError> {
+        let opened = self.open_unmetered(key, entry);
+        if let (Err(e), Some(errors)) = (&opened, &self.open_errors) {
+            let error = if matches!(e, StoreError::Sealed { .. }) {
+                "sealed"
+            } else {
+                "corrupt"
+            };
+            errors.with_label_values(&["open", error]).inc();
+        }
+        opened
+    }
+
+    fn open_unmetered<R: Record>(&self, key: &str, entry: &Entry) -> Result<R, StoreError> {
         let plain = self
             .keys
             .open(&associated_data(R::KIND, key), &entry.sealed)
