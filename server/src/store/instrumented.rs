@@ -90,3 +90,41 @@ impl Backend for Instrumented {
         self.count("list", self.inner.list(kind).await)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::memory::Unreachable;
+    use crate::store::records::Consent;
+    use crate::store::{KeyRing, Store};
+
+    #[tokio::test]
+    async fn failures_are_counted_and_ordinary_outcomes_are_not() {
+        let metrics = Metrics::new();
+        let down = Store::new(
+            Arc::new(Unreachable::default()),
+            Arc::new(KeyRing::random()),
+        )
+        .instrumented(&metrics);
+        assert!(down.get::<Consent>("k").await.is_err());
+        assert!(down.list::<Consent>().await.is_err());
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "notion_mcp_grant_store_errors_total{error=\"unavailable\",op=\"get\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "notion_mcp_grant_store_errors_total{error=\"unavailable\",op=\"list\"} 1"
+            )
+        );
+
+        let metrics = Metrics::new();
+        let up = Store::in_memory().instrumented(&metrics);
+        assert!(up.get::<Consent>("missing").await.unwrap().is_none());
+        assert!(!metrics.render().contains("grant_store_errors_total{"));
+    }
+}

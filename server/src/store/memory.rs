@@ -120,3 +120,49 @@ impl Backend for MemoryBackend {
         }))
     }
 }
+
+/// A backend whose every call fails as an unreachable API server would, counting calls (tests).
+#[cfg(test)]
+#[derive(Default)]
+pub struct Unreachable(std::sync::atomic::AtomicUsize);
+
+#[cfg(test)]
+impl Unreachable {
+    pub fn calls(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn fail<T>(&self) -> Result<T, StoreError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+}
+
+#[cfg(test)]
+#[async_trait]
+impl Backend for Unreachable {
+    fn name(&self) -> &'static str {
+        "unreachable"
+    }
+    async fn get(&self, _: Kind, _: &str) -> Result<Option<Entry>, StoreError> {
+        self.fail()
+    }
+    async fn create(&self, _: Kind, _: &str, _: NewEntry) -> Result<Version, StoreError> {
+        self.fail()
+    }
+    async fn replace(
+        &self,
+        _: Kind,
+        _: &str,
+        _: NewEntry,
+        _: &Version,
+    ) -> Result<Version, StoreError> {
+        self.fail()
+    }
+    async fn delete(&self, _: Kind, _: &str, _: Option<&Version>) -> Result<bool, StoreError> {
+        self.fail()
+    }
+    async fn list(&self, _: Kind) -> Result<Vec<(String, Entry)>, StoreError> {
+        self.fail()
+    }
+}

@@ -124,42 +124,8 @@ pub async fn metrics(State(metrics): State<Metrics>) -> Response {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::store::{Backend, Entry, KeyRing, Kind, NewEntry, StoreError, Version};
-    use async_trait::async_trait;
-    use std::sync::atomic::AtomicUsize;
-
-    /// A backend whose reads fail (an API server that refuses) and count.
-    #[derive(Default)]
-    struct Down(AtomicUsize);
-
-    #[async_trait]
-    impl Backend for Down {
-        fn name(&self) -> &'static str {
-            "down"
-        }
-        async fn get(&self, _: Kind, _: &str) -> Result<Option<Entry>, StoreError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Err(StoreError::Unavailable("connection refused".into()))
-        }
-        async fn create(&self, _: Kind, _: &str, _: NewEntry) -> Result<Version, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
-        }
-        async fn replace(
-            &self,
-            _: Kind,
-            _: &str,
-            _: NewEntry,
-            _: &Version,
-        ) -> Result<Version, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
-        }
-        async fn delete(&self, _: Kind, _: &str, _: Option<&Version>) -> Result<bool, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
-        }
-        async fn list(&self, _: Kind) -> Result<Vec<(String, Entry)>, StoreError> {
-            Err(StoreError::Unavailable("down".into()))
-        }
-    }
+    use crate::store::KeyRing;
+    use crate::store::memory::Unreachable;
 
     async fn body(r: Response) -> (u16, serde_json::Value) {
         let status = r.status().as_u16();
@@ -169,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_store_is_not_ready_and_probes_are_cached() {
-        let down = Arc::new(Down::default());
+        let down = Arc::new(Unreachable::default());
         let store = Store::new(down.clone(), Arc::new(KeyRing::random()));
         let health = Arc::new(Health::new(Some(store), None));
         let (status, v) = body(readyz(State(health.clone())).await).await;
@@ -185,7 +151,7 @@ mod tests {
         for _ in 0..10 {
             body(readyz(State(health.clone())).await).await;
         }
-        assert_eq!(down.0.load(Ordering::SeqCst), 1, "probes were not cached");
+        assert_eq!(down.calls(), 1, "probes were not cached");
     }
 
     #[tokio::test]
