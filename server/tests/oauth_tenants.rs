@@ -232,6 +232,7 @@ async fn file_store_grants_survive_a_restart_and_the_cli_lists_and_revokes_them(
         args(GrantsAction::Revoke {
             filter: GrantFilter::default(),
             all: false,
+            dry_run: false,
         }),
         &mut out,
     )
@@ -241,9 +242,16 @@ async fn file_store_grants_survive_a_restart_and_the_cli_lists_and_revokes_them(
         workspace: Some(workspace),
         ..GrantFilter::default()
     };
-    notion_mcp_remote::admin::run(args(GrantsAction::Revoke { filter, all: false }), &mut out)
-        .await
-        .unwrap();
+    notion_mcp_remote::admin::run(
+        args(GrantsAction::Revoke {
+            filter,
+            all: false,
+            dry_run: false,
+        }),
+        &mut out,
+    )
+    .await
+    .unwrap();
     assert!(
         String::from_utf8(out)
             .unwrap()
