@@ -16,6 +16,7 @@ use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt, stream};
 use notion_model::types::{Block, BlockNode, ListResponse};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 
@@ -71,6 +72,7 @@ pub async fn fetch_block_tree(
         requests: Semaphore::new(concurrency),
         max_depth: limits.max_depth.max(1),
         concurrency,
+        pages: std::sync::Mutex::new(HashMap::new()),
     };
     let mut tree = BlockTree::default();
     let mut cursor = start_cursor;
@@ -150,7 +152,12 @@ struct Ctx<'a> {
     requests: Semaphore,
     max_depth: usize,
     concurrency: usize,
+    /// Pages of children already read in this fetch: a synced original shown twice is read once.
+    pages: std::sync::Mutex<HashMap<PageKey, ListResponse<Block>>>,
 }
+
+/// A page of children: parent id, cursor and page size.
+type PageKey = (String, Option<String>, u32);
 
 /// A node and whether its subtree is complete (nothing left out for lack of budget).
 type Fetched = (BlockNode, bool);
@@ -182,7 +189,23 @@ impl Ctx<'_> {
                 message: "tree fetch request limiter closed".into(),
             })?;
         let size = u32::try_from(size.max(1)).unwrap_or(MAX_PAGE_SIZE);
-        list_block_children(self.c, self.auth, id, cursor, Some(size)).await
+        let key = (id.to_owned(), cursor.map(str::to_owned), size);
+        let read = |pages: &std::sync::Mutex<HashMap<PageKey, ListResponse<Block>>>| {
+            pages
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&key)
+                .cloned()
+        };
+        if let Some(page) = read(&self.pages) {
+            return Ok(page);
+        }
+        let page = list_block_children(self.c, self.auth, id, cursor, Some(size)).await?;
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, page.clone());
+        Ok(page)
     }
 
     /// A top-level block: takes one unit of budget, then fetches its subtree. `None` without budget.

@@ -79,6 +79,38 @@ fn seed_tree(stub: &Stub) {
 }
 
 #[tokio::test]
+async fn a_synced_original_shown_twice_is_read_once_per_fetch() {
+    let (stub, base) = start_stub().await;
+    seed_tree(&stub);
+    stub.blocks.lock().unwrap().get_mut("root").unwrap()[6] = json!({"object":"block","id":"t6",
+        "type":"synced_block","has_children":true,
+        "synced_block":{"synced_from":{"type":"block_id","block_id":"orig"}}});
+    let (client, _) = client_with(&base, no_pacing(), fast_retry());
+    let limits = TreeLimits {
+        max_blocks: 1000,
+        max_depth: 10,
+        concurrency: 1,
+    };
+    let tree = fetch_block_tree(&client, &auth(), "root", limits, None)
+        .await
+        .unwrap();
+    for i in [5, 6] {
+        let ids: Vec<_> = tree.nodes[i]
+            .children
+            .iter()
+            .map(|n| n.block.as_ref().unwrap().id.clone())
+            .collect();
+        assert_eq!(ids, ["o1", "o2"], "node {i}");
+    }
+    let reads = stub
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/orig/children"))
+        .count();
+    assert_eq!(reads, 1, "the original's children were read {reads} times");
+}
+
+#[tokio::test]
 async fn block_tree_full_fetch() {
     let (stub, base) = start_stub().await;
     seed_tree(&stub);
