@@ -8,6 +8,10 @@
   pipeline .woodpecker.yml        the pipeline runs the suite by calling .ci/run, before anything ships
   same-overlay REMOTE LOCAL       the remote-base overlay REMOTE (kustomize/remote-example) has LOCAL's objects:
                                   same files, same kustomization apart from the base reference and the image tag
+  monitoring DEFAULT CAPS ALL SRC RULES
+                                  the chart's PrometheusRule and dashboard ConfigMap in three renders (default
+                                  values; PrometheusRule served; ci/all-on-values.yaml) hold the files of SRC
+                                  (deploy/monitoring); the all-on rule groups are written to RULES for promtool
 """
 
 import json
@@ -178,7 +182,41 @@ def same_overlay(remote, local):
     print(f"{remote}: same as {local}, pinned at {ref}")
 
 
+def monitoring(default, caps, all_on, src, rules_out):
+    with open(f"{src}/rules.yaml") as f:
+        groups = yaml.safe_load(f)["groups"]
+    with open(f"{src}/dashboard.json") as f:
+        dashboard = json.load(f)
+
+    def kinds(path, kind):
+        return [d for d in docs(path) if d.get("kind") == kind]
+
+    def dashboards(path):
+        return [d for d in kinds(path, "ConfigMap") if (d["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"]
+
+    def rule_groups(path):
+        found = kinds(path, "PrometheusRule")
+        return found[0]["spec"]["groups"] if len(found) == 1 else fail(f"{path}: {len(found)} PrometheusRules, not 1")
+
+    if kinds(default, "PrometheusRule"):
+        fail(f"{default}: a PrometheusRule although the cluster serves none (monitoring.prometheusRule.enabled: auto)")
+    operator_only = [g for g in groups if g["name"] == "notion-mcp-operator"]
+    if rule_groups(caps) != operator_only:
+        fail(f"{caps}: the PrometheusRule must hold the operator's group of {src}/rules.yaml, and only it")
+    if rule_groups(all_on) != groups:
+        fail(f"{all_on}: the PrometheusRule (serverRules: true) must hold every group of {src}/rules.yaml")
+    for path in (default, all_on):
+        found = dashboards(path)
+        if len(found) != 1 or json.loads(found[0]["data"]["notion-mcp-remote.json"]) != dashboard:
+            fail(f"{path}: expected one ConfigMap labelled grafana_dashboard: \"1\" holding {src}/dashboard.json")
+    if dashboards(all_on)[0]["metadata"]["namespace"] != "monitoring":
+        fail(f"{all_on}: the dashboard ConfigMap must go to monitoring.dashboard.namespace")
+    with open(rules_out, "w") as f:
+        yaml.safe_dump({"groups": rule_groups(all_on)}, f, sort_keys=False)
+    print(f"chart: PrometheusRule (auto, served, serverRules) and dashboard ConfigMap hold {src}")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     {"split": split, "crd-schema": crd_schema, "to-json": to_json, "rules": rules, "overlay": overlay,
-     "pipeline": pipeline, "same-overlay": same_overlay}[command](*args)
+     "pipeline": pipeline, "same-overlay": same_overlay, "monitoring": monitoring}[command](*args)

@@ -276,6 +276,24 @@ def stage_sources(source, origin, line):
     return under
 
 
+INCLUDE = re.compile(r'include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)')
+
+
+def missing_includes(root):
+    """Files the .rs files under ROOT name in include_str!/include_bytes! (literal paths) that are not there."""
+    missing = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != "target"]
+        for name in filenames:
+            if name.endswith(".rs"):
+                with open(os.path.join(dirpath, name), encoding="utf-8", errors="replace") as f:
+                    for rel in INCLUDE.findall(f.read()):
+                        path = os.path.normpath(os.path.join(dirpath, rel))
+                        if not os.path.isfile(path):
+                            missing.add(os.path.relpath(path, root))
+    return sorted(missing)
+
+
 def run_step(argv, cwd, env, line):
     log(f"  RUN (line {line}) in {cwd}: {shlex.join(argv)}")
     started = time.monotonic()
@@ -296,8 +314,13 @@ def replay_run(stage, stage_dir, value, line, tools, sources_only):
             if result.returncode != 0:
                 raise CheckError(f"Dockerfile line {line}: the Cargo workspace does not load from the build context: "
                                  f"{result.stderr.strip()}")
+            missing = missing_includes(cwd)
+            if missing:
+                raise CheckError(f"Dockerfile line {line}: the Rust sources include files the build context lacks "
+                                 f"(.dockerignore?): {', '.join(missing)}")
             stage.loaded = True
-            log(f"  RUN (line {line}): not run (--sources-only); the workspace loads (cargo metadata --no-deps)")
+            log(f"  RUN (line {line}): not run (--sources-only); the workspace loads (cargo metadata --no-deps) "
+                f"and every include_str!/include_bytes! file is there")
         else:
             log(f"  RUN (line {line}): not run (--sources-only)")
         stage.incomplete = True

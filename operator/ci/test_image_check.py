@@ -67,10 +67,11 @@ class DockerIgnoreRules(unittest.TestCase):
     def test_this_repository(self):
         context = set(image_check.build_context(ROOT, image_check.dockerignore_patterns(ROOT),
                                                 image_check.work_tree_files(ROOT)))
-        for wanted in ["Cargo.toml", "Cargo.lock", "server/Cargo.toml", "operator/Cargo.toml", "bench/Cargo.toml"]:
+        for wanted in ["Cargo.toml", "Cargo.lock", "server/Cargo.toml", "operator/Cargo.toml", "bench/Cargo.toml",
+                       "deploy/monitoring/rules.yaml", "deploy/monitoring/dashboard.json"]:
             self.assertTrue(wanted in context, f"{wanted} is not in the build context")
         for unwanted in ["README.md", "Dockerfile", ".woodpecker.yml", "docs/deploy.md", "kustomize/base/crd.yaml",
-                         "fuzz/Cargo.toml"]:
+                         "fuzz/Cargo.toml", "deploy/monitoring/check.sh"]:
             self.assertFalse(unwanted in context, f"{unwanted} is in the build context")
         self.assertFalse([f for f in context if f.startswith("operator/tests/snapshots/")])
         self.assertFalse([f for f in context if "/target/" in f or f.startswith("target/")])
@@ -114,6 +115,20 @@ class Replay(unittest.TestCase):
     def test_unpinned_cargo_chef_is_refused(self):
         with self.assertRaisesRegex(image_check.CheckError, "pin cargo-chef"):
             self.run_dockerfile("FROM rust AS a\nRUN cargo install cargo-chef\n", [])
+
+    def test_included_files_must_be_in_the_context(self):
+        with tempfile.TemporaryDirectory() as root:
+            files = {"op/src/a.rs": 'const R: &str = include_str!("../../deploy/r.yaml");\n'
+                                    'const B: &[u8] = include_bytes!( "b.bin" );\n',
+                     "op/src/b.bin": "", "op/target/x.rs": 'include_str!("gone")'}
+            for name, text in files.items():
+                os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
+                with open(os.path.join(root, name), "w") as out:
+                    out.write(text)
+            self.assertEqual(image_check.missing_includes(root), ["deploy/r.yaml"])
+            os.makedirs(os.path.join(root, "deploy"))
+            open(os.path.join(root, "deploy/r.yaml"), "w").close()
+            self.assertEqual(image_check.missing_includes(root), [])
 
     def test_this_dockerfile_parses(self):
         args, stages = image_check.parse_dockerfile(os.path.join(ROOT, "Dockerfile"))

@@ -4,7 +4,8 @@
 #      that loads (operator/ci/check-image.sh --sources-only);
 #   2. Helm chart: helm lint --strict and helm template (default values and ci/all-on-values.yaml) through
 #      kubernetes-validate --strict; values.yaml against values.schema.json; the schema rejects unknown keys;
-#      the example NotionMcpRemote against the CRD's schema;
+#      the example NotionMcpRemote against the CRD's schema; the PrometheusRule and the dashboard ConfigMap hold
+#      deploy/monitoring's files (the rendered rules through promtool check rules when it is installed);
 #   3. kustomize: every overlay renders, passes kubernetes-validate --strict, its NotionMcpRemotes pass the CRD's
 #      schema, and its sync waves and image pinning hold; the base's RBAC equals the chart's;
 #   3b. the remote-base overlays of kustomize/remote-example match the in-repo ones, and
@@ -89,12 +90,25 @@ helm lint --strict --quiet "$CHART" -f "$CHART/ci/all-on-values.yaml"
 helm template notion-mcp-operator "$CHART" -n notion-mcp-system >"$OUT/chart-default.yaml"
 helm template notion-mcp-operator "$CHART" -n notion-mcp-system -f "$CHART/ci/all-on-values.yaml" >"$OUT/chart-all-on.yaml"
 helm template notion-mcp-operator "$CHART" -n notion-mcp-system --set leaderElection.enabled=false >"$OUT/chart-no-leader.yaml"
+helm template notion-mcp-operator "$CHART" -n notion-mcp-system \
+  --api-versions monitoring.coreos.com/v1/PrometheusRule >"$OUT/chart-prometheus-rule.yaml"
 validate "$OUT"/chart-*.yaml
+# Alerts and dashboard: the PrometheusRule only when served (or asked for), with deploy/monitoring's groups; the
+# dashboard ConfigMap with deploy/monitoring/dashboard.json (deploy/monitoring/check.sh keeps the chart's copies
+# equal to those files and tests the rules).
+$CHECKS monitoring "$OUT/chart-default.yaml" "$OUT/chart-prometheus-rule.yaml" "$OUT/chart-all-on.yaml" \
+  deploy/monitoring "$OUT/chart-rules.yaml"
+if command -v promtool >/dev/null 2>&1; then
+  promtool check rules "$OUT/chart-rules.yaml"
+else
+  echo "delivery: promtool not installed: the chart's rendered rules are not parsed (deploy/monitoring/check.sh installs it)"
+fi
 if grep -q 'kind: NotionMcpRemote' "$OUT/chart-default.yaml" || grep -q coordination.k8s.io "$OUT/chart-no-leader.yaml"; then
   echo "delivery: the default render must have no example, and no Lease RBAC without leader election" >&2
   exit 1
 fi
-for bad in "image.tagg=x" "replicaCount=2,leaderElection.enabled=false" "metrics.serviceMonitor.enabled=yes"; do
+for bad in "image.tagg=x" "replicaCount=2,leaderElection.enabled=false" "metrics.serviceMonitor.enabled=yes" \
+  "monitoring.prometheusRule.enabled=maybe" "monitoring.dashboard.sidecarLabel="; do
   if helm template r "$CHART" --set "$bad" >/dev/null 2>&1; then
     echo "delivery: the chart accepted invalid values ($bad)" >&2
     exit 1

@@ -3,7 +3,9 @@
 #   1. the committed CRD copies match `notion-mcp-operator crdgen` (drift check);
 #   2. the CRD and every rendered child (examples and snapshots) pass kubernetes-validate --strict against the
 #      Kubernetes 1.33 schemas;
-#   3. the example resources pass check-jsonschema against the CRD's own openAPIV3Schema.
+#   3. the example resources pass check-jsonschema against the CRD's own openAPIV3Schema;
+#   4. the PrometheusRule rendered for each example (deploy/monitoring/rules.yaml scoped to the instance) passes
+#      promtool check rules, when promtool is installed (deploy/monitoring/check.sh installs it in CI).
 # Tools are pinned and installed into a venv under target/.
 set -euo pipefail
 
@@ -38,9 +40,10 @@ kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$OUT/crd.yaml"
 for example in operator/examples/*.yaml; do
   name="$(basename "$example" .yaml)"
   "$BIN" render -f "$example" >"$OUT/render-$name.yaml"
-  "$BIN" render --no-service-monitor -f "$example" >"$OUT/render-$name-plain.yaml"
+  "$BIN" render --no-service-monitor --no-prometheus-rule -f "$example" >"$OUT/render-$name-plain.yaml"
 done
-# ServiceMonitor has no built-in schema: kubernetes-validate only warns about it (hence --no-warn).
+# ServiceMonitor and PrometheusRule have no built-in schema: kubernetes-validate only warns about them (hence
+# --no-warn).
 kubernetes-validate --strict --quiet --no-warn -k "$K8S_VERSION" "$OUT"/render-*.yaml operator/tests/snapshots/*.yaml
 
 echo "operator: examples against the CRD schema (check-jsonschema)"
@@ -51,4 +54,20 @@ version = next(v for v in crd["spec"]["versions"] if v.get("served"))
 json.dump(version["schema"]["openAPIV3Schema"], open(sys.argv[2], "w"), indent=1)
 PY
 check-jsonschema --schemafile "$OUT/cr-schema.json" operator/examples/*.yaml
+
+echo "operator: the scoped PrometheusRule of each example (promtool check rules)"
+if command -v promtool >/dev/null 2>&1; then
+  for example in operator/examples/*.yaml; do
+    name="$(basename "$example" .yaml)"
+    python3 - "$OUT/render-$name.yaml" "$OUT/rules-$name.yaml" <<'PY'
+import sys, yaml
+rules = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "PrometheusRule"]
+assert len(rules) == 1, f"{sys.argv[1]}: {len(rules)} PrometheusRules"
+yaml.safe_dump({"groups": rules[0]["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)
+PY
+    promtool check rules "$OUT/rules-$name.yaml"
+  done
+else
+  echo "operator: promtool not installed: the scoped rules are not parsed (apt-get install prometheus)"
+fi
 echo "operator: manifests OK"

@@ -131,7 +131,7 @@ pub struct NotionMcpRemoteSpec {
     #[serde(default)]
     pub auth: AuthSpec,
 
-    /// Prometheus scraping.
+    /// Prometheus scraping, alerts and dashboard.
     #[serde(default)]
     pub monitoring: MonitoringSpec,
 
@@ -463,13 +463,22 @@ pub struct RateLimitSpec {
     pub burst: i32,
 }
 
-/// Prometheus scraping.
+/// Prometheus scraping, alerts and dashboard.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct MonitoringSpec {
     /// Create a ServiceMonitor (monitoring.coreos.com/v1) when that CRD is installed.
     #[serde(default = "default_true")]
     pub service_monitor: bool,
+    /// Create a PrometheusRule (monitoring.coreos.com/v1) with the server's alerts and recording rules
+    /// (docs/alerts.md), scoped to this instance's namespace and job, when that CRD is installed.
+    #[serde(default = "default_true")]
+    pub prometheus_rule: bool,
+    /// Create a ConfigMap `<name>-dashboard` with a Grafana dashboard of this instance, labelled
+    /// `grafana_dashboard: "1"` for Grafana's dashboard sidecar. Off by default: the Helm chart ships one dashboard
+    /// for every instance.
+    #[serde(default)]
+    pub grafana_dashboard: bool,
     /// Scrape interval.
     #[serde(default = "default_interval")]
     #[schemars(regex(pattern = r"^[0-9]+(s|m)$"))]
@@ -483,6 +492,8 @@ impl Default for MonitoringSpec {
     fn default() -> Self {
         Self {
             service_monitor: true,
+            prometheus_rule: true,
+            grafana_dashboard: false,
             interval: default_interval(),
             prometheus_namespace: default_prometheus_namespace(),
         }

@@ -91,6 +91,9 @@ struct RenderArgs {
     /// Render as if the ServiceMonitor CRD were not installed.
     #[arg(long)]
     no_service_monitor: bool,
+    /// Render as if the PrometheusRule CRD were not installed.
+    #[arg(long)]
+    no_prometheus_rule: bool,
     /// Render as if the ingress controller had reported this host name.
     #[arg(long)]
     ingress_hostname: Option<String>,
@@ -125,6 +128,7 @@ fn render_file(args: &RenderArgs) -> anyhow::Result<()> {
         ingress_hostname: args.ingress_hostname.clone(),
         secrets_checksum: String::new(),
         service_monitor_crd: !args.no_service_monitor,
+        prometheus_rule_crd: !args.no_prometheus_rule,
     };
     print!("{}", render::render(&cr, &facts)?);
     Ok(())
@@ -171,12 +175,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     probe.list(&ListParams::default().limit(1)).await.context(
         "cannot list NotionMcpRemote resources: is the CRD installed (notion-mcp-operator crdgen | kubectl apply -f -) and may this ServiceAccount list them?",
     )?;
-    let service_monitor_crd = client
+    // The Prometheus Operator's kinds the operator creates when they are served.
+    let monitoring: Vec<String> = client
         .list_api_group_resources("monitoring.coreos.com/v1")
         .await
-        .map(|list| list.resources.iter().any(|r| r.name == "servicemonitors"))
-        .unwrap_or(false);
-    tracing::info!(service_monitor_crd, namespaces = ?args.namespaces, "starting");
+        .map(|list| list.resources.into_iter().map(|r| r.name).collect())
+        .unwrap_or_default();
+    let service_monitor_crd = monitoring.iter().any(|r| r == "servicemonitors");
+    let prometheus_rule_crd = monitoring.iter().any(|r| r == "prometheusrules");
+    tracing::info!(service_monitor_crd, prometheus_rule_crd, namespaces = ?args.namespaces, "starting");
 
     let metrics = Metrics::new()?;
     let ready = Arc::new(AtomicBool::new(false));
@@ -211,6 +218,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         client: client.clone(),
         metrics: metrics.clone(),
         service_monitor_crd,
+        prometheus_rule_crd,
         new_key: random_key,
     });
     let leadership = if args.leader_election {

@@ -28,6 +28,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Whether the ServiceMonitor CRD is installed (checked at start-up).
     pub service_monitor_crd: bool,
+    /// Whether the PrometheusRule CRD is installed (checked at start-up).
+    pub prometheus_rule_crd: bool,
     /// Source of fresh encryption keys (random in production, fixed in tests).
     pub new_key: fn() -> Vec<u8>,
 }
@@ -206,6 +208,7 @@ async fn apply_all(cr: &NotionMcpRemote, ctx: &Context) -> Result<Action, Error>
         ingress_hostname: observed.ingress_hostname(cr),
         secrets_checksum: check.checksum.clone(),
         service_monitor_crd: ctx.service_monitor_crd,
+        prometheus_rule_crd: ctx.prometheus_rule_crd,
     };
     let children = builders::children(cr, &facts);
 
@@ -293,7 +296,7 @@ impl Observed {
     async fn list(ctx: &Context, ns: &str, name: &str) -> Result<Self, Error> {
         let selector = children_selector(name);
         let mut observed = Vec::new();
-        for kind in child_kinds(ctx.service_monitor_crd) {
+        for kind in child_kinds(ctx.service_monitor_crd, ctx.prometheus_rule_crd) {
             let objects = apply::list(&ctx.client, ns, &kind, &selector).await?;
             observed.push((
                 kind,

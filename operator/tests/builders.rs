@@ -28,6 +28,7 @@ fn facts() -> Facts {
         ingress_hostname: None,
         secrets_checksum: "secrets-v1".into(),
         service_monitor_crd: true,
+        prometheus_rule_crd: false,
     }
 }
 

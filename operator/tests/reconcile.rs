@@ -38,6 +38,7 @@ fn context(client: kube::Client) -> Arc<Context> {
         client,
         metrics: Metrics::new().unwrap(),
         service_monitor_crd: false,
+        prometheus_rule_crd: false,
         new_key: fixed_key,
     })
 }

@@ -37,6 +37,7 @@ fn facts() -> [Facts; 2] {
             ingress_hostname: Some("notion-mcp.tailnet-1234.ts.net".into()),
             secrets_checksum: "secrets-v1".into(),
             service_monitor_crd: true,
+            prometheus_rule_crd: true,
         },
     ]
 }

@@ -64,6 +64,8 @@ Rules the operator needs where NotionMcpRemote resources live, derived from oper
 - secrets: get (referenced Secrets), list+watch (metadata watch, grant counting), create+patch (generated key
   Secret, grant adoption). update and delete are not used by the operator itself, but the Role it creates for
   each server grants them, and Kubernetes only lets it grant permissions it holds.
+- servicemonitors and prometheusrules: like the children above but not watched (created only when their CRDs
+  are served at start-up; the dashboard ConfigMap is covered by configmaps).
 - events.k8s.io events: create, patch (event series).
 */}}
 {{- define "notion-mcp-operator.rules" -}}
@@ -94,6 +96,11 @@ Rules the operator needs where NotionMcpRemote resources live, derived from oper
 {{- if .Values.rbac.serviceMonitors }}
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]
+  verbs: [list, create, patch, delete]
+{{- end }}
+{{- if .Values.rbac.prometheusRules }}
+- apiGroups: [monitoring.coreos.com]
+  resources: [prometheusrules]
   verbs: [list, create, patch, delete]
 {{- end }}
 - apiGroups: [events.k8s.io]

@@ -4,11 +4,13 @@
 //! the same resource always renders the same YAML; snapshot tests and `notion-mcp-operator render` rely on it.
 
 pub mod config_map;
+pub mod dashboard;
 pub mod deployment;
 pub mod ingress;
 pub mod key_secret;
 pub mod network_policy;
 pub mod pdb;
+pub mod prometheus_rule;
 pub mod role;
 pub mod role_binding;
 pub mod service;
@@ -55,6 +57,8 @@ pub struct Facts {
     pub secrets_checksum: String,
     /// Whether the ServiceMonitor CRD (monitoring.coreos.com/v1) is installed.
     pub service_monitor_crd: bool,
+    /// Whether the PrometheusRule CRD (monitoring.coreos.com/v1) is installed.
+    pub prometheus_rule_crd: bool,
 }
 
 /// Everything the operator applies for one resource, except the generated key Secret (created once, never
@@ -71,6 +75,8 @@ pub struct Children {
     pub pdb: Option<PodDisruptionBudget>,
     pub network_policy: Option<NetworkPolicy>,
     pub service_monitor: Option<DynamicObject>,
+    pub prometheus_rule: Option<DynamicObject>,
+    pub dashboard: Option<ConfigMap>,
 }
 
 /// Renders every child of `cr`.
@@ -87,6 +93,8 @@ pub fn children(cr: &NotionMcpRemote, facts: &Facts) -> Children {
         pdb: pdb::pdb(cr),
         network_policy: network_policy::network_policy(cr),
         service_monitor: service_monitor::service_monitor(cr, facts),
+        prometheus_rule: prometheus_rule::prometheus_rule(cr, facts),
+        dashboard: dashboard::dashboard(cr),
     }
 }
 
@@ -205,8 +213,12 @@ where
     })
 }
 
-/// Kinds of children, in apply order (the order also used to list and prune them).
-pub fn child_kinds(service_monitor_crd: bool) -> Vec<kube::api::ApiResource> {
+/// Kinds of children, in apply order (the order also used to list and prune them); the Prometheus Operator's
+/// kinds only when their CRDs are installed.
+pub fn child_kinds(
+    service_monitor_crd: bool,
+    prometheus_rule_crd: bool,
+) -> Vec<kube::api::ApiResource> {
     use kube::api::ApiResource;
     let mut kinds = vec![
         ApiResource::erase::<ServiceAccount>(&()),
@@ -221,6 +233,9 @@ pub fn child_kinds(service_monitor_crd: bool) -> Vec<kube::api::ApiResource> {
     ];
     if service_monitor_crd {
         kinds.push(service_monitor::api_resource());
+    }
+    if prometheus_rule_crd {
+        kinds.push(prometheus_rule::api_resource());
     }
     kinds
 }
@@ -239,13 +254,17 @@ impl Children {
         objects.push(self.ingress.as_ref().and_then(erased));
         objects.push(self.pdb.as_ref().and_then(erased));
         objects.push(self.network_policy.as_ref().and_then(erased));
-        if let Some(monitor) = &self.service_monitor {
-            objects.push(Some(ChildObject {
-                resource: service_monitor::api_resource(),
-                name: monitor.name_any(),
-                object: serde_json::to_value(monitor).unwrap_or_default(),
-            }));
-        }
+        objects.push(self.service_monitor.as_ref().map(|monitor| ChildObject {
+            resource: service_monitor::api_resource(),
+            name: monitor.name_any(),
+            object: serde_json::to_value(monitor).unwrap_or_default(),
+        }));
+        objects.push(self.prometheus_rule.as_ref().map(|rule| ChildObject {
+            resource: prometheus_rule::api_resource(),
+            name: rule.name_any(),
+            object: serde_json::to_value(rule).unwrap_or_default(),
+        }));
+        objects.push(self.dashboard.as_ref().and_then(erased));
         objects.into_iter().flatten().collect()
     }
 }
