@@ -8,6 +8,8 @@
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Latency buckets in seconds: sub-millisecond MCP overhead up to Notion's slowest answers.
@@ -15,6 +17,9 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
     60.0,
 ];
+
+/// The prefix of every family's name.
+const PREFIX: &str = "notion_mcp";
 
 /// All metrics of one server.
 #[derive(Clone)]
@@ -35,21 +40,32 @@ pub struct Metrics {
     redis_degraded: IntGauge,
     redis_roundtrip: HistogramVec,
     redis_errors: IntCounterVec,
+    grant_store_errors: IntCounterVec,
     alive_tasks: IntGauge,
     open_fds: IntGauge,
     resident_bytes: IntGauge,
+    /// Names of every registered family (with the prefix), whether or not it has samples yet.
+    families: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("notion_mcp".into()), None)
+        let registry = Registry::new_custom(Some(PREFIX.into()), None)
             .expect("static registry prefix is valid");
+        let families = Arc::new(Mutex::new(BTreeSet::new()));
+        let family = |name: &str| {
+            families
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(format!("{PREFIX}_{name}"));
+        };
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels)
                 .expect("static metric definition");
             registry
                 .register(Box::new(c.clone()))
                 .expect("metric registered once");
+            family(name);
             c
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
@@ -61,6 +77,7 @@ impl Metrics {
             registry
                 .register(Box::new(h.clone()))
                 .expect("metric registered once");
+            family(name);
             h
         };
         let http_requests = counter(
@@ -108,6 +125,7 @@ impl Metrics {
             registry
                 .register(Box::new(g.clone()))
                 .expect("metric registered once");
+            family(name);
             g
         };
         let active_principals = gauge(
@@ -142,6 +160,12 @@ impl Metrics {
             "Redis operations that failed or missed their deadline, by operation (budget, publish, dedupe, ping).",
             &["op"],
         );
+        let grant_store_errors = counter(
+            "grant_store_errors_total",
+            "Grant store operations that failed, by op (get, create, replace, delete, list, open: a \
+             record read but not opened) and error (unavailable, sealed, corrupt).",
+            &["op", "error"],
+        );
         let alive_tasks = gauge(
             "runtime_alive_tasks",
             "Tokio tasks alive in this process's runtime (sampled at scrape time).",
@@ -155,6 +179,8 @@ impl Metrics {
             "Resident memory of this process in bytes (sampled at scrape time, Linux only).",
         );
         Metrics {
+            families,
+            grant_store_errors,
             alive_tasks,
             open_fds,
             resident_bytes,
@@ -283,7 +309,26 @@ impl Metrics {
         if let Err(e) = self.registry.register(Box::new(collector.clone())) {
             tracing::error!(error = %e, "metric registered twice");
         }
+        let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        for desc in collector.desc() {
+            families.insert(format!("{PREFIX}_{}", desc.fq_name));
+        }
         collector
+    }
+
+    /// Failed grant store operations (counted by the instrumented store).
+    pub fn grant_store_errors(&self) -> IntCounterVec {
+        self.grant_store_errors.clone()
+    }
+
+    /// The name of every registered family, as `/metrics` shows it once it has a sample.
+    pub fn family_names(&self) -> Vec<String> {
+        self.families
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The text exposition of every metric.

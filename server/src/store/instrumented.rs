@@ -6,7 +6,7 @@
 use super::{Backend, Entry, Kind, NewEntry, StoreError, Version};
 use crate::metrics::Metrics;
 use async_trait::async_trait;
-use prometheus::{IntCounterVec, Opts};
+use prometheus::IntCounterVec;
 use std::sync::Arc;
 
 /// `inner`, with its failures counted.
@@ -17,17 +17,7 @@ pub struct Instrumented {
 
 impl Instrumented {
     pub fn new(inner: Arc<dyn Backend>, metrics: &Metrics) -> Self {
-        let errors = metrics.register(
-            IntCounterVec::new(
-                Opts::new(
-                    "grant_store_errors_total",
-                    "Grant store operations that failed, by op (get, create, replace, delete, list, \
-                     open: a record read but not opened) and error (unavailable, sealed, corrupt).",
-                ),
-                &["op", "error"],
-            )
-            .expect("static metric definition"),
-        );
+        let errors = metrics.grant_store_errors();
         Instrumented { inner, errors }
     }
 
