@@ -15,7 +15,7 @@ use notion_mcp_operator::metrics::Metrics;
 use notion_mcp_operator::reconcile::{Context, random_key};
 use notion_mcp_operator::telemetry::{self, LogFormat};
 use notion_mcp_operator::{render, yaml};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -107,8 +107,11 @@ fn main() -> anyhow::Result<()> {
             .build()?
             .block_on(run(*args)),
         Command::Crdgen => {
-            print!("{}", yaml::to_yaml(&NotionMcpRemote::crd())?);
-            Ok(())
+            let text = yaml::to_yaml(&NotionMcpRemote::crd())?;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
         }
         Command::Render(args) => render_file(&args),
     }
@@ -130,8 +133,16 @@ fn render_file(args: &RenderArgs) -> anyhow::Result<()> {
         service_monitor_crd: !args.no_service_monitor,
         prometheus_rule_crd: !args.no_prometheus_rule,
     };
-    print!("{}", render::render(&cr, &facts)?);
-    Ok(())
+    let text = format!(
+        "{}{}",
+        render::summary(&cr, &facts),
+        render::render(&cr, &facts)?
+    );
+    // A reader that stops early (`| head`) is not an error.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Resolves when SIGTERM or Ctrl-C arrives.

@@ -1,5 +1,7 @@
 //! `render`: what the operator would apply for a resource read from a file, for GitOps review and CI schema
-//! checks. The generated key Secret is not rendered: it is created once at run time with random keys.
+//! checks. The generated key Secret is not rendered as an object: it is created once at run time with random
+//! keys. [`summary`] shows it (values redacted) with the public URL in a comment header, so the output stays
+//! safe to apply and to validate.
 
 use crate::builders::{self, Facts};
 use crate::crd::NotionMcpRemote;
@@ -48,6 +50,50 @@ pub fn render(cr: &NotionMcpRemote, facts: &Facts) -> Result<String, serde_yaml:
         .map(|child| child.object)
         .collect();
     crate::yaml::to_yaml_stream(&objects)
+}
+
+/// A YAML comment block: the public URL the server will announce and the key Secret the operator would
+/// create (values redacted), or the referenced one it would read.
+pub fn summary(cr: &NotionMcpRemote, facts: &Facts) -> String {
+    use kube::ResourceExt;
+    let namespace = cr.namespace().unwrap_or_else(|| "default".into());
+    let mut out = String::new();
+    match builders::public_mcp_url(cr, facts) {
+        Some(url) => out.push_str(&format!("# Public MCP URL: {url}\n")),
+        None => out.push_str(
+            "# Public MCP URL: not known yet (set spec.publicUrl or spec.ingress.host, or let the ingress \
+             controller report its host)\n",
+        ),
+    }
+    let ids = builders::key_secret::declared_key_ids(cr);
+    match &cr.spec.encryption.key_secret_ref {
+        Some(r) => out.push_str(&format!(
+            "# Sealing keys: read from the existing Secret {namespace}/{} (key ids: {})\n",
+            r.name,
+            ids.join(", ")
+        )),
+        None => {
+            out.push_str(
+                "# Created once at the first reconcile, never rewritten (not rendered: random keys):\n",
+            );
+            let secret = builders::key_secret::key_secret(cr, Default::default());
+            let mut shown = serde_json::to_value(&secret).unwrap_or_default();
+            shown["apiVersion"] = "v1".into();
+            shown["kind"] = "Secret".into();
+            shown["data"] = ids
+                .iter()
+                .map(|id| (id.clone(), "<redacted: 32 random bytes>".into()))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            let yaml = crate::yaml::to_yaml(&shown).unwrap_or_default();
+            for line in yaml.lines() {
+                out.push_str("#   ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// The `spec` schema of the CRD's served version (what the API server validates against).
@@ -105,6 +151,56 @@ mod tests {
 
     const CR: &str =
         "apiVersion: notionmcp.dev/v1alpha1\nkind: NotionMcpRemote\nmetadata:\n  name: n\nspec:\n";
+
+    fn facts() -> Facts {
+        Facts {
+            ingress_hostname: None,
+            secrets_checksum: String::new(),
+            service_monitor_crd: false,
+            prometheus_rule_crd: false,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_the_url_and_the_key_secret_without_values() {
+        let cr = parse(&format!(
+            "{CR}  publicUrl: https://mcp.example.com/\n  encryption:\n    activeKeyId: k2\n    previousKeyIds: [k1]\n"
+        ))
+        .unwrap();
+        let text = summary(&cr, &facts());
+        assert!(
+            text.contains("# Public MCP URL: https://mcp.example.com/mcp"),
+            "{text}"
+        );
+        assert!(
+            text.contains("name: n-keys") && text.contains("namespace: default"),
+            "{text}"
+        );
+        assert!(
+            text.contains("k2: '<redacted: 32 random bytes>'") && text.contains("k1: '<redacted"),
+            "{text}"
+        );
+        assert!(
+            text.lines().all(|l| l.starts_with('#')),
+            "comments only: safe to apply"
+        );
+        let reported = Facts {
+            ingress_hostname: Some("n.tail1234.ts.net".into()),
+            ..facts()
+        };
+        assert!(summary(&cr, &reported).contains("https://n.tail1234.ts.net/mcp"));
+
+        let referenced = parse(&format!(
+            "{CR}  encryption:\n    keySecretRef: {{name: my-keys}}\n"
+        ))
+        .unwrap();
+        let text = summary(&referenced, &facts());
+        assert!(
+            text.contains("read from the existing Secret default/my-keys (key ids: k1)"),
+            "{text}"
+        );
+        assert!(text.contains("not known yet"), "{text}");
+    }
 
     #[test]
     fn misspelt_fields_are_named() {
