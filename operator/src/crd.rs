@@ -386,7 +386,7 @@ pub enum DeletionPolicy {
 
 /// Keys that seal stored grants.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[x_kube(validation = Rule::new("!(self.activeKeyId in self.previousKeyIds)")
+#[x_kube(validation = Rule::new("!has(self.previousKeyIds) || !(self.activeKeyId in self.previousKeyIds)")
     .message("activeKeyId must not also be listed in previousKeyIds"))]
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionSpec {
