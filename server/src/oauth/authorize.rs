@@ -235,10 +235,7 @@ fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
         origin_of(&s.cfg.notion_authorize_url),
         origin_of(&req.redirect_uri)
     );
-    let redirect_host = url::Url::parse(&req.redirect_uri)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| req.redirect_uri.clone());
+    let redirect_uri = req.redirect_uri.clone();
     let sealed = seal_value(
         s.store.keys(),
         REQUEST_PURPOSE,
@@ -248,13 +245,14 @@ fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
             expires_at: now_unix() + CONSENT_PAGE_TTL,
         },
     );
-    let name = client.display_name();
     let html = render_consent(&ConsentPage {
-        client_name: &name,
-        redirect_host: &redirect_host,
+        client_name: client.client_name.as_deref(),
+        client_id: &client.client_id,
         client_id_url: client
             .from_metadata_document
             .then_some(client.client_id.as_str()),
+        redirect_uri: &redirect_uri,
+        public_host: &public_host(&s.cfg.issuer),
         action: "/authorize/consent",
         request: &sealed,
         csrf: &csrf,
@@ -265,6 +263,20 @@ fn consent_page(s: &OAuthState, req: AuthRequest, client: &Client) -> Response {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp
+}
+
+/// The host (and port, when not the scheme's default) users reach this server at.
+fn public_host(issuer: &str) -> String {
+    url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| issuer.to_string())
 }
 
 fn origin_of(url: &str) -> String {

@@ -22,14 +22,6 @@ pub struct Client {
 }
 
 impl Client {
-    /// A name to show users: the registered name, else the client id.
-    pub fn display_name(&self) -> String {
-        self.client_name
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| self.client_id.clone())
-    }
-
     /// A public client described by a metadata document.
     pub fn from_metadata_document(
         client_id: &str,

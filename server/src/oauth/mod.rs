@@ -12,6 +12,7 @@ mod authorize;
 mod callback;
 mod cimd;
 mod clients;
+mod consent_facts;
 mod cookies;
 mod errors;
 pub mod grants;
