@@ -471,7 +471,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bin", default=os.environ.get("NOTION_MCP_BIN", "target/debug/notion-mcp-remote"))
     p.add_argument("--out", default=str(REPO_ROOT / "target" / "consent-browser"), help="logs and screenshots")
-    p.add_argument("--screenshots", help="where the screenshots go (docs/images to refresh the docs)")
+    p.add_argument("--screenshots", help="where the screenshots go (docs/img to refresh the docs)")
     args = p.parse_args()
     chromium = os.environ.get("CHROMIUM") or next(
         (x for x in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if x), None
