@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,13 @@ pub fn server_binary() -> Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     Ok(std::env::current_exe()?.with_file_name("notion-mcp-remote"))
+}
+
+/// The first executable file named `name` in a directory of `$PATH`.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A free loopback port (the listener is closed before the server binds it).
@@ -71,8 +78,10 @@ fn parse_cpu_ticks(stat: &str) -> Option<u64> {
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Option<Child>,
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`redis://…` for [`ServerProcess::redis`]).
     pub base: String,
+    /// The loopback port it answers on.
+    pub port: u16,
     /// What the process is (for messages).
     pub name: String,
 }
@@ -89,6 +98,7 @@ impl ServerProcess {
         Ok(Self {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
+            port,
             name: name.to_string(),
         })
     }
@@ -101,6 +111,18 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::ours`], pacing Notion requests at `rps` with bursts of `burst`.
     pub fn ours_paced(notion_base_url: &str, rps: f64, burst: u32, extra: &[&str]) -> Result<Self> {
+        Self::ours_auth(notion_base_url, "demo", rps, burst, extra)
+    }
+
+    /// Like [`ServerProcess::ours_paced`], with callers authenticating as `auth_mode` (`demo`, or
+    /// `notion-token`: every caller sends its own Notion token).
+    pub fn ours_auth(
+        notion_base_url: &str,
+        auth_mode: &str,
+        rps: f64,
+        burst: u32,
+        extra: &[&str],
+    ) -> Result<Self> {
         let exe = server_binary()?;
         if !exe.exists() {
             bail!(
@@ -111,7 +133,12 @@ impl ServerProcess {
         let port = free_port()?;
         let mut cmd = Command::new(&exe);
         cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--notion-base-url", notion_base_url, "--auth-mode", "demo"])
+            .args([
+                "--notion-base-url",
+                notion_base_url,
+                "--auth-mode",
+                auth_mode,
+            ])
             .args(["--pacing-rps", &rps.to_string()])
             .args(["--pacing-burst", &burst.to_string()])
             .args(["--rate-limit-per-minute", "0"])
@@ -119,6 +146,42 @@ impl ServerProcess {
             .args(extra)
             .env_remove("RUST_LOG");
         Self::spawn("notion-mcp-remote", cmd, port)
+    }
+
+    /// A throwaway `redis-server` (the binary `exe`) on a free loopback port, keeping nothing on disk
+    /// (`--save '' --appendonly no`); its [`base`](Self::base) is the `redis://` URL.
+    pub fn redis(exe: &Path) -> Result<Self> {
+        let port = free_port()?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"]);
+        let mut redis = Self::spawn("redis-server", cmd, port)?;
+        redis.base = format!("redis://127.0.0.1:{port}");
+        Ok(redis)
+    }
+
+    /// Waits until the port accepts TCP connections, or fails after `timeout` or if the process exits.
+    pub async fn wait_listening(&mut self, timeout: Duration) -> Result<Duration> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!("{} exited before it was ready: {status}", self.name);
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return Ok(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        bail!(
+            "{} not listening within {timeout:?} (port {})",
+            self.name,
+            self.port
+        )
     }
 
     /// The process id of the tree's root.
