@@ -26,7 +26,7 @@ const CLIENT_SECRET_B64: &str = "b2F1dGgtY2xpZW50LXNlY3JldA==";
 async fn a_reconcile_pass_is_one_span_with_its_applies() {
     let receiver = Receiver::start().await.unwrap();
     let args = TraceArgs {
-        otlp_endpoint: Some(receiver.endpoint.parse().unwrap()),
+        otlp_endpoint: Some(receiver.endpoint.clone()),
         otel_service_name: None,
     };
     let traces = telemetry::init("warn", LogFormat::Json, &args)

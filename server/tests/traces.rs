@@ -49,7 +49,7 @@ async fn traced_call(s: &OAuthServer, token: &str, trace: &str, tool: &str, args
 async fn spans_follow_the_caller_and_hold_no_secret() {
     let receiver = Receiver::start().await.unwrap();
     let args = TraceArgs {
-        otlp_endpoint: Some(receiver.endpoint.parse().unwrap()),
+        otlp_endpoint: Some(receiver.endpoint.clone()),
         otel_service_name: None,
     };
     // Logs at warn: traces do not depend on the log filter.

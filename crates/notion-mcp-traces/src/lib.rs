@@ -22,6 +22,7 @@ use opentelemetry_sdk::runtime::Tokio;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tracing::{Level, Metadata, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::Layer;
@@ -32,14 +33,15 @@ use url::Url;
 #[cfg(feature = "receiver")]
 pub mod receiver;
 
-/// Where traces go (both off unless the endpoint is set).
+/// Where traces go (both off unless the endpoint is set). An empty value counts as unset, as
+/// OpenTelemetry's environment variables specify.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TraceArgs {
     /// OTLP/HTTP endpoint of an OpenTelemetry collector, e.g. http://collector:4318: spans are sent
     /// as protobuf to <endpoint>/v1/traces. Unset: no traces are recorded or sent. Headers for the
     /// collector (an API key) are read from OTEL_EXPORTER_OTLP_HEADERS (`key=value,...`).
     #[arg(long, env = env::OTLP_ENDPOINT)]
-    pub otlp_endpoint: Option<Url>,
+    pub otlp_endpoint: Option<String>,
 
     /// `service.name` of the exported spans; default: the program's name.
     #[arg(long, env = env::OTEL_SERVICE_NAME)]
@@ -47,38 +49,58 @@ pub struct TraceArgs {
 }
 
 impl TraceArgs {
-    /// Why these settings cannot work, if they cannot (the flag to fix, the reason).
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
-        if let Some(url) = &self.otlp_endpoint {
-            let bad = |why: String| Err(("--otlp-endpoint", why));
-            if !matches!(url.scheme(), "http" | "https") {
+    /// The endpoint, `None` when traces are off, or why it cannot work (the flag to fix, the reason).
+    pub fn endpoint(&self) -> Result<Option<Url>, (&'static str, String)> {
+        let Some(text) = self.otlp_endpoint.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let bad = |why: String| Err(("--otlp-endpoint", why));
+        let url = match Url::parse(text) {
+            Ok(url) => url,
+            Err(e) => {
                 return bad(format!(
-                    "scheme must be http or https (OTLP over HTTP), got '{}'",
-                    url.scheme()
+                    "is not a URL ({e}); expected e.g. http://collector:4318"
                 ));
             }
-            if url.host_str().is_none_or(str::is_empty) {
-                return bad("has no host".into());
-            }
-            if url.query().is_some() || url.fragment().is_some() {
-                return bad("must not have a query or fragment".into());
-            }
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return bad(format!(
+                "scheme must be http or https (OTLP over HTTP), got '{}'",
+                url.scheme()
+            ));
         }
-        if self
-            .otel_service_name
-            .as_deref()
-            .is_some_and(|n| n.trim().is_empty())
-        {
-            return Err(("--otel-service-name", "must not be empty".into()));
+        if url.host_str().is_none_or(str::is_empty) {
+            return bad("has no host".into());
         }
-        Ok(())
+        if url.query().is_some() || url.fragment().is_some() {
+            return bad("must not have a query or fragment".into());
+        }
+        Ok(Some(url))
     }
 
-    /// Where spans are posted: `<endpoint>/v1/traces`, or `None` when traces are off.
+    /// Why these settings cannot work, if they cannot (the flag to fix, the reason).
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        self.endpoint().map(drop)
+    }
+
+    /// Where spans are posted: `<endpoint>/v1/traces`, or `None` when traces are off or the
+    /// endpoint is not usable (see [`Self::check`]).
     pub fn traces_url(&self) -> Option<String> {
-        self.otlp_endpoint
-            .as_ref()
-            .map(|u| format!("{}/v1/traces", u.as_str().trim_end_matches('/')))
+        let url = self.endpoint().ok().flatten()?;
+        Some(format!("{}/v1/traces", url.as_str().trim_end_matches('/')))
+    }
+
+    /// `service.name`: the one set, else `default`.
+    fn service_name(&self, default: &str) -> String {
+        self.otel_service_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(default)
+            .to_string()
     }
 }
 
@@ -92,6 +114,9 @@ pub struct Source {
     /// Tracing targets (crate names) whose spans and events are exported.
     pub targets: &'static [&'static str],
 }
+
+/// Longest wait for the last export at exit.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Whether a layer was installed in this process (so requests' trace context is worth reading).
 static ON: AtomicBool = AtomicBool::new(false);
@@ -112,13 +137,20 @@ impl Traces {
             .map_err(|e| format!("cannot export spans: {e}"))
     }
 
-    /// Export what is left and stop exporting (at exit; spans ending later are dropped).
+    /// Export what is left and stop exporting (at exit; spans ending later are dropped). Waits at
+    /// most [`SHUTDOWN_WAIT`] for the collector, so a silent one cannot hold the process up.
     pub async fn shutdown(self) -> Result<(), String> {
         let provider = self.provider;
-        tokio::task::spawn_blocking(move || provider.shutdown())
-            .await
-            .map_err(|e| format!("the shutdown did not complete: {e}"))?
-            .map_err(|e| format!("cannot export the last spans: {e}"))
+        let stopped = tokio::task::spawn_blocking(move || provider.shutdown());
+        match tokio::time::timeout(SHUTDOWN_WAIT, stopped).await {
+            Err(_) => Err(format!(
+                "the collector did not take the last spans within {} s",
+                SHUTDOWN_WAIT.as_secs()
+            )),
+            Ok(joined) => joined
+                .map_err(|e| format!("the shutdown did not complete: {e}"))?
+                .map_err(|e| format!("cannot export the last spans: {e}")),
+        }
     }
 }
 
@@ -131,11 +163,11 @@ pub fn layer<S>(
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
+    args.check()
+        .map_err(|(flag, why)| format!("{flag} {why}"))?;
     let Some(endpoint) = args.traces_url() else {
         return Ok(None);
     };
-    args.check()
-        .map_err(|(flag, why)| format!("{flag} {why}"))?;
     // The exporter's reqwest client uses rustls without a built-in provider, like the rest.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let exporter = SpanExporter::builder()
@@ -144,10 +176,7 @@ where
         .with_endpoint(endpoint)
         .build()
         .map_err(|e| format!("cannot set up the OTLP exporter: {e}"))?;
-    let name = args
-        .otel_service_name
-        .clone()
-        .unwrap_or_else(|| source.default_name.to_string());
+    let name = args.service_name(source.default_name);
     let resource = Resource::builder()
         .with_service_name(name.clone())
         .with_attribute(KeyValue::new("service.version", source.version))
@@ -258,13 +287,25 @@ mod tests {
     }
 
     #[test]
-    fn bad_settings_name_the_flag() {
-        for bad in ["grpc://collector:4317", "http://c:4318/?key=1"] {
+    fn bad_endpoints_name_the_flag() {
+        for bad in [
+            "grpc://collector:4317",
+            "http://c:4318/?key=1",
+            "collector:4318/x",
+        ] {
             let (flag, _) = parse(&["--otlp-endpoint", bad]).check().unwrap_err();
             assert_eq!(flag, "--otlp-endpoint", "{bad}");
         }
-        let (flag, _) = parse(&["--otel-service-name", " "]).check().unwrap_err();
-        assert_eq!(flag, "--otel-service-name");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let args = parse(&["--otlp-endpoint", " ", "--otel-service-name", ""]);
+        assert!(args.check().is_ok());
+        assert_eq!(args.traces_url(), None);
+        assert_eq!(args.service_name("default"), "default");
+        let named = parse(&["--otel-service-name", "team-a"]);
+        assert_eq!(named.service_name("default"), "team-a");
     }
 
     /// Keeps the metadata of every span and event it sees.
