@@ -10,6 +10,8 @@ use crate::builders::{APPLIED_HASH_ANNOTATION, ChildObject, MANAGER, digest};
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use serde_json::Value;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 /// What happened to one child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +19,16 @@ pub enum Outcome {
     Created,
     Updated,
     Unchanged,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// Adds the applied-hash annotation to a desired object.
@@ -92,8 +104,40 @@ pub async fn list(
     Ok(list.items)
 }
 
-/// Applies `child` unless the observed copy already matches it.
+/// Applies `child` unless the observed copy already matches it, in a span (`apply <Kind>`: the
+/// child's kind and name, and whether it was created, updated or left unchanged).
 pub async fn apply(
+    client: &Client,
+    namespace: &str,
+    child: &ChildObject,
+    observed: Option<&DynamicObject>,
+) -> Result<Outcome, kube::Error> {
+    let span = tracing::info_span!(
+        "apply",
+        otel.name = %format_args!("apply {}", child.resource.kind),
+        k8s.object.kind = %child.resource.kind,
+        k8s.object.name = %child.name,
+        k8s.namespace.name = namespace,
+        apply.outcome = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+    );
+    let result = apply_unless_unchanged(client, namespace, child, observed)
+        .instrument(span.clone())
+        .await;
+    match &result {
+        Ok(outcome) => {
+            span.record("apply.outcome", outcome.as_str());
+        }
+        Err(e) => {
+            span.record("error.type", error_type(e));
+            span.record("otel.status_code", "error");
+        }
+    }
+    result
+}
+
+async fn apply_unless_unchanged(
     client: &Client,
     namespace: &str,
     child: &ChildObject,
@@ -115,6 +159,18 @@ pub async fn apply(
     } else {
         Outcome::Created
     })
+}
+
+/// A short, bounded name of a Kubernetes API failure for `error.type`: the status reason
+/// (`Conflict`, `Forbidden`, ...) or the kind of failure.
+pub fn error_type(e: &kube::Error) -> &'static str {
+    match e {
+        kube::Error::Api(status) if status.is_conflict() => "Conflict",
+        kube::Error::Api(status) if status.is_forbidden() => "Forbidden",
+        kube::Error::Api(status) if status.is_not_found() => "NotFound",
+        kube::Error::Api(_) => "ApiError",
+        _ => "ClientError",
+    }
 }
 
 /// Deletes one child (already gone counts as deleted).

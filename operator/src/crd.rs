@@ -14,7 +14,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod observability;
 mod state;
+pub use observability::ObservabilitySpec;
 pub use state::{CacheSpec, SecretKeyRef, SharedStateSpec};
 
 /// API group of the resource (the `kube` attribute below must spell it the same; a test checks).
@@ -135,8 +137,12 @@ pub struct NotionMcpRemoteSpec {
     #[serde(default)]
     pub monitoring: MonitoringSpec,
 
+    /// OpenTelemetry traces of the server, exported over OTLP/HTTP (off unless `otlpEndpoint` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<ObservabilitySpec>,
+
     /// Create a NetworkPolicy: ingress only from the ingress controller's namespace (and Prometheus), egress
-    /// only to DNS and HTTPS (Notion, the Kubernetes API).
+    /// only to DNS and HTTPS (Notion, the Kubernetes API), and to the Redis and OTLP collector ports when set.
     #[serde(default)]
     pub network_policy: bool,
 }

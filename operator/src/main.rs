@@ -81,6 +81,9 @@ struct RunArgs {
     /// Log format.
     #[arg(long, env = "NOTION_MCP_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
+    // OpenTelemetry traces: --otlp-endpoint, --otel-service-name (off unless the endpoint is set).
+    #[command(flatten)]
+    traces: telemetry::TraceArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -173,7 +176,18 @@ async fn wait_for(mut rx: watch::Receiver<bool>, value: bool) {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.log, args.log_format).map_err(anyhow::Error::msg)?;
+    let traces =
+        telemetry::init(&args.log, args.log_format, &args.traces).map_err(anyhow::Error::msg)?;
+    let result = control(args).await;
+    if let Some(traces) = traces
+        && let Err(e) = traces.shutdown().await
+    {
+        tracing::warn!(error = %e, "traces were not all exported");
+    }
+    result
+}
+
+async fn control(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("cannot configure the Kubernetes client (in-cluster or KUBECONFIG)")?;

@@ -1,5 +1,6 @@
 //! The reconcile loop: referenced Secrets → observed children → apply what changed → prune what is no longer
-//! wanted → adopt grant Secrets → status; plus the error policy and the `Retain` finalizer.
+//! wanted → adopt grant Secrets → status; plus the error policy and the `Retain` finalizer. Each pass is
+//! one span (exported when the operator's traces are on).
 
 use crate::apply::{self, Outcome};
 use crate::builders::{
@@ -20,6 +21,8 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 /// Shared state of the reconciler.
 pub struct Context {
@@ -100,16 +103,35 @@ async fn publish_about(
     }
 }
 
-/// Reconciles one resource; errors are also published as Warning events.
+/// Reconciles one resource; errors are also published as Warning events. One span per pass
+/// (`reconcile NotionMcpRemote`: the resource's name and namespace, the outcome), the parent of the
+/// `apply` spans of its children.
 pub async fn reconcile(cr: Arc<NotionMcpRemote>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = cr.name_any();
     let _timer = ctx.metrics.reconcile(&name);
-    let result = if cr.metadata.deletion_timestamp.is_some() {
-        cleanup(&cr, &ctx).await
+    let deleting = cr.metadata.deletion_timestamp.is_some();
+    let span = tracing::info_span!(
+        "reconcile",
+        otel.name = "reconcile NotionMcpRemote",
+        k8s.notionmcpremote.name = %name,
+        k8s.namespace.name = cr.namespace().as_deref().unwrap_or_default(),
+        reconcile.action = if deleting { "cleanup" } else { "apply" },
+        reconcile.outcome = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+    );
+    let result = if deleting {
+        cleanup(&cr, &ctx).instrument(span.clone()).await
     } else {
-        apply_all(&cr, &ctx).await
+        apply_all(&cr, &ctx).instrument(span.clone()).await
     };
+    span.record(
+        "reconcile.outcome",
+        if result.is_ok() { "ok" } else { "error" },
+    );
     if let Err(e) = &result {
+        span.record("error.type", e.metric_label());
+        span.record("otel.status_code", "error");
         ctx.metrics.error(&name, e.metric_label());
         publish(
             &ctx,

@@ -256,7 +256,7 @@ fn webhook_and_redis_secret_changes_roll_the_pods() {
 }
 
 #[test]
-fn network_policy_lets_the_pods_reach_redis() {
+fn network_policy_lets_the_pods_reach_redis_and_the_collector() {
     let cr = example("replicas-3.yaml");
     let policy = builders::network_policy::network_policy(&cr).unwrap();
     let ports: Vec<String> = policy
@@ -269,9 +269,28 @@ fn network_policy_lets_the_pods_reach_redis() {
         .map(|p| format!("{:?}", p.port.unwrap()))
         .collect();
     assert!(ports.contains(&"Int(6380)".to_string()), "{ports:?}");
+    assert!(
+        ports.contains(&"Int(4318)".to_string()),
+        "the collector: {ports:?}"
+    );
     let funnel = example("funnel.yaml");
     let yaml = yaml::to_yaml(&builders::network_policy::network_policy(&funnel).unwrap()).unwrap();
     assert!(!yaml.contains("6379") && !yaml.contains("6380"), "{yaml}");
+    assert!(!yaml.contains("4318"), "{yaml}");
+}
+
+#[test]
+fn the_collector_endpoint_reaches_the_server() {
+    let config = builders::config_map::server_env(&example("replicas-3.yaml"), &facts());
+    assert_eq!(
+        config["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        "http://otel-collector.observability:4318"
+    );
+    let config = builders::config_map::server_env(&example("minimal.yaml"), &facts());
+    assert!(
+        !config.keys().any(|k| k.starts_with("OTEL_")),
+        "traces are off by default"
+    );
 }
 
 /// Whether `ingress` sends requests for `path` on its host to the server's Service, by the Ingress API's

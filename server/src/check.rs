@@ -73,10 +73,18 @@ mod tests {
             env::NOTION_OAUTH_CLIENT_SECRET,
             env::KEYS_DIR,
             env::LOG,
+            env::OTLP_ENDPOINT,
+            env::OTEL_SERVICE_NAME,
         ] {
             assert!(names.contains(n), "{n}");
         }
-        assert!(names.iter().all(|n| n.starts_with("NOTION_")), "{names:?}");
+        // Ours, or OpenTelemetry's standard names.
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("NOTION_") || n.starts_with("OTEL_")),
+            "{names:?}"
+        );
     }
 
     #[test]

@@ -354,6 +354,10 @@ pub struct ServeArgs {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `notion_mcp_remote=debug`.
     #[arg(long, env = env::LOG, default_value = "info")]
     pub log: String,
+
+    // OpenTelemetry traces: --otlp-endpoint, --otel-service-name (off unless the endpoint is set).
+    #[command(flatten)]
+    pub traces: notion_mcp_traces::TraceArgs,
 }
 
 /// The OAuth authorization server (`--auth-mode oauth`).
@@ -606,6 +610,7 @@ impl Settings {
                 return Err(bad("--redis-url", "has no host".into()));
             }
         }
+        args.traces.check().map_err(|(flag, why)| bad(flag, why))?;
         if args.max_body_bytes < 1024 {
             return Err(bad("--max-body-bytes", "must be at least 1024".into()));
         }
@@ -738,6 +743,8 @@ mod tests {
         assert_eq!(e.flag, "--allowed-origins");
         let e = Settings::from_args(args(&["--pacing-rps", "0"])).unwrap_err();
         assert_eq!(e.flag, "--pacing-rps");
+        let e = Settings::from_args(args(&["--otlp-endpoint", "grpc://c:4317"])).unwrap_err();
+        assert_eq!(e.flag, "--otlp-endpoint");
         let e = Settings::from_args(args(&["--auth-mode", "oauth"])).unwrap_err();
         assert_eq!(e.flag, "--notion-oauth-client-id");
         assert!(

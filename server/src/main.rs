@@ -57,11 +57,21 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: notion_mcp_remote::config::ServeArgs) -> anyhow::Result<()> {
-    telemetry::init(args.log_format, &args.log);
+    let traces = telemetry::init_with_traces(args.log_format, &args.log, &args.traces)
+        .map_err(anyhow::Error::msg)?;
     // In demo auth mode, callers without a bearer use the sample workspace's token.
     let demo_token = (args.auth_mode == AuthMode::Demo).then(|| DEMO_TOKEN.to_string());
-    let settings = Settings::from_args(args)?;
-    app::run(settings, demo_token).await
+    let result = match Settings::from_args(args) {
+        Ok(settings) => app::run(settings, demo_token).await,
+        Err(e) => Err(e.into()),
+    };
+    // The spans of the last requests (the drain included) go out before the process ends.
+    if let Some(traces) = traces
+        && let Err(e) = traces.shutdown().await
+    {
+        tracing::warn!(error = %e, "traces were not all exported");
+    }
+    result
 }
 
 /// Admin commands log like `serve` does: `NOTION_MCP_LOG_FORMAT` (default auto: JSON when stderr is not

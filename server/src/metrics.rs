@@ -241,9 +241,13 @@ impl Metrics {
             .observe(waited.as_secs_f64());
     }
 
-    /// One step of the OAuth flow and how it ended (`ok` or an OAuth error code).
+    /// One step of the OAuth flow and how it ended (`ok` or an OAuth error code), also recorded as
+    /// `oauth.outcome` of the step's span (the current one; a grant revoked in passing is not a step).
     pub fn observe_oauth(&self, step: &str, outcome: &str) {
         self.oauth_events.with_label_values(&[step, outcome]).inc();
+        if step != "grant_revoked" {
+            tracing::Span::current().record("oauth.outcome", outcome);
+        }
     }
 
     pub fn set_active_tokens(&self, n: usize) {

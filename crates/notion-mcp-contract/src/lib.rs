@@ -83,6 +83,15 @@ pub mod env {
     pub const LOG_FORMAT: &str = "NOTION_MCP_LOG_FORMAT";
     pub const LOG: &str = "NOTION_MCP_LOG";
 
+    // Traces (OpenTelemetry's standard names, shared with the operator; off unless the endpoint is set).
+    /// OTLP/HTTP endpoint of a collector, e.g. `http://collector:4318`; spans go to `<endpoint>/v1/traces`.
+    pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// `service.name` of the exported spans.
+    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// Headers sent with every export (`key=value,...`, e.g. a collector's API key); read by the
+    /// exporter itself, never printed.
+    pub const OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+
     // The OAuth authorization server and API keys.
     pub const NOTION_OAUTH_CLIENT_ID: &str = "NOTION_OAUTH_CLIENT_ID";
     pub const NOTION_OAUTH_CLIENT_SECRET: &str = "NOTION_OAUTH_CLIENT_SECRET";

@@ -86,6 +86,13 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
             set(env::CACHE_MAX_AGE_SECS, secs.to_string());
         }
     }
+    if let Some(endpoint) = spec
+        .observability
+        .as_ref()
+        .and_then(|o| o.otlp_endpoint.clone())
+    {
+        set(env::OTLP_ENDPOINT, endpoint);
+    }
     if let Some(rate) = &spec.auth.rate_limit {
         set(
             env::RATE_LIMIT_PER_MINUTE,

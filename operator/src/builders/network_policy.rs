@@ -1,5 +1,6 @@
 //! NetworkPolicy of the server pods (opt-in): ingress from the ingress controller's namespace and Prometheus,
-//! egress to DNS, HTTPS (Notion and the Kubernetes API) and, with shared state, the Redis port.
+//! egress to DNS, HTTPS (Notion and the Kubernetes API) and, with shared state, the Redis port; with traces, the
+//! OTLP collector's port.
 
 use super::{base_name, meta, selector_labels};
 use crate::crd::NotionMcpRemote;
@@ -93,6 +94,12 @@ pub fn network_policy(cr: &NotionMcpRemote) -> Option<NetworkPolicy> {
         egress.push(NetworkPolicyEgressRule {
             to: None,
             ports: Some(vec![port("TCP", IntOrString::Int(shared.redis_port))]),
+        });
+    }
+    if let Some(otlp) = cr.spec.observability.as_ref().and_then(|o| o.otlp_port()) {
+        egress.push(NetworkPolicyEgressRule {
+            to: None,
+            ports: Some(vec![port("TCP", IntOrString::Int(otlp))]),
         });
     }
     Some(NetworkPolicy {

@@ -11,6 +11,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use tracing::Instrument;
 
 type Answer = Result<Arc<Value>, NotionError>;
 type Flight = Shared<BoxFuture<'static, Answer>>;
@@ -36,7 +37,8 @@ impl Flights {
                 None => {
                     let registry = Arc::downgrade(&self.running);
                     let done_key = key.clone();
-                    let request = start();
+                    // In the starter's span, whichever waiter happens to drive it.
+                    let request = start().instrument(tracing::Span::current());
                     let flight: Flight = async move {
                         let answer = request.await;
                         if let Some(running) = registry.upgrade() {

@@ -2,7 +2,8 @@
 //!
 //! A new handler value is made per request (stateless) or per session; it is a cheap `Arc` clone. The
 //! caller's identity is read from each request's HTTP parts, never from the session; so are the tools
-//! it may use. Every tool call is audited (see [`super::audit`]).
+//! it may use. Every tool call is audited (see [`super::audit`]) and has a span (`tools/call <tool>`
+//! with `mcp.tool.name` and `mcp.tool.outcome`, never the arguments) under the HTTP request's.
 
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
@@ -11,6 +12,7 @@ use super::{audit, prompts, resources};
 use crate::auth::{Principal, ToolAccess};
 use crate::metrics::Metrics;
 use crate::notion::NotionClient;
+use crate::web::RequestSpan;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
@@ -22,6 +24,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
+use tracing::field::Empty;
 
 const INSTRUCTIONS: &str = "Notion workspace tools. Find things with `search`, read any page, database, data source or block \
 with `fetch` (ids or Notion URLs; output is Markdown), query rows with `query_data_source`. Ids in outputs can be passed \
@@ -74,6 +77,16 @@ fn check_access(access: &ToolAccess, tool: &str, writes: bool) -> Result<(), Too
             "'{tool}' is not among the tools this caller may use; tools/list shows those it may"
         )))
     }
+}
+
+/// The span of the HTTP request behind this MCP request.
+fn request_span(context: &RequestContext<RoleServer>) -> Option<tracing::Span> {
+    context
+        .extensions
+        .get::<http::request::Parts>()?
+        .extensions
+        .get::<RequestSpan>()
+        .map(|s| s.0.clone())
 }
 
 /// The principal the authentication layer attached to the HTTP request behind this MCP request.
@@ -144,8 +157,20 @@ impl ServerHandler for NotionMcp {
         let principal = principal_of(&context);
         let targets = audit::target_ids(request.arguments.as_ref());
         let subject = principal.map_or("", |p| p.subject.as_str());
-        let span =
-            tracing::info_span!("tool", tool = %name, %subject, outcome = tracing::field::Empty);
+        // Under the HTTP request's span: the transport runs handlers in tasks of their own.
+        let parent = request_span(&context).unwrap_or_else(tracing::Span::current);
+        let span = tracing::info_span!(
+            parent: &parent,
+            "tool",
+            otel.name = %format_args!("tools/call {name}"),
+            mcp.method.name = "tools/call",
+            mcp.tool.name = %name,
+            gen_ai.tool.name = %name,
+            mcp.tool.outcome = Empty,
+            error.type = Empty,
+            otel.status_code = Empty,
+            %subject,
+        );
         let admitted = self.tool_ctx(&context).and_then(|ctx| {
             principal.map_or(Ok(()), |p| check_access(&p.access, &name, def.writes))?;
             Ok(ctx)
@@ -173,7 +198,11 @@ impl ServerHandler for NotionMcp {
             Ok(_) => ("ok", "ok".to_string()),
             Err(e) => (e.outcome(), e.code()),
         };
-        span.record("outcome", label);
+        span.record("mcp.tool.outcome", label);
+        if outcome.is_err() {
+            span.record("error.type", code.as_str());
+            span.record("otel.status_code", "error");
+        }
         self.shared
             .metrics
             .observe_tool(&name, label, started.elapsed());

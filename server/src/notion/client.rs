@@ -6,9 +6,8 @@
 use super::breaker::{Breaker, BreakerConfig};
 use super::error::NotionError;
 use super::pacer::{Pacer, PacingConfig};
-use super::request::Body;
 pub use super::request::NotionRequest;
-use super::retry::{Decision, RetryPolicy};
+use super::retry::RetryPolicy;
 use crate::cache::{CacheConfig, ReadCache};
 use crate::metrics::Metrics;
 use crate::shared::SharedState;
@@ -18,8 +17,9 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tracing::Instrument;
+use std::time::Duration;
+
+mod exchange;
 
 /// A `Notion-Version` this server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -395,153 +395,6 @@ impl NotionClient {
         self.execute(creds, &key, self.inner.cfg.default_version, &req)
             .await
     }
-
-    /// The retry loop around [`Self::attempt`].
-    async fn execute(
-        &self,
-        creds: Credentials<'_>,
-        pacing_key: &str,
-        version: NotionVersion,
-        req: &NotionRequest,
-    ) -> Result<Value, NotionError> {
-        let span = tracing::debug_span!("notion", endpoint = req.endpoint, method = %req.method);
-        async {
-            let policy = &self.inner.cfg.retry;
-            let mut waited = Duration::ZERO;
-            let mut retries = 0u32;
-            loop {
-                // While Notion keeps failing, fail fast (also between retries).
-                let permit = self.inner.breaker.admit()?;
-                self.inner.pacer.acquire(pacing_key).await;
-                let result = self.attempt(&creds, version, req, retries).await;
-                permit.record(&result);
-                let err = match result {
-                    Ok(v) => return Ok(v),
-                    Err(e) => e.redact(creds.secret()),
-                };
-                let unit = rand::random::<f64>();
-                match policy.decide(req.idempotent, &err, retries, waited, unit) {
-                    Decision::Retry {
-                        after,
-                        reason,
-                        kind,
-                    } => {
-                        tracing::debug!(
-                            reason,
-                            wait_ms = after.as_millis() as u64,
-                            retries,
-                            "retrying"
-                        );
-                        self.inner.metrics.observe_retry(reason);
-                        self.inner.metrics.observe_wait(kind.as_str(), after);
-                        tokio::time::sleep(after).await;
-                        waited += after;
-                        retries += 1;
-                    }
-                    // A rate limit that named no wait still tells the caller how long to
-                    // back off: the next backoff step, as a retry here would have waited.
-                    Decision::GiveUp => {
-                        return Err(err.with_suggested_wait(policy.backoff(retries, 1.0)));
-                    }
-                }
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// One HTTP exchange.
-    async fn attempt(
-        &self,
-        creds: &Credentials<'_>,
-        version: NotionVersion,
-        req: &NotionRequest,
-        attempt: u32,
-    ) -> Result<Value, NotionError> {
-        let cfg = &self.inner.cfg;
-        let endpoint = req.endpoint;
-        let url = format!(
-            "{}{}",
-            cfg.base_url.as_str().trim_end_matches('/'),
-            req.path
-        );
-        let timeout = req.attempt_timeout(cfg.attempt_timeout);
-        let mut builder = self
-            .inner
-            .http
-            .request(req.method.clone(), url)
-            .timeout(timeout)
-            .header("Notion-Version", version.as_str())
-            .header(http::header::ACCEPT, "application/json");
-        builder = match creds {
-            Credentials::Bearer(token) => builder.bearer_auth(token),
-            Credentials::Basic {
-                client_id,
-                client_secret,
-            } => builder.basic_auth(client_id, Some(client_secret)),
-        };
-        if !req.query.is_empty() {
-            builder = builder.query(&req.query);
-        }
-        builder = match &req.body {
-            Some(Body::Json(body)) => {
-                let bytes = serde_json::to_vec(body)
-                    .map_err(|e| NotionError::invalid("body", format!("cannot serialise: {e}")))?;
-                builder
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(bytes)
-            }
-            // A fresh form per attempt: a stream that went out with a failed attempt is spent.
-            Some(Body::Multipart(part)) => builder.multipart(part.form()?),
-            None => builder,
-        };
-        let started = Instant::now();
-        let result = async {
-            let resp = builder.send().await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
-        }
-        .await;
-        let elapsed = started.elapsed();
-        let (status, headers, body) = match result {
-            Ok(r) => r,
-            Err(e) => {
-                self.inner.metrics.observe_notion(endpoint, None, elapsed);
-                let err = transport_error(endpoint, timeout, e).redact(creds.secret());
-                tracing::debug!(
-                    endpoint,
-                    attempt,
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    error = %err,
-                    "notion request failed"
-                );
-                return Err(err);
-            }
-        };
-        self.inner
-            .metrics
-            .observe_notion(endpoint, Some(status), elapsed);
-        tracing::debug!(
-            endpoint,
-            status,
-            attempt,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "notion request"
-        );
-        if (200..300).contains(&status) {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Value::Null);
-            }
-            serde_json::from_slice(&body).map_err(|e| NotionError::Decode {
-                endpoint,
-                message: format!("the body is not JSON ({e})"),
-            })
-        } else {
-            Err(NotionError::from_response(status, &headers, &body))
-        }
-    }
 }
 
 /// Decode a response body into `T`, naming the endpoint on failure.
@@ -550,37 +403,6 @@ pub fn decode<T: DeserializeOwned>(endpoint: &'static str, value: Value) -> Resu
         endpoint,
         message: format!("unexpected shape: {e}"),
     })
-}
-
-fn transport_error(endpoint: &'static str, timeout: Duration, e: reqwest::Error) -> NotionError {
-    // Keep the chain of causes but not the URL (not secret, but noise for a caller).
-    let (connect, timed_out) = (e.is_connect(), e.is_timeout());
-    let e = e.without_url();
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    if connect {
-        NotionError::Transport {
-            endpoint,
-            message,
-            connect: true,
-        }
-    } else if timed_out {
-        NotionError::Timeout {
-            endpoint,
-            after: timeout,
-        }
-    } else {
-        NotionError::Transport {
-            endpoint,
-            message,
-            connect: false,
-        }
-    }
 }
 
 #[cfg(test)]

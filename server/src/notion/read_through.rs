@@ -3,7 +3,8 @@
 //! what they touched before the caller sees their answer.
 //!
 //! Tool output is the same whether an answer came from the cache or from Notion; only the cache
-//! metrics and a debug line tell them apart.
+//! metrics and a debug event (`notion cache`, exported to traces as an event of the tool call's span)
+//! tell them apart. A cache hit sends nothing to Notion, so it has no Notion span.
 
 use super::client::{NotionAuth, NotionClient};
 use super::error::NotionError;
@@ -75,12 +76,10 @@ impl NotionClient {
                     answer
                 })
                 .await;
-            cache
-                .metrics()
-                .lookup(endpoint, if joined { "coalesced" } else { "miss" });
+            looked_up(cache, endpoint, if joined { "coalesced" } else { "miss" });
             answer
         } else {
-            cache.metrics().lookup(endpoint, "bypass");
+            looked_up(cache, endpoint, "bypass");
             self.send_to_notion(auth, req).await.map(Arc::new)
         };
         result.map(Arc::unwrap_or_clone)
@@ -135,7 +134,18 @@ fn settle(
 }
 
 fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Value {
-    cache.metrics().lookup(endpoint, result);
-    tracing::debug!(endpoint, result, "answered from the cache");
+    looked_up(cache, endpoint, result);
     Value::clone(answer)
+}
+
+/// Count a cache lookup and say how it went (`hit`, `proof`, `miss`, `coalesced`, `bypass`).
+fn looked_up(cache: &ReadCache, endpoint: &'static str, result: &str) {
+    cache.metrics().lookup(endpoint, result);
+    tracing::event!(
+        name: "notion.cache",
+        tracing::Level::DEBUG,
+        notion.endpoint = endpoint,
+        notion.cache.result = result,
+        "notion cache"
+    );
 }

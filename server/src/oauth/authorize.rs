@@ -109,6 +109,7 @@ pub fn check_resource(given: Option<&str>, ours: &str) -> Result<String, String>
 }
 
 /// `GET /authorize`
+#[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth authorize", oauth.step = "authorize", oauth.outcome = tracing::field::Empty))]
 pub async fn authorize(
     State(s): State<Arc<OAuthState>>,
     headers: HeaderMap,
@@ -297,6 +298,7 @@ pub struct ConsentForm {
 }
 
 /// `POST /authorize/consent`
+#[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth consent", oauth.step = "consent", oauth.outcome = tracing::field::Empty))]
 pub async fn consent(
     State(s): State<Arc<OAuthState>>,
     headers: HeaderMap,

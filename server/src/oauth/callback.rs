@@ -45,6 +45,7 @@ pub fn credentials_from(v: &Value, now: i64) -> Option<NotionCredentials> {
 }
 
 /// `GET /oauth/callback?code=…&state=…` or `?error=…&state=…`
+#[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth callback", oauth.step = "callback", oauth.outcome = tracing::field::Empty))]
 pub async fn callback(
     State(s): State<Arc<OAuthState>>,
     Query(q): Query<HashMap<String, String>>,

@@ -143,6 +143,7 @@ impl GrantService {
     }
 
     /// A fresh Notion token for a grant whose token `refused` got a 401.
+    #[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth notion_refresh", oauth.step = "notion_refresh", oauth.outcome = tracing::field::Empty))]
     pub async fn renew_notion(
         &self,
         grant_id: &str,

@@ -210,6 +210,7 @@ fn validate(doc: &Map<String, Value>, allowed_hosts: &[String]) -> Result<Valida
 }
 
 /// `POST /register`
+#[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth register", oauth.step = "register", oauth.outcome = tracing::field::Empty))]
 pub async fn register(State(s): State<Arc<OAuthState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
     let peer = parts

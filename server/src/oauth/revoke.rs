@@ -13,6 +13,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use std::sync::Arc;
 
 /// `POST /revoke`
+#[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth revoke", oauth.step = "revoke", oauth.outcome = tracing::field::Empty))]
 pub async fn revoke(
     State(s): State<Arc<OAuthState>>,
     headers: HeaderMap,

@@ -57,6 +57,7 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
 }
 
 /// `POST /token`
+#[tracing::instrument(name = "oauth", skip_all, fields(otel.name = "oauth token", oauth.step = "token", oauth.outcome = tracing::field::Empty))]
 pub async fn token(
     State(s): State<Arc<OAuthState>>,
     headers: HeaderMap,

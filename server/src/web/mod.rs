@@ -12,7 +12,7 @@ pub mod shutdown;
 pub use guard::{McpGuard, McpMessage, mcp_guard};
 pub use health::{Health, healthz, metrics, readyz};
 pub use host::{HostPolicy, check_host};
-pub use observe::observe;
+pub use observe::{RequestSpan, observe};
 pub use rate_limit::{CallerRateLimit, RateLimitConfig, rate_limit};
 
 use axum::Json;
