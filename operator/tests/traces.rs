@@ -61,6 +61,7 @@ async fn a_reconcile_pass_is_one_span_with_its_applies() {
         client,
         metrics: Metrics::new().unwrap(),
         service_monitor_crd: false,
+        prometheus_rule_crd: false,
         new_key: || vec![7; 32],
     });
     reconcile(cr, ctx).await.unwrap();
