@@ -45,6 +45,8 @@ impl NotionClient {
         let identity = auth.identity();
         let access = cache.access_of(read.access);
         let object = access.object();
+        // A cached answer this identity may not see yet: reading it again is its proof.
+        let mut proving = false;
         if let Some(answer) = cache.get(&read.key) {
             match object {
                 None => return Ok(hit(cache, endpoint, "hit", &answer)),
@@ -52,7 +54,7 @@ impl NotionClient {
                     return Ok(hit(cache, endpoint, "hit", &answer));
                 }
                 // Reading it again costs what proving access costs: fall through to Notion.
-                Some(_) if read.proves_itself => {}
+                Some(_) if read.proves_itself => proving = true,
                 Some(id) => {
                     if let Some(proof) = access.proof_request() {
                         self.prove_access(cache, auth, proof, id).await?;
@@ -76,7 +78,12 @@ impl NotionClient {
                     answer
                 })
                 .await;
-            looked_up(cache, endpoint, if joined { "coalesced" } else { "miss" });
+            let result = match (joined, proving) {
+                (true, _) => "coalesced",
+                (false, true) => "proof",
+                (false, false) => "miss",
+            };
+            looked_up(cache, endpoint, result);
             answer
         } else {
             looked_up(cache, endpoint, "bypass");
