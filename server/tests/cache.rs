@@ -179,15 +179,7 @@ async fn a_signed_event_clears_what_it_names_and_only_once() {
     );
     assert_eq!(deliver(&h, &odd).await, 200);
     assert_eq!(deliver(&h, &json!({"hello": 1})).await, 400);
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     for line in [
         "notion_mcp_webhook_events_total{outcome=\"applied\",type=\"page.content_updated\"} 1",
         "notion_mcp_webhook_events_total{outcome=\"duplicate\",type=\"page.content_updated\"} 1",

@@ -179,15 +179,7 @@ async fn duplicated_and_reordered_events_change_nothing() {
     )
     .await;
     edit_and_check(&h, deliveries_settled).await;
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("outcome=\"duplicate\""),
         "duplicates were not recognised"

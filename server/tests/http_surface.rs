@@ -34,15 +34,7 @@ async fn health_ready_and_metrics() {
         .unwrap();
     assert_eq!(r.status(), 200);
     h.text(TOKEN, "search", json!({"query": ""})).await;
-    let m = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = h.metrics().await;
     assert!(
         m.contains("notion_mcp_tool_calls_total{outcome=\"ok\",tool=\"search\"} 1"),
         "{m}"

@@ -95,15 +95,7 @@ async fn rules_and_dashboard_use_only_exported_metrics() {
             .await
             .unwrap();
     }
-    let scrape = h
-        .http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let scrape = h.metrics().await;
     let exported: BTreeSet<&str> = scrape
         .lines()
         .filter_map(|l| l.strip_prefix("# HELP "))

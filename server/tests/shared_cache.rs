@@ -45,21 +45,10 @@ async fn replica(fake: &FakeNotion, redis: &str) -> Harness {
     Harness::from_parts(running, format!("{base}/mcp"), base, stop, task)
 }
 
-async fn metrics(h: &Harness) -> String {
-    h.http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// Wait until the replica's shared state is up (its cache is trusted from then on).
 async fn connected(h: &Harness) {
     let started = Instant::now();
-    while !metrics(h).await.contains("notion_mcp_redis_degraded 0") {
+    while !h.metrics().await.contains("notion_mcp_redis_degraded 0") {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "Redis never connected"
@@ -131,7 +120,7 @@ async fn a_webhook_at_one_replica_clears_the_other() {
     // Redis down: B can no longer hear A's invalidations, so it answers from Notion, correctly.
     redis.kill();
     let started = Instant::now();
-    while !metrics(&b).await.contains("notion_mcp_redis_degraded 1") {
+    while !b.metrics().await.contains("notion_mcp_redis_degraded 1") {
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "degradation not noticed"
@@ -144,7 +133,7 @@ async fn a_webhook_at_one_replica_clears_the_other() {
         page(&b).await.contains("Version three"),
         "B served a stale page while Redis was down"
     );
-    assert!(metrics(&b).await.contains("result=\"bypass\""));
+    assert!(b.metrics().await.contains("result=\"bypass\""));
 
     // Back: both trust (empty) caches again.
     redis.restart().await;

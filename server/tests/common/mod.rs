@@ -151,6 +151,18 @@ impl Harness {
     }
 
     /// Start a graceful shutdown, as SIGTERM would.
+    /// The server's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn begin_shutdown(&self) {
         self.stop.cancel();
     }
