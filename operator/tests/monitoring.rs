@@ -5,10 +5,8 @@
 
 mod support;
 
-use kube::runtime::events::{Recorder, Reporter};
 use notion_mcp_operator::builders::{self, Facts, dashboard, prometheus_rule};
 use notion_mcp_operator::crd::NotionMcpRemote;
-use notion_mcp_operator::metrics::Metrics;
 use notion_mcp_operator::reconcile::{Context, reconcile};
 use notion_mcp_operator::render;
 use serde_json::{Value, json};
@@ -159,23 +157,6 @@ fn dashboard_config_map_only_when_wanted() {
     assert_eq!(kinds.last().unwrap().name, "notion-mcp-dashboard");
 }
 
-fn context(client: kube::Client) -> Arc<Context> {
-    Arc::new(Context {
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "notion-mcp-operator".into(),
-                instance: None,
-            },
-        ),
-        client,
-        metrics: Metrics::new().unwrap(),
-        service_monitor_crd: true,
-        prometheus_rule_crd: true,
-        new_key: || vec![7; 32],
-    })
-}
-
 fn spec(prometheus_rule: bool, grafana_dashboard: bool) -> Value {
     json!({
         "ingress": {"host": "notion-mcp"},
@@ -223,7 +204,7 @@ fn start() -> (FakeApi, Arc<Context>) {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "notion-oauth", "namespace": NS},
             "data": {"client_id": "aWQ=", "client_secret": "c2VjcmV0"}}),
     );
-    (fake, context(client))
+    (fake, support::context(client, true, true))
 }
 
 #[tokio::test]
@@ -302,7 +283,7 @@ async fn without_the_crd_no_rule_is_listed_or_applied() {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "notion-oauth", "namespace": NS},
             "data": {"client_id": "aWQ=", "client_secret": "c2VjcmV0"}}),
     );
-    let mut ctx = context(client);
+    let mut ctx = support::context(client, true, true);
     Arc::get_mut(&mut ctx).unwrap().prometheus_rule_crd = false;
     let log = run(&fake, &ctx, spec(true, false)).await;
     assert!(

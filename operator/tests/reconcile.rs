@@ -5,9 +5,7 @@
 
 mod support;
 
-use kube::runtime::events::{Recorder, Reporter};
 use notion_mcp_operator::crd::NotionMcpRemote;
-use notion_mcp_operator::metrics::Metrics;
 use notion_mcp_operator::reconcile::{Context, reconcile};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -20,27 +18,6 @@ const UID: &str = "6f1c2b9e-0000-4000-8000-000000000001";
 
 fn secrets(name: &str) -> String {
     format!("/api/v1/namespaces/{NS}/secrets/{name}")
-}
-
-fn fixed_key() -> Vec<u8> {
-    vec![7; 32]
-}
-
-fn context(client: kube::Client) -> Arc<Context> {
-    Arc::new(Context {
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "notion-mcp-operator".into(),
-                instance: None,
-            },
-        ),
-        client,
-        metrics: Metrics::new().unwrap(),
-        service_monitor_crd: false,
-        prometheus_rule_crd: false,
-        new_key: fixed_key,
-    })
 }
 
 fn resource(spec: Value) -> Value {
@@ -133,7 +110,7 @@ async fn run(fake: &FakeApi, ctx: &Arc<Context>, spec: Value) -> Vec<String> {
 async fn first_creation_applies_every_child_in_order() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     let log = run(&fake, &ctx, base_spec()).await;
 
     let mut expected = vec![
@@ -184,7 +161,7 @@ async fn first_creation_applies_every_child_in_order() {
 async fn unchanged_resource_makes_no_writes() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     run(&fake, &ctx, base_spec()).await;
     // The status written by the first pass reports "applied …"; the second pass settles it once.
     run(&fake, &ctx, base_spec()).await;
@@ -208,7 +185,7 @@ async fn unchanged_resource_makes_no_writes() {
 async fn second_pass_only_updates_the_status() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     run(&fake, &ctx, base_spec()).await;
     let log = run(&fake, &ctx, base_spec()).await;
     assert_eq!(writes(&log), vec![format!("APPLY {CR_PATH}/status")]);
@@ -222,7 +199,7 @@ async fn second_pass_only_updates_the_status() {
 async fn changed_spec_updates_config_deployment_and_adds_a_pdb() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     run(&fake, &ctx, base_spec()).await;
     run(&fake, &ctx, base_spec()).await;
     let before = fake
@@ -274,7 +251,7 @@ async fn changed_spec_updates_config_deployment_and_adds_a_pdb() {
 #[tokio::test]
 async fn missing_oauth_secret_degrades_with_an_event_and_heals() {
     let (fake, client) = FakeApi::start();
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     let log = run(&fake, &ctx, base_spec()).await;
     assert_eq!(
         log,
@@ -344,7 +321,7 @@ async fn grants_are_counted_and_adopted() {
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
     fake.insert(&secrets("grant-a"), grant("grant-a"));
     fake.insert(&secrets("grant-b"), grant("grant-b"));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     let log = run(&fake, &ctx, base_spec()).await;
     assert!(log.contains(&format!("MERGE {}", secrets("grant-a"))));
     assert!(log.contains(&format!("MERGE {}", secrets("grant-b"))));
@@ -359,7 +336,7 @@ async fn grants_are_counted_and_adopted() {
 async fn ingress_hostname_becomes_the_public_url() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     run(&fake, &ctx, base_spec()).await;
     let path = "/apis/networking.k8s.io/v1/namespaces/notion-mcp/ingresses/notion-mcp";
     let mut ingress = fake.get(path).unwrap();
@@ -384,7 +361,7 @@ async fn retain_policy_adds_a_finalizer_and_releases_grants_on_deletion() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
     fake.insert(&secrets("grant-a"), grant("grant-a"));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     let mut spec = base_spec();
     spec["tokenStore"] = json!({"deletionPolicy": "Retain"});
     let log = run(&fake, &ctx, spec.clone()).await;
@@ -431,7 +408,7 @@ async fn retain_policy_adds_a_finalizer_and_releases_grants_on_deletion() {
 async fn delete_policy_needs_no_finalizer() {
     let (fake, client) = FakeApi::start();
     fake.insert(&secrets("notion-oauth"), oauth_secret(true));
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     run(&fake, &ctx, base_spec()).await;
     assert!(
         fake.get(CR_PATH).unwrap()["metadata"]
@@ -462,7 +439,7 @@ async fn webhook_and_redis_secrets_are_required_watched_and_roll_the_pods() {
         &secrets("notion-webhook"),
         secret("notion-webhook", "token", "c2VjcmV0X2E="),
     );
-    let ctx = context(client);
+    let ctx = support::context(client, false, false);
     let mut spec = base_spec();
     spec["replicas"] = json!(3);
     spec["notion"]["webhookSecretRef"] = json!({"name": "notion-webhook", "key": "token"});

@@ -5,10 +5,8 @@
 
 mod support;
 
-use kube::runtime::events::{Recorder, Reporter};
 use notion_mcp_operator::crd::NotionMcpRemote;
-use notion_mcp_operator::metrics::Metrics;
-use notion_mcp_operator::reconcile::{Context, reconcile};
+use notion_mcp_operator::reconcile::reconcile;
 use notion_mcp_operator::telemetry::{self, LogFormat, TraceArgs};
 use notion_mcp_traces::receiver::Receiver;
 use serde_json::json;
@@ -50,20 +48,7 @@ async fn a_reconcile_pass_is_one_span_with_its_applies() {
     );
     let cr: Arc<NotionMcpRemote> =
         Arc::new(serde_json::from_value(fake.get(CR_PATH).unwrap()).unwrap());
-    let ctx = Arc::new(Context {
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "notion-mcp-operator".into(),
-                instance: None,
-            },
-        ),
-        client,
-        metrics: Metrics::new().unwrap(),
-        service_monitor_crd: false,
-        prometheus_rule_crd: false,
-        new_key: || vec![7; 32],
-    });
+    let ctx = support::context(client, false, false);
     reconcile(cr, ctx).await.unwrap();
 
     let spans = receiver

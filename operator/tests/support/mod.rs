@@ -270,3 +270,27 @@ async fn serve(state: &Mutex<State>, request: Request<Body>) -> Response<Body> {
         _ => status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", verb),
     }
 }
+
+/// The reconcile context tests use: events recorded as the operator, fresh metrics, a fixed key
+/// generator, and whether the ServiceMonitor / PrometheusRule CRDs are installed.
+pub fn context(
+    client: Client,
+    service_monitor_crd: bool,
+    prometheus_rule_crd: bool,
+) -> Arc<notion_mcp_operator::reconcile::Context> {
+    use kube::runtime::events::{Recorder, Reporter};
+    Arc::new(notion_mcp_operator::reconcile::Context {
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "notion-mcp-operator".into(),
+                instance: None,
+            },
+        ),
+        client,
+        metrics: notion_mcp_operator::metrics::Metrics::new().unwrap(),
+        service_monitor_crd,
+        prometheus_rule_crd,
+        new_key: || vec![7; 32],
+    })
+}

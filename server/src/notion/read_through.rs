@@ -55,9 +55,9 @@ impl NotionClient {
                 }
                 // Reading it again costs what proving access costs: fall through to Notion.
                 Some(_) if read.proves_itself => proving = true,
-                Some(id) => {
+                Some(_) => {
                     if let Some(proof) = access.proof_request() {
-                        self.prove_access(cache, auth, proof, id).await?;
+                        self.prove_access(cache, auth, proof).await?;
                         // The proof may have found the object changed: serve only a still-current answer.
                         if let Some(answer) = cache.get(&read.key) {
                             return Ok(hit(cache, endpoint, "proof", &answer));
@@ -98,7 +98,6 @@ impl NotionClient {
         cache: &Arc<ReadCache>,
         auth: &NotionAuth,
         proof: NotionRequest,
-        object: uuid::Uuid,
     ) -> Result<(), NotionError> {
         let Class::Read(read) = cache::classify(&proof, auth.version, auth.identity()) else {
             return Ok(());
@@ -106,10 +105,6 @@ impl NotionClient {
         let since = cache.begin();
         let answer = self.send_to_notion(auth, proof).await.map(Arc::new);
         settle(cache, auth, &read, since, answer.as_ref());
-        if answer.is_ok() && !cache.proven(auth.identity(), object) {
-            // An object moved while proving: the proof is not trusted, the answer is still ours.
-            tracing::debug!("access proof superseded by a move");
-        }
         answer.map(drop)
     }
 }

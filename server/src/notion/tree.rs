@@ -190,14 +190,13 @@ impl Ctx<'_> {
             })?;
         let size = u32::try_from(size.max(1)).unwrap_or(MAX_PAGE_SIZE);
         let key = (id.to_owned(), cursor.map(str::to_owned), size);
-        let read = |pages: &std::sync::Mutex<HashMap<PageKey, ListResponse<Block>>>| {
-            pages
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
-                .cloned()
-        };
-        if let Some(page) = read(&self.pages) {
+        let read = self
+            .pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(page) = read {
             return Ok(page);
         }
         let page = list_block_children(self.c, self.auth, id, cursor, Some(size)).await?;

@@ -115,15 +115,17 @@ pub async fn receive(
     let header = headers
         .get("x-notion-signature")
         .map(axum::http::HeaderValue::as_bytes);
-    if let Err(refused) = signature::verify(&rx.tokens, &body, header) {
-        // The one request Notion cannot sign with a key we know yet.
-        if let Some(token) = verification_token(&body) {
-            rx.events
-                .with_label_values(&["verification", "verification"])
-                .inc();
-            rx.pending.received(token).await;
-            return StatusCode::OK.into_response();
-        }
+    // The signature is checked first, in constant time; only then is anything parsed.
+    let signed = signature::verify(&rx.tokens, &body, header);
+    // Notion's verification request, signed or not (its key is the token it carries).
+    if let Some(token) = verification_token(&body) {
+        rx.events
+            .with_label_values(&["verification", "verification"])
+            .inc();
+        rx.pending.received(token).await;
+        return StatusCode::OK.into_response();
+    }
+    if let Err(refused) = signed {
         rx.refused.with_label_values(&[refused.reason()]).inc();
         tracing::warn!(
             reason = refused.reason(),
@@ -135,13 +137,6 @@ pub async fn receive(
             "invalid_signature",
             &refused.to_string(),
         );
-    }
-    if let Some(token) = verification_token(&body) {
-        rx.events
-            .with_label_values(&["verification", "verification"])
-            .inc();
-        rx.pending.received(token).await;
-        return StatusCode::OK.into_response();
     }
     let event: events::Event = match serde_json::from_slice(&body) {
         Ok(e) => e,
