@@ -162,6 +162,11 @@ pub fn build_with_store(
         notion,
         limits: Limits {
             max_output_chars: args.max_output_chars,
+            // Leave the call time to answer with the task id before its own deadline.
+            async_wait: settings
+                .tool_timeout()
+                .saturating_sub(std::time::Duration::from_secs(10))
+                .max(settings.tool_timeout() / 2),
             ..Limits::default()
         },
         metrics: metrics.clone(),

@@ -327,8 +327,10 @@ fn process(
             if let Some(m) = body.as_object_mut() {
                 m.insert("request_id".into(), Value::String(request_id.to_string()));
             }
+            // An accepted asynchronous write answers 202 with its task.
+            let accepted = parts.method != Method::GET && body["object"] == "async_task";
             with_bot(Outcome {
-                status: 200,
+                status: if accepted { 202 } else { 200 },
                 body: Some(body),
                 location: None,
                 retry_after: None,

@@ -342,6 +342,8 @@ pub struct State {
     pub seq: u64,
     /// File uploads and their limits.
     pub file_uploads: crate::uploads::FileUploads,
+    /// Writes accepted with `allow_async` and how they progress.
+    pub async_tasks: crate::routes::async_tasks::Tasks,
     /// Writes of the request being handled, for webhook events.
     pub(crate) changes: Vec<crate::webhooks::Change>,
     rng: StdRng,
@@ -368,6 +370,7 @@ impl State {
             limits: Limits::default(),
             seq: 0,
             file_uploads: Default::default(),
+            async_tasks: Default::default(),
             changes: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
         }

@@ -26,6 +26,9 @@ pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<I
         .split('/')
         .nth(1)
         .and_then(parse_id);
+    if answer.get("object").and_then(Value::as_str) == Some("async_task") {
+        return pending_plan(req);
+    }
     let mut plan = Vec::new();
     let touch = |plan: &mut Vec<Invalidation>, object: &Value| {
         if let Some(id) = id_of(object) {
@@ -110,6 +113,67 @@ pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<I
     plan
 }
 
+/// What a write accepted as an async task may change before it is known to have finished: its
+/// page (and everything below it) for a Markdown write, the parent's lists for a page create (the
+/// new page's id is not known yet). Applied at the 202 and again when a task is handed back pending.
+pub fn pending_plan(req: &NotionRequest) -> Vec<Invalidation> {
+    let path_id = req
+        .path
+        .trim_start_matches("/v1/")
+        .split('/')
+        .nth(1)
+        .and_then(parse_id);
+    let mut plan = match (req.endpoint, path_id) {
+        ("PATCH /v1/pages/{id}/markdown", Some(id)) => vec![
+            Invalidation::Tag(Tag::object(id)),
+            Invalidation::Tag(Tag::children(id)),
+            Invalidation::Tag(Tag::markdown(id)),
+            Invalidation::Subtree(id),
+        ],
+        ("POST /v1/pages", _) => {
+            let parents = req.json_body().map(parent_ids).unwrap_or_default();
+            if parents.is_empty() {
+                // A workspace-level page: no list of ours shows it, but trust nothing about it.
+                vec![Invalidation::Everything]
+            } else {
+                parents
+                    .into_iter()
+                    .map(|p| Invalidation::Tag(Tag::children(p)))
+                    .collect()
+            }
+        }
+        _ => vec![Invalidation::Everything],
+    };
+    plan.sort_by_key(Invalidation::encode);
+    plan.dedup();
+    plan
+}
+
+/// What a finished async task changed, read from its poll answer: the write's own plan on its
+/// `result`; nothing for a task still going or one that failed (a failed task wrote nothing).
+pub fn task_plan(task: &Value) -> Vec<Invalidation> {
+    if task.get("status").and_then(Value::as_str) != Some("succeeded") {
+        return Vec::new();
+    }
+    let result = task.get("result").cloned().unwrap_or(Value::Null);
+    let name = task
+        .pointer("/operation/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(id) = id_of(&result) else {
+        return vec![Invalidation::Everything];
+    };
+    let req = match name {
+        "POST /v1/pages" => NotionRequest::post("POST /v1/pages", "/v1/pages"),
+        "PATCH /v1/pages/{id}/markdown" | "PATCH /v1/pages/{page_id}/markdown" => NotionRequest::patch(
+            "PATCH /v1/pages/{id}/markdown",
+            format!("/v1/pages/{}/markdown", id.hyphenated()),
+        ),
+        _ => return vec![Invalidation::Everything],
+    };
+    plan(&req, Ok(&result))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -144,6 +208,34 @@ mod tests {
         assert!(plan.contains(&Invalidation::Tag(Tag::object(id(BLOCK)))));
         assert!(plan.contains(&Invalidation::Tag(Tag::children(id(PAGE)))));
         assert!(plan.contains(&Invalidation::AllMarkdown));
+    }
+
+    #[test]
+    fn async_writes_invalidate_when_accepted_and_when_finished() {
+        let md = NotionRequest::patch(
+            "PATCH /v1/pages/{id}/markdown",
+            format!("/v1/pages/{PAGE}/markdown"),
+        );
+        let task = json!({"object": "async_task", "id": "task_1", "status": "queued"});
+        let accepted = plan(&md, Ok(&task));
+        assert!(accepted.contains(&Invalidation::Subtree(id(PAGE))));
+        assert!(accepted.contains(&Invalidation::Tag(Tag::markdown(id(PAGE)))));
+        let create = NotionRequest::post("POST /v1/pages", "/v1/pages")
+            .json(json!({"parent": {"type": "page_id", "page_id": PAGE}, "markdown": "x"}));
+        assert_eq!(
+            plan(&create, Ok(&task)),
+            vec![Invalidation::Tag(Tag::children(id(PAGE)))]
+        );
+        let done = json!({"object": "async_task", "status": "succeeded",
+            "operation": {"surface": "rest", "name": "POST /v1/pages"},
+            "result": {"object": "page", "id": BLOCK, "parent": {"type": "page_id", "page_id": PAGE}}});
+        let finished = task_plan(&done);
+        assert!(finished.contains(&Invalidation::Tag(Tag::object(id(BLOCK)))));
+        assert!(finished.contains(&Invalidation::Tag(Tag::children(id(PAGE)))));
+        let failed = json!({"object": "async_task", "status": "failed", "error": {}});
+        assert!(task_plan(&failed).is_empty());
+        let running = json!({"object": "async_task", "status": "running"});
+        assert!(task_plan(&running).is_empty());
     }
 
     #[test]

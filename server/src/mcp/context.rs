@@ -14,6 +14,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Concurrent Notion requests one call may have in flight.
     pub concurrency: usize,
+    /// How long a write waits for its Notion async task before handing back the task id.
+    pub async_wait: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -23,6 +25,7 @@ impl Default for Limits {
             max_blocks: 1_000,
             max_depth: 8,
             concurrency: 4,
+            async_wait: std::time::Duration::from_secs(60),
         }
     }
 }

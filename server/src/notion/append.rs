@@ -467,6 +467,20 @@ pub async fn update_page_markdown(
     super::client::decode("PATCH /v1/pages/{id}/markdown", v)
 }
 
+/// Like [`update_page_markdown`], but lets Notion run the write as an async task (`allow_async`):
+/// the answer is the `page_markdown`, or an `async_task` to follow with
+/// [`super::async_tasks::await_task`].
+pub async fn update_page_markdown_allow_async(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    page_id: &str,
+    update: &MarkdownUpdate,
+) -> Result<Value, NotionError> {
+    let mut body = update.body()?;
+    body["allow_async"] = Value::Bool(true);
+    update_page_markdown_raw(c, auth, page_id, body).await
+}
+
 #[cfg(test)]
 #[path = "append_tests.rs"]
 mod tests;

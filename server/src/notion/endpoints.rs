@@ -448,7 +448,7 @@ pub async fn append_block_children(
 }
 
 /// The markdown endpoints are called with Notion-Version 2026-03-11 whatever the connection uses.
-fn markdown_auth(auth: &NotionAuth) -> NotionAuth {
+pub(crate) fn markdown_auth(auth: &NotionAuth) -> NotionAuth {
     auth.clone()
         .with_version(super::client::NotionVersion::V2026_03_11)
 }

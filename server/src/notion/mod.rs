@@ -3,6 +3,7 @@
 //! objects, ids and readable values are the `notion-model` crate's; Markdown is `notion-markdown`'s.
 
 pub mod append;
+pub mod async_tasks;
 pub mod breaker;
 pub mod client;
 pub mod content_in;

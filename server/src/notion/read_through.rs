@@ -18,6 +18,13 @@ impl NotionClient {
     pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
         let cache = self.cache().clone();
         match cache::classify(&req, auth.version, auth.identity()) {
+            Class::Pass if req.endpoint == super::async_tasks::POLL_ENDPOINT => {
+                // A finished async write changes what reads show now: invalidate as its write would.
+                let answer = self.send_to_notion(auth, req).await?;
+                let plan = cache::writes::task_plan(&answer);
+                cache.apply(&plan, Source::Write);
+                Ok(answer)
+            }
             Class::Pass => self.send_to_notion(auth, req).await,
             Class::Write => {
                 let endpoint = req.endpoint;
@@ -32,6 +39,13 @@ impl NotionClient {
             }
             Class::Read(read) => self.read_through(&cache, auth, req, read).await,
         }
+    }
+
+    /// Invalidate again what an async write accepted by `req` may still change (when its task is
+    /// handed back unfinished, reads made while it ran may show the old content).
+    pub fn invalidate_pending_write(&self, req: &NotionRequest) {
+        let plan = cache::writes::pending_plan(req);
+        self.cache().apply(&plan, Source::Write);
     }
 
     async fn read_through(

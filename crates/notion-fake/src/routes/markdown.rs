@@ -336,6 +336,11 @@ fn replace_content(
     Ok(())
 }
 
+/// A parsed block as a spec, or `None` for a type that cannot be created or invalid data.
+pub(crate) fn spec_of(block: &Value) -> Option<BlockSpec> {
+    to_spec(block, "block").ok().flatten()
+}
+
 /// A parsed block (children at any depth) as a spec; types that cannot be created are skipped.
 fn to_spec(block: &Value, path: &str) -> ApiResult<Option<BlockSpec>> {
     let Some(kind) = block.get("type").and_then(Value::as_str) else {

@@ -1,11 +1,13 @@
 //! Request routing for the data endpoints: the per-request context and the table mapping
 //! `(method, /v1/... segments)` to synchronous handlers over the locked model.
 
+pub mod async_tasks;
 pub mod blocks;
 pub mod comments;
 pub mod databases;
 pub mod file_uploads;
 pub mod markdown;
+pub mod meeting_notes;
 pub mod oauth;
 pub mod pages;
 pub mod search;
@@ -151,7 +153,13 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
         _ => file_uploads::with_attachments(state, ctx)?,
     };
     let ctx = resolved.as_ref().unwrap_or(ctx);
+    if let Some(task) = async_tasks::accept(state, ctx, method, seg)? {
+        return Ok(task);
+    }
     match seg {
+        ["async_tasks", id] if get => async_tasks::get(state, ctx, id),
+        ["blocks", "meeting_notes", "query"] if post => meeting_notes::query(state, ctx),
+        ["blocks", "meeting_notes"] if post => meeting_notes::create(state, ctx),
         ["pages"] if post && ctx.field("markdown").is_some() => markdown::create_page(state, ctx),
         ["pages"] if post => pages::create(state, ctx),
         ["pages", id, "markdown"] if get => markdown::get(state, ctx, id),

@@ -148,6 +148,7 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
             "Markdown content is not supported by this Notion fake; send `children`.",
         ));
     }
+    let template = template_page(state, ctx)?;
     let props = required(ctx, "properties")?;
     let children = match ctx.field("children") {
         Some(v) => blocks::parse_api_children(v, "body.children")?,
@@ -203,8 +204,59 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         by,
     );
     state.record(Change::PageCreated(id));
-    let page = state.page(&ctx.bot, &id)?;
-    Ok(render::page(state, ctx.version, page, None))
+    // The answer shows the blank page; the template's content follows it (Notion: in the background).
+    let answer = render::page(state, ctx.version, state.page(&ctx.bot, &id)?, None);
+    if let Some(source) = template {
+        let specs = copy_specs(state, &source, 0);
+        blocks::insert_tree(state, ctx.bot.workspace_id, Parent::Page(id), specs, InsertAt::End, by);
+    }
+    Ok(answer)
+}
+
+/// The page a `template: {type: "template_id"}` names, when it is a page rather than a data-source
+/// template (any page the integration can read in its workspace may serve as a template).
+fn template_page(state: &State, ctx: &Ctx) -> ApiResult<Option<Uuid>> {
+    let Some(t) = ctx.field("template") else {
+        return Ok(None);
+    };
+    if t.get("type").and_then(Value::as_str) != Some("template_id") {
+        return Ok(None);
+    }
+    if ctx.field("children").is_some() {
+        return Err(ApiError::body_validation(
+            "body.children should be not present when body.template is given.",
+        ));
+    }
+    let id = body_id(
+        t.get("template_id").unwrap_or(&Value::Null),
+        "body.template.template_id",
+    )?;
+    let is_source_template = state
+        .data_sources
+        .values()
+        .any(|d| d.templates.iter().any(|x| x.id == id));
+    if is_source_template {
+        return Ok(None);
+    }
+    state.page(&ctx.bot, &id)?;
+    Ok(Some(id))
+}
+
+/// The live block content under `id` as specs (child pages and databases are left out).
+fn copy_specs(state: &State, id: &Uuid, depth: usize) -> Vec<blocks::BlockSpec> {
+    if depth > 64 {
+        return Vec::new();
+    }
+    state
+        .live_children(id)
+        .iter()
+        .filter_map(|k| state.blocks.get(k))
+        .map(|b| blocks::BlockSpec {
+            kind: b.kind.clone(),
+            data: b.data.clone(),
+            children: copy_specs(state, &b.id, depth + 1),
+        })
+        .collect()
 }
 
 /// Links a page into its parent (children list or data-source rows).

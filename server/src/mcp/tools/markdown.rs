@@ -7,7 +7,8 @@ use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::append::{self, ContentUpdate, MarkdownUpdate};
-use crate::notion::{NotionError, writes};
+use crate::notion::async_tasks::{self, TaskState};
+use crate::notion::{NotionError, NotionRequest, writes};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -99,9 +100,38 @@ async fn update_page_markdown(ctx: ToolCtx, a: UpdateArgs) -> Result<String, Too
             content_updates, ..
         } => format!("edited ({} edit(s))", content_updates.len()),
     };
+    if let MarkdownUpdate::Replace { new_str, .. } = &update
+        && new_str.chars().count() >= async_tasks::ASYNC_FROM_CHARS
+    {
+        return replace_async(&ctx, &id, &update).await;
+    }
     let chars = apply(&ctx, &id, update).await?;
     Ok(format!(
         "Page {id} content {what}; now {chars} characters of Markdown."
+    ))
+}
+
+/// A large replacement, run by Notion as an async task when it chooses to: followed until it
+/// finishes or the call's wait is spent (then the task id is handed back).
+async fn replace_async(ctx: &ToolCtx, id: &str, update: &MarkdownUpdate) -> Result<String, ToolError> {
+    let first = append::update_page_markdown_allow_async(&ctx.notion, &ctx.auth, id, update).await?;
+    let result = match async_tasks::await_task(&ctx.notion, &ctx.auth, first, ctx.limits.async_wait).await? {
+        TaskState::Done(v) | TaskState::Succeeded { result: v, .. } => v,
+        TaskState::Pending { id: task, status } => {
+            ctx.notion.invalidate_pending_write(&NotionRequest::patch(
+                "PATCH /v1/pages/{id}/markdown",
+                format!("/v1/pages/{id}/markdown"),
+            ));
+            return Ok(format!(
+                "Page {id} content replacement accepted. {}",
+                async_tasks::pending_note(&task, &status)
+            ));
+        }
+    };
+    let page: append::PageMarkdown = crate::notion::client::decode("PATCH /v1/pages/{id}/markdown", result)?;
+    Ok(format!(
+        "Page {id} content replaced; now {} characters of Markdown.",
+        page.markdown.chars().count()
     ))
 }
 

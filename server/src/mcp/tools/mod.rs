@@ -15,6 +15,7 @@ mod pages;
 mod pages_write;
 mod relations;
 mod search;
+mod tasks;
 mod users;
 
 use super::error::ToolError;
@@ -41,6 +42,7 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(data_write::tools());
     v.extend(comments_write::tools());
     v.extend(files::tools());
+    v.extend(tasks::tools());
     v
 }
 

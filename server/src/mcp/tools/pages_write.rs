@@ -9,7 +9,8 @@ use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::append::{AppendPosition, append_blocks};
 use crate::notion::content_in;
 use crate::notion::writes::{self, Container};
-use crate::notion::{NotionError, endpoints};
+use crate::notion::async_tasks::{self, TaskState};
+use crate::notion::{NotionError, NotionRequest, endpoints};
 use notion_model::readable;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -256,6 +257,12 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
         };
     }
     icon_cover(&mut body, a.icon.as_deref(), a.cover.as_deref(), false)?;
+    if let Some(md) = a.content.as_deref()
+        && a.template.is_none()
+        && md.chars().count() >= async_tasks::ASYNC_FROM_CHARS
+    {
+        return create_page_async(&ctx, body, md).await;
+    }
     let total = blocks.len();
     let (first, rest) = content_in::split_for_request(blocks);
     if !first.is_empty() {
@@ -294,6 +301,36 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
         ));
     }
     Ok(out.trim_end().to_string())
+}
+
+/// A page with a large Markdown body: sent as `markdown` with `allow_async`, followed until
+/// Notion's task finishes or the call's wait is spent (then the task id is handed back).
+async fn create_page_async(ctx: &ToolCtx, mut body: Value, md: &str) -> Result<String, ToolError> {
+    body["markdown"] = json!(md);
+    body["allow_async"] = json!(true);
+    let parent_only = json!({"parent": body["parent"].clone()});
+    let first = writes::create_page(&ctx.notion, &ctx.auth, body).await?;
+    let page = match async_tasks::await_task(&ctx.notion, &ctx.auth, first, ctx.limits.async_wait)
+        .await?
+    {
+        TaskState::Done(v) | TaskState::Succeeded { result: v, .. } => v,
+        TaskState::Pending { id, status } => {
+            ctx.notion.invalidate_pending_write(
+                &NotionRequest::post("POST /v1/pages", "/v1/pages").json(parent_only),
+            );
+            return Ok(format!(
+                "Page creation accepted. {}",
+                async_tasks::pending_note(&id, &status)
+            ));
+        }
+    };
+    let id = writes::object_id(&page, "POST /v1/pages")?;
+    Ok(format!(
+        "Created page \"{}\" ({id}) {}\nContent: {} characters of Markdown, written by Notion.",
+        writes::plain_title(&page),
+        page.get("url").and_then(Value::as_str).unwrap_or(""),
+        md.chars().count()
+    ))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
