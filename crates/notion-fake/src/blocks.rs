@@ -114,8 +114,11 @@ fn parse_api_block(
     let children_value = data
         .remove("children")
         .or_else(|| obj.get("children").cloned());
+    // A column list is created with its columns and their children in one request, so a
+    // column's children do not count as a further nesting level.
+    let next = if kind == "column" { level } else { level + 1 };
     let children = match children_value {
-        Some(v) => parse_level(&v, &format!("{path}.{kind}.children"), level + 1, count)?,
+        Some(v) => parse_level(&v, &format!("{path}.{kind}.children"), next, count)?,
         None => Vec::new(),
     };
     let data = normalize_data(&kind, data, &format!("{path}.{kind}"), true)?;

@@ -132,6 +132,11 @@ impl Drop for InFlight {
 async fn handle_received(fake: FakeNotion, parts: http::request::Parts, bytes: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = parts.uri.path().to_string();
+    if parts.method == Method::GET
+        && let Some(rest) = path.strip_prefix(crate::uploads::HOSTED_FILES)
+    {
+        return hosted_file(&fake, rest);
+    }
     let method = parts.method.clone();
     let mut headers = BTreeMap::new();
     for name in ["notion-version", "content-type", "user-agent"] {
@@ -365,6 +370,20 @@ fn finish(fake: &FakeNotion, mut record: RecordedRequest, outcome: Outcome) -> R
     };
     builder
         .body(body)
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// A Notion-hosted file by its signed URL (no bearer token: the URL is the authorisation).
+fn hosted_file(fake: &FakeNotion, rest: &str) -> Response {
+    let found = crate::lock(&fake.inner.state).file_uploads.hosted_content(rest);
+    let (status, kind, body) = match found {
+        Some((kind, bytes)) => (StatusCode::OK, kind, bytes),
+        None => (StatusCode::NOT_FOUND, "text/plain".into(), b"no such file".to_vec()),
+    };
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, kind)
+        .body(Body::from(body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 

@@ -65,6 +65,9 @@ impl Upload {
     }
 }
 
+/// Path prefix under which the fake serves attached files (their "signed" URLs).
+pub const HOSTED_FILES: &str = "/files.notion-fake.test/";
+
 /// Uploads and the limits the fake enforces (lower them in tests to exercise multi-part cheaply).
 #[derive(Debug, Clone)]
 pub struct FileUploads {
@@ -142,13 +145,25 @@ impl FileUploads {
         v
     }
 
-    /// The attached form of an upload: a Notion-hosted file with a signed, expiring URL.
-    fn attached_file(&self, u: &Upload, now: i64) -> Value {
+    /// The attached form of an upload: a Notion-hosted file with a signed, expiring URL, served by
+    /// the fake itself under [`HOSTED_FILES`] (see [`Self::hosted_content`]).
+    fn attached_file(&self, u: &Upload, now: i64, base_url: &str) -> Value {
         let name = u.filename.clone().unwrap_or_else(|| "file".into());
         json!({
-            "url": format!("https://files.notion-fake.test/{}/{name}", fmt_id(&u.id)),
+            "url": format!("{base_url}{HOSTED_FILES}{}/{name}?expires={}", fmt_id(&u.id), now + 3600),
             "expiry_time": render::time(now + 3600),
         })
+    }
+
+    /// The content and type of an attached upload named by a hosted-file path (`<id>/<name>`).
+    pub fn hosted_content(&self, rest: &str) -> Option<(String, Vec<u8>)> {
+        let id = rest.split('/').next().and_then(parse_id)?;
+        let u = self.uploads.get(&id).filter(|u| u.attached)?;
+        let kind = u
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        Some((kind, u.content()))
     }
 
     /// Rewrites every file-upload reference in a write body into an attached `file` object.
@@ -158,16 +173,24 @@ impl FileUploads {
         workspace: Uuid,
         body: &Value,
         now: i64,
+        base_url: &str,
     ) -> ApiResult<Option<Value>> {
         if !contains_ref(body) {
             return Ok(None);
         }
         let mut out = body.clone();
-        self.rewrite(workspace, &mut out, "body", now)?;
+        self.rewrite(workspace, &mut out, "body", now, base_url)?;
         Ok(Some(out))
     }
 
-    fn rewrite(&mut self, workspace: Uuid, v: &mut Value, path: &str, now: i64) -> ApiResult<()> {
+    fn rewrite(
+        &mut self,
+        workspace: Uuid,
+        v: &mut Value,
+        path: &str,
+        now: i64,
+        base_url: &str,
+    ) -> ApiResult<()> {
         match v {
             Value::Object(obj) if is_ref(obj) => {
                 let raw = obj
@@ -204,7 +227,7 @@ impl FileUploads {
                         )));
                     }
                 }
-                let file = self.attached_file(upload, now);
+                let file = self.attached_file(upload, now, base_url);
                 if let Some(u) = self.uploads.get_mut(&id) {
                     u.attached = true;
                 }
@@ -215,13 +238,13 @@ impl FileUploads {
             }
             Value::Object(obj) => {
                 for (k, child) in obj.iter_mut() {
-                    self.rewrite(workspace, child, &format!("{path}.{k}"), now)?;
+                    self.rewrite(workspace, child, &format!("{path}.{k}"), now, base_url)?;
                 }
                 Ok(())
             }
             Value::Array(items) => {
                 for (i, child) in items.iter_mut().enumerate() {
-                    self.rewrite(workspace, child, &format!("{path}[{i}]"), now)?;
+                    self.rewrite(workspace, child, &format!("{path}[{i}]"), now, base_url)?;
                 }
                 Ok(())
             }

@@ -289,6 +289,12 @@ impl NotionClient {
         &self.inner.pacer
     }
 
+    /// The plain HTTP client (no credentials attached), e.g. to download a Notion-hosted file by
+    /// its signed URL.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// The read cache in front of this client.
     pub fn cache(&self) -> &Arc<ReadCache> {
         &self.inner.cache

@@ -7,6 +7,7 @@ pub mod async_tasks;
 pub mod breaker;
 pub mod client;
 pub mod content_in;
+pub mod duplicate;
 pub mod endpoints;
 pub mod error;
 pub mod pacer;

@@ -281,7 +281,7 @@ pub fn with_attachments(state: &mut State, ctx: &Ctx) -> ApiResult<Option<Ctx>> 
     let now = state.clock.now;
     let resolved = state
         .file_uploads
-        .resolve_refs(ctx.bot.workspace_id, &ctx.body, now)?;
+        .resolve_refs(ctx.bot.workspace_id, &ctx.body, now, &ctx.base_url)?;
     Ok(resolved.map(|body| Ctx {
         version: ctx.version,
         bot: ctx.bot.clone(),

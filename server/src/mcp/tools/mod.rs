@@ -7,6 +7,7 @@ mod comments;
 mod comments_write;
 mod data;
 mod data_write;
+mod duplicate;
 mod fetch;
 mod files;
 mod join;
@@ -43,6 +44,7 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(comments_write::tools());
     v.extend(files::tools());
     v.extend(tasks::tools());
+    v.extend(duplicate::tools());
     v
 }
 
