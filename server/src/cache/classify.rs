@@ -4,7 +4,7 @@
 //! has one key, because Notion answers it the same way to anyone who can see the object. Before a
 //! second identity gets that answer, its own token must have read the object once ([`Access`]).
 //! Answers that depend on who asks (users, comments: capabilities differ) are keyed per identity.
-//! Search and file uploads are never cached.
+//! Search, meeting-note queries and file uploads are never cached.
 
 use super::tags::{Tag, parse_id};
 use crate::notion::{NotionRequest, NotionVersion};
@@ -86,7 +86,10 @@ fn id_at(path: &str, i: usize) -> Option<Uuid> {
 /// Classify `req` for an identity (`identity` is only part of the key of per-identity answers).
 pub fn classify(req: &NotionRequest, version: NotionVersion, identity: &str) -> Class {
     let endpoint = req.endpoint;
-    if endpoint.starts_with("POST /v1/oauth") || endpoint == "POST /v1/search" {
+    if endpoint.starts_with("POST /v1/oauth")
+        || endpoint == "POST /v1/search"
+        || endpoint == "POST /v1/blocks/meeting_notes/query"
+    {
         return Class::Pass;
     }
     let read_method = req.method == Method::GET

@@ -63,7 +63,10 @@ pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<I
         }
         // Blocks: the block, its parent's list, and any page rendered as Markdown (which page
         // holds a nested block is not known here).
-        "PATCH /v1/blocks/{id}" | "DELETE /v1/blocks/{id}" | "PATCH /v1/blocks/{id}/children" => {
+        "PATCH /v1/blocks/{id}"
+        | "DELETE /v1/blocks/{id}"
+        | "PATCH /v1/blocks/{id}/children"
+        | "POST /v1/blocks/meeting_notes" => {
             if let Some(id) = path_id {
                 plan.push(Invalidation::Tag(Tag::object(id)));
                 if req.endpoint.ends_with("/children") {

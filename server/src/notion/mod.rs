@@ -10,6 +10,7 @@ pub mod content_in;
 pub mod duplicate;
 pub mod endpoints;
 pub mod error;
+pub mod meeting_notes;
 pub mod pacer;
 pub mod pagination;
 mod read_through;

@@ -140,6 +140,28 @@ pub async fn fetch_block_tree(
     Ok(tree)
 }
 
+/// A meeting note (or any block) with its content as [`fetch_block_tree`] reads it inside a page:
+/// a note's summary, notes and transcript under headings.
+pub async fn fetch_block_node(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    block: Block,
+    limits: TreeLimits,
+) -> Result<BlockNode, NotionError> {
+    let concurrency = limits.concurrency.max(1);
+    let ctx = Ctx {
+        c,
+        auth,
+        budget: AtomicUsize::new(limits.max_blocks.max(1)),
+        requests: Semaphore::new(concurrency),
+        max_depth: limits.max_depth.max(1),
+        concurrency,
+        pages: std::sync::Mutex::new(HashMap::new()),
+    };
+    ctx.claim(1);
+    ctx.node(block, 1).await.map(|(node, _)| node)
+}
+
 fn count(node: &BlockNode) -> usize {
     usize::from(node.block.is_some()) + node.children.iter().map(count).sum::<usize>()
 }
@@ -226,6 +248,19 @@ impl Ctx<'_> {
                 };
                 Ok((node, true))
             };
+            // A meeting note's summary, notes and transcript live under its tab blocks.
+            if matches!(block.kind.as_str(), "meeting_notes" | "transcription") {
+                if depth >= self.max_depth {
+                    return leaf(block, true);
+                }
+                let (children, complete) = self.meeting_tabs(&block, depth).await?;
+                let node = BlockNode {
+                    block: Some(block),
+                    children,
+                    children_omitted: !complete,
+                };
+                return Ok((node, complete));
+            }
             // Child pages and databases are links to other documents, not content of this one.
             if !block.has_children || matches!(block.kind.as_str(), "child_page" | "child_database")
             {
@@ -244,6 +279,45 @@ impl Ctx<'_> {
             };
             Ok((node, complete))
         })
+    }
+
+    /// The tabs of a meeting note (summary, notes, transcript), each as a heading followed by the
+    /// tab's content; whether all of it was fetched.
+    async fn meeting_tabs(&self, block: &Block, depth: usize) -> Result<(Vec<BlockNode>, bool), NotionError> {
+        let mut out = Vec::new();
+        let mut complete = true;
+        for (label, key) in [
+            ("Summary", "summary_block_id"),
+            ("Notes", "notes_block_id"),
+            ("Transcript", "transcript_block_id"),
+        ] {
+            let Some(tab) = block
+                .data()
+                .and_then(|d| d.get("children"))
+                .and_then(|c| c.get(key))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            else {
+                continue;
+            };
+            let (children, fetched_all, tab_complete) = self.children(tab, depth + 1).await?;
+            complete &= fetched_all && tab_complete;
+            let heading: Block = serde_json::from_value(serde_json::json!({
+                "id": tab, "type": "heading_3", "has_children": false,
+                "heading_3": {"rich_text": [{"type": "text", "text": {"content": label}, "plain_text": label}]}
+            }))
+            .map_err(|e| NotionError::Decode {
+                endpoint: "GET /v1/blocks/{id}/children",
+                message: e.to_string(),
+            })?;
+            out.push(BlockNode {
+                block: Some(heading),
+                children: Vec::new(),
+                children_omitted: false,
+            });
+            out.extend(children);
+        }
+        Ok((out, complete))
     }
 
     /// All children of `id` (each at `depth`), paginated. Returns the nodes, whether every child

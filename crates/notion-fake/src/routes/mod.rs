@@ -149,6 +149,8 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
     let delete = method == Method::DELETE;
     let resolved = match seg.first() {
         Some(&"file_uploads") => None,
+        // A meeting note names its recording as `source.file_upload_id`, not an attachment.
+        _ if seg == ["blocks", "meeting_notes"] => None,
         _ if get => None,
         _ => file_uploads::with_attachments(state, ctx)?,
     };

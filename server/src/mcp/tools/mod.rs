@@ -12,6 +12,7 @@ mod fetch;
 mod files;
 mod join;
 mod markdown;
+mod meetings;
 mod pages;
 mod pages_write;
 mod relations;
@@ -45,6 +46,7 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(files::tools());
     v.extend(tasks::tools());
     v.extend(duplicate::tools());
+    v.extend(meetings::tools());
     v
 }
 
