@@ -165,7 +165,8 @@ fn input_schema<A: JsonSchema>() -> JsonObject {
 
 /// Rewrite a generated schema into the plain, compact form clients and models read best: no
 /// `$schema`/root `title`, optional fields typed `X` rather than `[X, null]`, `anyOf [S, null]`
-/// collapsed to `S`, one-of-constants collapsed to an `enum`, no Rust integer formats.
+/// collapsed to `S`, one-of-constants collapsed to an `enum`, no Rust integer formats (nor their
+/// `minimum: 0`).
 fn strip_noise(v: &mut Value, top: bool) {
     let Value::Object(o) = v else { return };
     o.remove("$schema");
@@ -177,6 +178,10 @@ fn strip_noise(v: &mut Value, top: bool) {
         .is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
     {
         o.remove("format");
+        // An unsigned count is never negative; the bound says nothing a model needs.
+        if o.get("minimum") == Some(&Value::from(0)) {
+            o.remove("minimum");
+        }
     }
     // `type: [X, "null"]` → `type: X` (optional arguments are simply not required).
     if let Some(Value::Array(types)) = o.get("type") {
@@ -264,7 +269,7 @@ mod tests {
                 "type": "object",
                 "properties": {
                     "type": {"type": "string", "enum": ["page"], "description": "kind"},
-                    "limit": {"type": "integer", "minimum": 0},
+                    "limit": {"type": "integer"},
                     "format": {"description": "Output.", "type": "string", "enum": ["markdown", "json"]}
                 }
             })

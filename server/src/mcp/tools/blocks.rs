@@ -16,8 +16,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "get_block_children",
         "List child blocks",
-        "The blocks inside a page or block, each tagged with its id (for edits and comments). `recursive` also \
-         reads nested blocks.",
+        "The blocks inside a page or block, tagged with their ids (for edits and comments).",
         Effect::Read,
         get_block_children,
     )]
@@ -28,7 +27,7 @@ pub fn tools() -> Vec<ToolDef> {
 pub struct ChildrenArgs {
     /// Page or block id/URL.
     id: String,
-    /// Also read nested children (default false).
+    /// Also nested blocks.
     recursive: Option<bool>,
     /// Max top-level blocks (default 100, max 1000).
     limit: Option<u32>,

@@ -25,7 +25,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "get_database",
             "Get database",
-            "A database container: title and its data sources (ids for query_data_source / get_data_source).",
+            "A database: title and data sources (ids for query_data_source, get_data_source).",
             Effect::Read,
             get_database,
         ),
@@ -39,7 +39,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "list_data_source_templates",
             "List page templates",
-            "Page templates available in a data source (ids for creating pages from a template).",
+            "Page templates of a data source (ids for create_page's `template`).",
             Effect::Read,
             list_templates,
         ),
@@ -63,7 +63,7 @@ pub struct QueryArgs {
     format: Option<Format>,
 }
 
-/// One sort key: a property (by name) or a timestamp.
+// One sort key: a property (by name) or a timestamp.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SortKey {

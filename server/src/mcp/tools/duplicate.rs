@@ -21,8 +21,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "duplicate_page",
         "Duplicate page",
-        "Copy a page (default: next to it). mode: auto, template (Notion copies server-side, in the background) \
-         or copy (block by block, ≤1000 blocks/20 pages; reports what it could not copy).",
+        "Copy a page (beside it, or under `parent`: page/database id or \"workspace\"). mode: auto, template (Notion copies it in the background) or copy \
+         (block by block, ≤1000 blocks/20 pages, says what it left out).",
         Effect::Write {
             destructive: false,
             idempotent: false,
@@ -36,10 +36,8 @@ pub fn tools() -> Vec<ToolDef> {
 pub struct DuplicateArgs {
     /// Page id or URL.
     id: String,
-    /// Page/database id or "workspace".
     parent: Option<String>,
     title: Option<String>,
-    /// auto (default), template or copy.
     mode: Option<String>,
 }
 

@@ -25,8 +25,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "fetch",
         "Fetch page, database or block",
-        "Read a Notion page (properties + full content), database, data source (schema + first rows) or block, by id \
-         or Notion URL, as Markdown. Long pages end with a cursor to continue.",
+        "Read a page (properties + content), database, data source (schema + first rows) or block by id or URL, \
+         as Markdown. Long pages end with a cursor.",
         Effect::Read,
         fetch,
     )]
@@ -40,9 +40,9 @@ pub struct FetchArgs {
     /// What `id` is, if known (saves a lookup).
     #[serde(rename = "type")]
     kind: Option<Kind>,
-    /// Continue a long page from the cursor its previous output gave.
+    /// From a previous output.
     cursor: Option<String>,
-    /// Tag every block with its id (for later edits). Default false.
+    /// Tag blocks with their ids.
     block_ids: Option<bool>,
     format: Option<Format>,
 }

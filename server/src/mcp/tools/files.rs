@@ -22,8 +22,8 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "upload_file",
             "Upload file",
-            "Upload a file from `url` or base64 `content`, optionally attaching it to a page/block as a block \
-             (image, pdf, video, audio, file), icon, cover or files property.",
+            "Upload a file from `url` or base64 `content`; optionally attach it to a page/block as a block, \
+             icon, cover or files property.",
             Effect::Write {
                 destructive: false,
                 idempotent: false,

@@ -19,15 +19,15 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "list_meeting_notes",
             "List meeting notes",
-            "AI meeting notes the integration's user attended (others are not visible), ≤50, no paging. \
-             query: title contains; filter/sort: Notion's meeting-note JSON. Read one with fetch.",
+            "AI meeting notes you attended (no others), ≤50, no cursor. query: title words; \
+             filter/sort: Notion JSON. Read with fetch.",
             Effect::Read,
             list_meeting_notes,
         ),
         ToolDef::new(
             "create_meeting_note",
             "Create meeting note",
-            "Make AI meeting notes from an uploaded recording (upload_id + page) or an audio/video/file block.",
+            "AI meeting notes from an uploaded recording (upload_id + page) or an audio/video/file `block`.",
             Effect::Write {
                 destructive: false,
                 idempotent: false,
@@ -40,11 +40,9 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
-    /// Title contains.
     query: Option<String>,
     filter: Option<Value>,
     sort: Option<Vec<Value>>,
-    /// 1–50 (default 50).
     limit: Option<u32>,
 }
 
@@ -149,15 +147,10 @@ fn line(n: &Value) -> String {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateArgs {
-    /// An uploaded recording (status uploaded); needs `page`.
     upload_id: Option<String>,
-    /// Page id or URL.
     page: Option<String>,
-    /// Audio/video/file block id instead.
     block: Option<String>,
     title: Option<String>,
-    /// auto or a code such as en.
-    language: Option<String>,
 }
 
 async fn create_meeting_note(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
@@ -177,9 +170,6 @@ async fn create_meeting_note(ctx: ToolCtx, a: CreateArgs) -> Result<String, Tool
     };
     if let Some(t) = a.title {
         body["title"] = json!(t);
-    }
-    if let Some(l) = a.language {
-        body["language"] = json!(l);
     }
     let note = meeting_notes::create(&ctx.notion, &ctx.auth, body).await.map_err(arg_error)?;
     let id = writes::object_id(&note, "POST /v1/blocks/meeting_notes")?;

@@ -50,7 +50,7 @@ pub fn all() -> Vec<ToolDef> {
     v
 }
 
-/// Output format (default markdown).
+// Output format, markdown by default (no schema description: the enum says it all).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {

@@ -16,15 +16,15 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "get_page",
             "Get page properties",
-            "A page's title, properties, parent, icon and url, without its content (use `fetch` for content).",
+            "A page's title, properties, parent, icon and url (no content: use `fetch`).",
             Effect::Read,
             get_page,
         ),
         ToolDef::new(
             "get_page_property",
             "Get full property value",
-            "Every item of one page property — relations, people, rollups or long text — past the 25 items page \
-             reads show.",
+            "All items of one page property (relations, people, rollups, long text), past the 25 a page read \
+             shows.",
             Effect::Read,
             get_page_property,
         ),

@@ -23,8 +23,7 @@ pub fn tools() -> Vec<ToolDef> {
             "create_page",
             "Create page",
             "Create a page in a page, database (a row) or the workspace. properties: readable \
-             ({\"Status\":\"Done\",\"Due\":\"2025-01-02\"}) or Notion JSON; body: Markdown `content` (any length) \
-             or `blocks`.",
+             ({\"Status\":\"Done\",\"Due\":\"2025-01-02\"}) or Notion JSON; body: Markdown `content` or `blocks`.",
             Effect::Write {
                 destructive: false,
                 idempotent: false,

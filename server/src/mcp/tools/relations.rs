@@ -34,7 +34,7 @@ pub struct ResolveArgs {
     properties: Option<Vec<String>>,
     /// Max related pages (default 500, max 5000).
     limit: Option<u32>,
-    /// markdown (default) or json.
+    // markdown (default) or json.
     format: Option<Format>,
 }
 

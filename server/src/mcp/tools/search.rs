@@ -15,8 +15,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "search",
         "Search Notion",
-        "Find pages and databases (data sources) by title words, newest edits first. Returns titles, types and ids \
-         for `fetch`. Omit `query` to list recently edited items.",
+        "Find pages and data sources by title words, newest edits first, with ids for `fetch`. Without `query`: \
+         recently edited items.",
         Effect::Read,
         search,
     )]
@@ -30,7 +30,7 @@ pub struct SearchArgs {
     /// Only pages, or only data sources (database tables).
     #[serde(rename = "type")]
     kind: Option<Kind>,
-    /// Order by last edit: newest first (default) or oldest first.
+    // By last edit: newest first (default) or oldest first.
     sort: Option<Sort>,
     /// Max results (default 20, max 500).
     limit: Option<u32>,

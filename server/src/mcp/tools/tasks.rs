@@ -15,7 +15,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "get_task",
         "Get async task",
-        "Status of a write Notion is still applying (task_id from a write's answer): done, failed, or wait.",
+        "Status of an async write, by the task_id it answered.",
         Effect::Read,
         get_task,
     )]
