@@ -215,6 +215,24 @@ async fn exercise_write_tools(version: &str) -> Vec<RecordedRequest> {
     )
     .await;
 
+    // Duplicates: Notion's template copy, then block by block (appends placed with `position`,
+    // the attached files uploaded again).
+    h.text(T, "duplicate_page", json!({"id": page, "mode": "template"}))
+        .await;
+    h.text(T, "duplicate_page", json!({"id": home, "mode": "copy", "parent": page}))
+        .await;
+    // A large Markdown body goes out with `allow_async` and is followed to its end.
+    let long: String = (0..600).map(|i| format!("Line {i} of a long body.\n\n")).collect();
+    h.text(T, "update_page_markdown", json!({"id": page, "content": long, "allow_deleting_content": true}))
+        .await;
+    // Meeting notes: a query with a filter and sort.
+    h.text(
+        T,
+        "list_meeting_notes",
+        json!({"query": "standup", "sort": [{"property": "created_time", "direction": "descending"}], "limit": 5}),
+    )
+    .await;
+
     let requests = h.fake().requests();
     h.shutdown().await;
     // Reads may 404 (the tools probe whether an id is a page, a data source or a database).

@@ -177,7 +177,7 @@ impl Converter {
             | "unsupported" | "template" => return None,
             _ => {}
         }
-        Some(json!({"object": "block", "type": kind, kind: Value::Object(d)}))
+        Some(json!({"type": kind, kind: Value::Object(d)}))
     }
 
     /// A property value as a request (`None`: read-only or not settable).

@@ -453,7 +453,7 @@ impl<'a> Writer<'a> {
                         }
                     }
                     if kids.is_empty() {
-                        kids.push(json!({"object": "block", "type": "paragraph", "paragraph": {"rich_text": []}}));
+                        kids.push(json!({"type": "paragraph", "paragraph": {"rich_text": []}}));
                     }
                     cj["column"]["children"] = Value::Array(kids);
                     columns.push(cj);
