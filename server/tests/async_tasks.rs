@@ -36,15 +36,21 @@ async fn a_large_replace_runs_as_a_task_and_is_followed_to_the_end() {
     let page = id("archive");
     let md = long_markdown("new");
     let out = h
-        .text(T, "update_page_markdown", json!({"id": page, "content": md}))
+        .text(
+            T,
+            "update_page_markdown",
+            json!({"id": page, "content": md}),
+        )
         .await;
     assert!(out.contains("content replaced"), "{out}");
     assert_eq!(accepted(&h), 1, "the write was not sent with allow_async");
     assert!(polls(&h) >= 2, "the task was not polled to its end");
-    let body = h
-        .text(T, "get_page_markdown", json!({"id": page}))
-        .await;
-    assert!(body.contains("Paragraph 599 of the new body"), "{}", &body[..200]);
+    let body = h.text(T, "get_page_markdown", json!({"id": page})).await;
+    assert!(
+        body.contains("Paragraph 599 of the new body"),
+        "{}",
+        &body[..200]
+    );
     h.shutdown().await;
 }
 
@@ -62,7 +68,11 @@ async fn a_large_page_create_runs_as_a_task() {
     assert_eq!(accepted(&h), 1);
     let page = first_id(&out);
     let body = h.text(T, "get_page_markdown", json!({"id": page})).await;
-    assert!(body.contains("Paragraph 599 of the created body"), "{}", &body[..200]);
+    assert!(
+        body.contains("Paragraph 599 of the created body"),
+        "{}",
+        &body[..200]
+    );
     // Small bodies stay synchronous.
     h.text(
         T,
@@ -90,7 +100,10 @@ async fn a_task_that_fails_after_its_202_is_the_writes_error() {
     let e = error_of(&r);
     assert_eq!(e["code"], "validation_error", "{r}");
     let msg = e["message"].as_str().unwrap();
-    assert!(msg.contains("task_") && msg.contains("nothing was changed"), "{msg}");
+    assert!(
+        msg.contains("task_") && msg.contains("nothing was changed"),
+        "{msg}"
+    );
     assert!(msg.contains("allow_deleting_content"), "{msg}");
     assert_eq!(accepted(&h), 1);
     let body = h.text(T, "get_page_markdown", json!({"id": home})).await;
@@ -109,8 +122,9 @@ async fn a_task_outliving_the_call_is_handed_back_and_the_cache_follows_it() {
     // A 2 s call deadline leaves one second of waiting; the task needs six polls.
     let h = Harness::start_with(fixture(), |a| {
         a.tool_timeout_secs = 2;
-        a.webhook_verification_token =
-            vec![notion_mcp_remote::config::Redacted("secret_async_tasks".to_owned())];
+        a.webhook_verification_token = vec![notion_mcp_remote::config::Redacted(
+            "secret_async_tasks".to_owned(),
+        )];
     })
     .await;
     h.fake()
@@ -134,7 +148,10 @@ async fn a_task_outliving_the_call_is_handed_back_and_the_cache_follows_it() {
         .to_string();
     // While it runs, reads show the page as Notion has it (the cache may keep that).
     let during = h.text(T, "fetch", json!({"id": page})).await;
-    assert!(!during.contains("Paragraph 1 of the later body"), "{during}");
+    assert!(
+        !during.contains("Paragraph 1 of the later body"),
+        "{during}"
+    );
     let mut finished = None;
     for _ in 0..10 {
         let r = h.call(T, "get_task", json!({"task_id": task})).await;
@@ -144,12 +161,18 @@ async fn a_task_outliving_the_call_is_handed_back_and_the_cache_follows_it() {
             finished = Some(text);
             break;
         }
-        assert!(text.contains("running") || text.contains("queued"), "{text}");
+        assert!(
+            text.contains("running") || text.contains("queued"),
+            "{text}"
+        );
     }
     let finished = finished.expect("the task never finished");
     assert!(finished.contains("characters of Markdown"), "{finished}");
     // No webhook was delivered: only the finished task's invalidation makes this read fresh.
     let after = h.text(T, "fetch", json!({"id": page})).await;
-    assert!(after.contains("Paragraph 599 of the later body"), "stale after the task finished");
+    assert!(
+        after.contains("Paragraph 599 of the later body"),
+        "stale after the task finished"
+    );
     h.shutdown().await;
 }

@@ -59,7 +59,11 @@ fn children(h: &Harness, id: &str) -> Vec<(String, String, Value)> {
             .iter()
             .map(|k| match (s.blocks.get(k), s.pages.get(k)) {
                 (Some(b), _) => (k.to_string(), b.kind.clone(), b.data.clone()),
-                (None, Some(p)) => (k.to_string(), "child_page".into(), json!({"title": s.page_title(p)})),
+                (None, Some(p)) => (
+                    k.to_string(),
+                    "child_page".into(),
+                    json!({"title": s.page_title(p)}),
+                ),
                 _ => (k.to_string(), "child_database".into(), Value::Null),
             })
             .collect()
@@ -71,8 +75,12 @@ async fn a_block_by_block_copy_is_faithful_and_says_what_it_left_out() {
     let h = Harness::start(fixture()).await;
     let src = id("src");
     let sub = first_id(
-        &h.text(T, "create_page", json!({"parent": src, "title": "Sub", "content": "Sub content here"}))
-            .await,
+        &h.text(
+            T,
+            "create_page",
+            json!({"parent": src, "title": "Sub", "content": "Sub content here"}),
+        )
+        .await,
     );
     append_raw(
         &h,
@@ -91,10 +99,18 @@ async fn a_block_by_block_copy_is_faithful_and_says_what_it_left_out() {
     )
     .await;
     // Content below a column's block: only reachable in a later request.
-    let list = children(&h, &src).into_iter().find(|c| c.1 == "column_list").unwrap();
+    let list = children(&h, &src)
+        .into_iter()
+        .find(|c| c.1 == "column_list")
+        .unwrap();
     let columns = children(&h, &list.0);
     let toggle = children(&h, &columns[0].0)[0].0.clone();
-    append_raw(&h, &toggle, json!([{"type": "paragraph", "paragraph": text("Inside a column, deeper")}])).await;
+    append_raw(
+        &h,
+        &toggle,
+        json!([{"type": "paragraph", "paragraph": text("Inside a column, deeper")}]),
+    )
+    .await;
     h.text(
         T,
         "upload_file",
@@ -103,11 +119,18 @@ async fn a_block_by_block_copy_is_faithful_and_says_what_it_left_out() {
     .await;
 
     let out = h
-        .text(T, "duplicate_page", json!({"id": src, "parent": id("dest"), "mode": "copy", "title": "Copy of Source"}))
+        .text(
+            T,
+            "duplicate_page",
+            json!({"id": src, "parent": id("dest"), "mode": "copy", "title": "Copy of Source"}),
+        )
         .await;
     assert!(out.contains("Copied 2 page(s)"), "{out}");
     assert!(out.contains("1 file(s) re-uploaded"), "{out}");
-    assert!(out.contains("Not copied:") && out.contains("child_database"), "{out}");
+    assert!(
+        out.contains("Not copied:") && out.contains("child_database"),
+        "{out}"
+    );
     let copy = first_id(out.split("as \"Copy of Source\" (").nth(1).unwrap());
     assert_ne!(copy, src);
 
@@ -115,26 +138,45 @@ async fn a_block_by_block_copy_is_faithful_and_says_what_it_left_out() {
     let kinds: Vec<&str> = kids.iter().map(|(_, k, _)| k.as_str()).collect();
     assert_eq!(
         kinds,
-        ["paragraph", "toggle", "table", "child_page", "column_list", "link_to_page", "paragraph", "file"],
+        [
+            "paragraph",
+            "toggle",
+            "table",
+            "child_page",
+            "column_list",
+            "link_to_page",
+            "paragraph",
+            "file"
+        ],
         "document order, the sub-page in its place"
     );
     let new_sub = &kids[3].0;
     assert_ne!(new_sub, &sub, "the sub-page was copied, not moved");
-    assert_eq!(kids[5].2["page_id"], json!(new_sub), "link_to_page points at the copy");
+    assert_eq!(
+        kids[5].2["page_id"],
+        json!(new_sub),
+        "link_to_page points at the copy"
+    );
     let mention = &kids[6].2["rich_text"][1]["mention"]["page"]["id"];
     assert_eq!(mention, &json!(new_sub), "the mention points at the copy");
     assert_eq!(children(&h, &kids[2].0).len(), 2, "the table's rows");
     let columns = children(&h, &kids[4].0);
     assert_eq!(columns.len(), 2);
     let left = children(&h, &columns[0].0);
-    assert_eq!(children(&h, &left[0].0)[0].2["rich_text"][0]["plain_text"], "Inside a column, deeper");
+    assert_eq!(
+        children(&h, &left[0].0)[0].2["rich_text"][0]["plain_text"],
+        "Inside a column, deeper"
+    );
     // The file is a new upload, attached to the copy.
     let src_file = children(&h, &src).last().unwrap().2.clone();
     let new_file = &kids[7].2;
     assert_ne!(src_file["file"]["url"], new_file["file"]["url"]);
     assert_eq!(new_file["type"], "file");
     let body = h.text(T, "fetch", json!({"id": copy})).await;
-    assert!(body.contains("Nested deep text") && body.contains("a2"), "{body}");
+    assert!(
+        body.contains("Nested deep text") && body.contains("a2"),
+        "{body}"
+    );
     let sub_body = h.text(T, "fetch", json!({"id": new_sub})).await;
     assert!(sub_body.contains("Sub content here"), "{sub_body}");
     // The source is untouched.
@@ -159,9 +201,14 @@ async fn the_template_copy_lets_notion_copy_the_content() {
     assert_eq!(sent["template"]["template_id"], json!(src), "{sent}");
     assert!(sent.get("children").is_none());
     let body = h.text(T, "fetch", json!({"id": copy})).await;
-    assert!(body.contains("Hello from the source") && body.contains("Nested deep text"), "{body}");
+    assert!(
+        body.contains("Hello from the source") && body.contains("Nested deep text"),
+        "{body}"
+    );
     // Next to the source (both in the workspace).
-    let parent = h.fake().with_state(|s| s.pages[&copy.parse().unwrap()].parent);
+    let parent = h
+        .fake()
+        .with_state(|s| s.pages[&copy.parse().unwrap()].parent);
     assert_eq!(parent, notion_fake::state::Parent::Workspace);
     h.shutdown().await;
 }
@@ -176,17 +223,40 @@ async fn bad_input_and_a_source_too_large_are_refused_before_writing() {
     let h = Harness::start(big).await;
     let pages_before = h.fake().with_state(|s| s.pages.len());
     let r = h
-        .call(T, "duplicate_page", json!({"id": id("Huge"), "mode": "copy"}))
+        .call(
+            T,
+            "duplicate_page",
+            json!({"id": id("Huge"), "mode": "copy"}),
+        )
         .await;
     let e = error_of(&r);
     assert_eq!(e["field"], "id", "{r}");
     let msg = e["message"].as_str().unwrap();
-    assert!(msg.contains("too large") && msg.contains("1000 blocks") && msg.contains("nothing was written"), "{msg}");
+    assert!(
+        msg.contains("too large")
+            && msg.contains("1000 blocks")
+            && msg.contains("nothing was written"),
+        "{msg}"
+    );
     assert_eq!(h.fake().with_state(|s| s.pages.len()), pages_before);
-    assert!(!h.fake().requests().iter().any(|r| r.method != http::Method::GET), "something was written");
-    let r = h.call(T, "duplicate_page", json!({"id": id("small"), "mode": "clone"})).await;
+    assert!(
+        !h.fake()
+            .requests()
+            .iter()
+            .any(|r| r.method != http::Method::GET),
+        "something was written"
+    );
+    let r = h
+        .call(
+            T,
+            "duplicate_page",
+            json!({"id": id("small"), "mode": "clone"}),
+        )
+        .await;
     assert_eq!(error_of(&r)["field"], "mode", "{r}");
-    let r = h.call(T, "duplicate_page", json!({"id": "not an id"})).await;
+    let r = h
+        .call(T, "duplicate_page", json!({"id": "not an id"}))
+        .await;
     assert_eq!(error_of(&r)["field"], "id", "{r}");
     h.shutdown().await;
 }
@@ -194,16 +264,24 @@ async fn bad_input_and_a_source_too_large_are_refused_before_writing() {
 #[tokio::test]
 async fn the_destination_lists_the_copy_at_once_with_the_cache_on() {
     let h = Harness::start_with(fixture(), |a| {
-        a.webhook_verification_token =
-            vec![notion_mcp_remote::config::Redacted("secret_duplicate".to_owned())];
+        a.webhook_verification_token = vec![notion_mcp_remote::config::Redacted(
+            "secret_duplicate".to_owned(),
+        )];
     })
     .await;
     let dest = id("dest");
     let before = h.text(T, "get_block_children", json!({"id": dest})).await;
     assert!(!before.contains("Source"), "{before}");
-    h.text(T, "duplicate_page", json!({"id": id("src"), "parent": dest, "mode": "copy"}))
-        .await;
+    h.text(
+        T,
+        "duplicate_page",
+        json!({"id": id("src"), "parent": dest, "mode": "copy"}),
+    )
+    .await;
     let after = h.text(T, "get_block_children", json!({"id": dest})).await;
-    assert!(after.contains("Source"), "the cached listing missed the copy: {after}");
+    assert!(
+        after.contains("Source"),
+        "the cached listing missed the copy: {after}"
+    );
     h.shutdown().await;
 }

@@ -27,8 +27,9 @@ fn fixture() -> Fixture {
 async fn start(cache: bool) -> (Harness, String) {
     let h = Harness::start_with(fixture(), |a| {
         if cache {
-            a.webhook_verification_token =
-                vec![notion_mcp_remote::config::Redacted("secret_meetings".to_owned())];
+            a.webhook_verification_token = vec![notion_mcp_remote::config::Redacted(
+                "secret_meetings".to_owned(),
+            )];
         }
     })
     .await;
@@ -79,12 +80,23 @@ async fn lists_only_attended_meetings_with_queries_filters_and_the_cap() {
     let (h, standup) = start(false).await;
     let all = h.text(T, "list_meeting_notes", json!({})).await;
     assert!(all.starts_with("2 meeting note(s)"), "{all}");
-    assert!(all.contains("Weekly standup") && all.contains(&standup) && all.contains("Design review"), "{all}");
-    assert!(!all.contains("Board meeting"), "a meeting the integration did not attend: {all}");
+    assert!(
+        all.contains("Weekly standup") && all.contains(&standup) && all.contains("Design review"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("Board meeting"),
+        "a meeting the integration did not attend: {all}"
+    );
     assert!(!all.contains("no cursor"), "{all}");
 
-    let q = h.text(T, "list_meeting_notes", json!({"query": "standup"})).await;
-    assert!(q.contains("Weekly standup") && !q.contains("Design review"), "{q}");
+    let q = h
+        .text(T, "list_meeting_notes", json!({"query": "standup"}))
+        .await;
+    assert!(
+        q.contains("Weekly standup") && !q.contains("Design review"),
+        "{q}"
+    );
     let f = h
         .text(
             T,
@@ -93,7 +105,10 @@ async fn lists_only_attended_meetings_with_queries_filters_and_the_cap() {
                 "value": {"type": "exact", "value": "Design"}}}}),
         )
         .await;
-    assert!(f.contains("Design review") && !f.contains("Weekly standup"), "{f}");
+    assert!(
+        f.contains("Design review") && !f.contains("Weekly standup"),
+        "{f}"
+    );
     let one = h.text(T, "list_meeting_notes", json!({"limit": 1})).await;
     assert!(one.starts_with("1 meeting note(s)"), "{one}");
     assert!(one.contains("at most 1 and has no cursor"), "{one}");
@@ -108,7 +123,10 @@ async fn lists_only_attended_meetings_with_queries_filters_and_the_cap() {
         .await;
     let e = error_of(&r);
     assert_eq!(e["field"], "filter", "{r}");
-    assert!(e["message"].as_str().unwrap().contains("created_time"), "{r}");
+    assert!(
+        e["message"].as_str().unwrap().contains("created_time"),
+        "{r}"
+    );
     let r = h
         .call(
             T,
@@ -136,8 +154,13 @@ async fn fetch_reads_summary_notes_and_transcript() {
     ] {
         assert!(page.contains(part), "{part} missing:\n{page}");
     }
-    let one = h.text(T, "fetch", json!({"id": standup, "type": "block"})).await;
-    assert!(one.contains("meeting_notes") && one.contains("Ship on Friday") && one.contains("Friday."), "{one}");
+    let one = h
+        .text(T, "fetch", json!({"id": standup, "type": "block"}))
+        .await;
+    assert!(
+        one.contains("meeting_notes") && one.contains("Ship on Friday") && one.contains("Friday."),
+        "{one}"
+    );
     assert!(!one.contains("Colours settled"), "{one}");
     h.shutdown().await;
 }
@@ -148,7 +171,11 @@ async fn creates_a_note_from_an_upload_and_the_cached_page_shows_it() {
     let page = id("notes");
     let before = h.text(T, "fetch", json!({"id": page})).await;
     let up = h
-        .text(T, "upload_file", json!({"content": "AAAAGGZ0eXBNNEEg", "filename": "call.m4a"}))
+        .text(
+            T,
+            "upload_file",
+            json!({"content": "AAAAGGZ0eXBNNEEg", "filename": "call.m4a"}),
+        )
         .await;
     let upload = up.split_whitespace().nth(1).unwrap().to_string();
     let out = h
@@ -158,14 +185,24 @@ async fn creates_a_note_from_an_upload_and_the_cached_page_shows_it() {
             json!({"upload_id": upload, "page": page, "title": "Call with Zoe"}),
         )
         .await;
-    assert!(out.contains("Created meeting note") && out.contains("Do not repeat"), "{out}");
+    assert!(
+        out.contains("Created meeting note") && out.contains("Do not repeat"),
+        "{out}"
+    );
     let note = first_id(&out);
     let after = h.text(T, "fetch", json!({"id": page})).await;
     assert_ne!(before, after);
-    assert!(after.contains("Call with Zoe") && after.contains(&note), "the cached page missed the note: {after}");
-    let listed = h.text(T, "list_meeting_notes", json!({"query": "Zoe"})).await;
+    assert!(
+        after.contains("Call with Zoe") && after.contains(&note),
+        "the cached page missed the note: {after}"
+    );
+    let listed = h
+        .text(T, "list_meeting_notes", json!({"query": "Zoe"}))
+        .await;
     assert!(listed.contains(&note), "{listed}");
-    let r = h.call(T, "create_meeting_note", json!({"upload_id": upload})).await;
+    let r = h
+        .call(T, "create_meeting_note", json!({"upload_id": upload}))
+        .await;
     assert_eq!(error_of(&r)["field"], "page", "{r}");
     h.shutdown().await;
 }

@@ -375,10 +375,16 @@ fn finish(fake: &FakeNotion, mut record: RecordedRequest, outcome: Outcome) -> R
 
 /// A Notion-hosted file by its signed URL (no bearer token: the URL is the authorisation).
 fn hosted_file(fake: &FakeNotion, rest: &str) -> Response {
-    let found = crate::lock(&fake.inner.state).file_uploads.hosted_content(rest);
+    let found = crate::lock(&fake.inner.state)
+        .file_uploads
+        .hosted_content(rest);
     let (status, kind, body) = match found {
         Some((kind, bytes)) => (StatusCode::OK, kind, bytes),
-        None => (StatusCode::NOT_FOUND, "text/plain".into(), b"no such file".to_vec()),
+        None => (
+            StatusCode::NOT_FOUND,
+            "text/plain".into(),
+            b"no such file".to_vec(),
+        ),
     };
     Response::builder()
         .status(status)

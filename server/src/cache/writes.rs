@@ -168,10 +168,12 @@ pub fn task_plan(task: &Value) -> Vec<Invalidation> {
     };
     let req = match name {
         "POST /v1/pages" => NotionRequest::post("POST /v1/pages", "/v1/pages"),
-        "PATCH /v1/pages/{id}/markdown" | "PATCH /v1/pages/{page_id}/markdown" => NotionRequest::patch(
-            "PATCH /v1/pages/{id}/markdown",
-            format!("/v1/pages/{}/markdown", id.hyphenated()),
-        ),
+        "PATCH /v1/pages/{id}/markdown" | "PATCH /v1/pages/{page_id}/markdown" => {
+            NotionRequest::patch(
+                "PATCH /v1/pages/{id}/markdown",
+                format!("/v1/pages/{}/markdown", id.hyphenated()),
+            )
+        }
         _ => return vec![Invalidation::Everything],
     };
     plan(&req, Ok(&result))

@@ -55,7 +55,10 @@ pub fn task_id_arg(raw: &str) -> Result<String, NotionError> {
 /// `GET /v1/async_tasks/{id}` (idempotent; never cached).
 pub async fn get_task(c: &NotionClient, auth: &NotionAuth, id: &str) -> Result<Value, NotionError> {
     let id = task_id_arg(id)?;
-    let req = NotionRequest::get(POLL_ENDPOINT, format!("/v1/async_tasks/{}", encode_segment(&id)));
+    let req = NotionRequest::get(
+        POLL_ENDPOINT,
+        format!("/v1/async_tasks/{}", encode_segment(&id)),
+    );
     c.send(&markdown_auth(auth), req).await
 }
 
@@ -65,8 +68,15 @@ pub fn state_of(task: Value) -> Result<TaskState, NotionError> {
     if !is_task(&task) {
         return Ok(TaskState::Done(task));
     }
-    let id = task.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    let status = task.get("status").and_then(Value::as_str).unwrap_or("unknown");
+    let id = task
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let status = task
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
     match status {
         "succeeded" => Ok(TaskState::Succeeded {
             id,
@@ -79,7 +89,9 @@ pub fn state_of(task: Value) -> Result<TaskState, NotionError> {
             let e = parse_error_body(u16::try_from(code).unwrap_or(400), &body);
             Err(super::writes::with_context(
                 e,
-                &format!("Notion accepted the write as task {id}, then it failed and nothing was changed"),
+                &format!(
+                    "Notion accepted the write as task {id}, then it failed and nothing was changed"
+                ),
             ))
         }
         other => Ok(TaskState::Pending {
@@ -143,16 +155,23 @@ mod tests {
         let done = state_of(json!({"object": "page", "id": "x"})).unwrap();
         assert!(matches!(done, TaskState::Done(_)));
         let t = json!({"object": "async_task", "id": "task_1", "status": "running", "poll_after_seconds": 2});
-        assert!(matches!(state_of(t.clone()).unwrap(), TaskState::Pending { status, .. } if status == "running"));
+        assert!(
+            matches!(state_of(t.clone()).unwrap(), TaskState::Pending { status, .. } if status == "running")
+        );
         assert_eq!(asked_wait(&t), Duration::from_secs(2));
         let ok = json!({"object": "async_task", "id": "task_1", "status": "succeeded", "result": {"id": "p"}});
-        assert!(matches!(state_of(ok).unwrap(), TaskState::Succeeded { result, .. } if result["id"] == "p"));
+        assert!(
+            matches!(state_of(ok).unwrap(), TaskState::Succeeded { result, .. } if result["id"] == "p")
+        );
         let failed = json!({"object": "async_task", "id": "task_1", "status": "failed",
             "error": {"object": "error", "status": 400, "code": "validation_error", "message": "bad markdown"}});
         let e = state_of(failed).unwrap_err();
         assert_eq!(e.status(), Some(400));
         assert_eq!(e.code(), "validation_error");
-        assert!(e.to_string().contains("task_1") && e.to_string().contains("bad markdown"), "{e}");
+        assert!(
+            e.to_string().contains("task_1") && e.to_string().contains("bad markdown"),
+            "{e}"
+        );
     }
 
     #[test]

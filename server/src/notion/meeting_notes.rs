@@ -14,14 +14,21 @@ pub const MAX_RESULTS: u32 = 50;
 
 /// `POST /v1/blocks/meeting_notes/query` → `{results, has_more}` (idempotent; never cached).
 pub async fn query(c: &NotionClient, auth: &NotionAuth, body: Value) -> Result<Value, NotionError> {
-    let req = NotionRequest::post("POST /v1/blocks/meeting_notes/query", "/v1/blocks/meeting_notes/query")
-        .json(body)
-        .idempotent(true);
+    let req = NotionRequest::post(
+        "POST /v1/blocks/meeting_notes/query",
+        "/v1/blocks/meeting_notes/query",
+    )
+    .json(body)
+    .idempotent(true);
     c.send(&markdown_auth(auth), req).await
 }
 
 /// `POST /v1/blocks/meeting_notes` (never replayed: a retry makes a second note).
-pub async fn create(c: &NotionClient, auth: &NotionAuth, body: Value) -> Result<Value, NotionError> {
+pub async fn create(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    body: Value,
+) -> Result<Value, NotionError> {
     let req = NotionRequest::post("POST /v1/blocks/meeting_notes", "/v1/blocks/meeting_notes")
         .json(body)
         .idempotent(false);

@@ -283,7 +283,11 @@ impl Ctx<'_> {
 
     /// The tabs of a meeting note (summary, notes, transcript), each as a heading followed by the
     /// tab's content; whether all of it was fetched.
-    async fn meeting_tabs(&self, block: &Block, depth: usize) -> Result<(Vec<BlockNode>, bool), NotionError> {
+    async fn meeting_tabs(
+        &self,
+        block: &Block,
+        depth: usize,
+    ) -> Result<(Vec<BlockNode>, bool), NotionError> {
         let mut out = Vec::new();
         let mut complete = true;
         for (label, key) in [

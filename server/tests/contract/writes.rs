@@ -219,12 +219,22 @@ async fn exercise_write_tools(version: &str) -> Vec<RecordedRequest> {
     // the attached files uploaded again).
     h.text(T, "duplicate_page", json!({"id": page, "mode": "template"}))
         .await;
-    h.text(T, "duplicate_page", json!({"id": home, "mode": "copy", "parent": page}))
-        .await;
+    h.text(
+        T,
+        "duplicate_page",
+        json!({"id": home, "mode": "copy", "parent": page}),
+    )
+    .await;
     // A large Markdown body goes out with `allow_async` and is followed to its end.
-    let long: String = (0..600).map(|i| format!("Line {i} of a long body.\n\n")).collect();
-    h.text(T, "update_page_markdown", json!({"id": page, "content": long, "allow_deleting_content": true}))
-        .await;
+    let long: String = (0..600)
+        .map(|i| format!("Line {i} of a long body.\n\n"))
+        .collect();
+    h.text(
+        T,
+        "update_page_markdown",
+        json!({"id": page, "content": long, "allow_deleting_content": true}),
+    )
+    .await;
     // Meeting notes: a query with a filter and sort.
     h.text(
         T,

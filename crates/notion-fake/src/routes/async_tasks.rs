@@ -84,7 +84,12 @@ fn async_route(method: &Method, seg: &[&str], ctx: &Ctx) -> Option<&'static str>
 
 /// Accepts a request sent with `allow_async: true` as a task (after its access checks); `None`
 /// when the request runs synchronously.
-pub fn accept(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> ApiResult<Option<Value>> {
+pub fn accept(
+    state: &mut State,
+    ctx: &Ctx,
+    method: &Method,
+    seg: &[&str],
+) -> ApiResult<Option<Value>> {
     let asked = match ctx.body.get("allow_async") {
         None | Some(Value::Null) | Some(Value::Bool(false)) => return Ok(None),
         Some(Value::Bool(true)) => true,

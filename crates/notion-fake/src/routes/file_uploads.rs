@@ -279,9 +279,10 @@ pub fn complete(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
 /// A copy of `ctx` whose body has its file-upload references resolved, or `None` when it has none.
 pub fn with_attachments(state: &mut State, ctx: &Ctx) -> ApiResult<Option<Ctx>> {
     let now = state.clock.now;
-    let resolved = state
-        .file_uploads
-        .resolve_refs(ctx.bot.workspace_id, &ctx.body, now, &ctx.base_url)?;
+    let resolved =
+        state
+            .file_uploads
+            .resolve_refs(ctx.bot.workspace_id, &ctx.body, now, &ctx.base_url)?;
     Ok(resolved.map(|body| Ctx {
         version: ctx.version,
         bot: ctx.bot.clone(),

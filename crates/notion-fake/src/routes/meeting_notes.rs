@@ -75,13 +75,28 @@ pub fn add_meeting_note(state: &mut State, page: Uuid, seed: MeetingNoteSeed) ->
     ] {
         let tab = state.new_id();
         let data = json!({"rich_text": []});
-        blocks::insert_one(state, workspace, Parent::Block(id), tab, "paragraph".into(), data, by);
+        blocks::insert_one(
+            state,
+            workspace,
+            Parent::Block(id),
+            tab,
+            "paragraph".into(),
+            data,
+            by,
+        );
         let specs: Vec<BlockSpec> = notion_markdown::json::markdown_to_json(md)
             .unwrap_or_default()
             .iter()
             .filter_map(|b| super::markdown::spec_of(b))
             .collect();
-        blocks::insert_tree(state, workspace, Parent::Block(tab), specs, InsertAt::End, by);
+        blocks::insert_tree(
+            state,
+            workspace,
+            Parent::Block(tab),
+            specs,
+            InsertAt::End,
+            by,
+        );
         tab_ids.insert(key.into(), json!(fmt_id(&tab)));
     }
     let start = seed
@@ -95,7 +110,15 @@ pub fn add_meeting_note(state: &mut State, page: Uuid, seed: MeetingNoteSeed) ->
         "calendar_event": {"start_time": start, "end_time": start, "attendees": attendees},
         "recording": {"start_time": start, "end_time": start},
     });
-    blocks::insert_one(state, workspace, Parent::Page(page), id, "meeting_notes".into(), data, by);
+    blocks::insert_one(
+        state,
+        workspace,
+        Parent::Page(page),
+        id,
+        "meeting_notes".into(),
+        data,
+        by,
+    );
     blocks::place(state, page, &[id], InsertAt::End);
     id
 }
@@ -132,7 +155,9 @@ pub fn query(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let mut found: Vec<Value> = state
         .blocks
         .values()
-        .filter(|b| b.kind == "meeting_notes" && !b.in_trash && b.workspace_id == ctx.bot.workspace_id)
+        .filter(|b| {
+            b.kind == "meeting_notes" && !b.in_trash && b.workspace_id == ctx.bot.workspace_id
+        })
         .filter(|b| state.visible(&ctx.bot, &b.id) && !state.trashed(&b.id))
         .filter(|b| attendees(&b.data).contains(&me))
         .filter_map(|b| render::block(state, ctx.version, &b.id))
@@ -155,7 +180,11 @@ pub fn query(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
 fn attendees(data: &Value) -> Vec<String> {
     data.pointer("/calendar_event/attendees")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -225,7 +254,11 @@ fn check_filter(f: &Value, path: &str, depth: usize) -> ApiResult<()> {
             .as_array()
             .filter(|a| a.len() <= 100)
             .ok_or_else(|| {
-                ApiError::should_be(&format!("{path}.filters"), "an array of at most 100 filters", &f["filters"])
+                ApiError::should_be(
+                    &format!("{path}.filters"),
+                    "an array of at most 100 filters",
+                    &f["filters"],
+                )
             })?;
         for (i, sub) in list.iter().enumerate() {
             check_filter(sub, &format!("{path}.filters[{i}]"), depth + 1)?;
@@ -236,11 +269,17 @@ fn check_filter(f: &Value, path: &str, depth: usize) -> ApiResult<()> {
     if !PROPERTIES.contains(&prop) {
         return Err(ApiError::should_be(
             &format!("{path}.property"),
-            &format!("one of {}", PROPERTIES.map(|p| format!("`\"{p}\"`")).join(", ")),
+            &format!(
+                "one of {}",
+                PROPERTIES.map(|p| format!("`\"{p}\"`")).join(", ")
+            ),
             f.get("property").unwrap_or(&Value::Null),
         ));
     }
-    let op = f.pointer("/filter/operator").and_then(Value::as_str).unwrap_or("");
+    let op = f
+        .pointer("/filter/operator")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let allowed: Vec<&str> = match prop {
         "title" => TEXT_OPS.to_vec(),
         "created_time" | "last_edited_time" => DATE_OPS.to_vec(),
@@ -252,7 +291,14 @@ fn check_filter(f: &Value, path: &str, depth: usize) -> ApiResult<()> {
     if !allowed.contains(&op) {
         return Err(ApiError::should_be(
             &format!("{path}.filter.operator"),
-            &format!("one of {} for `{prop}`", allowed.iter().map(|o| format!("`\"{o}\"`")).collect::<Vec<_>>().join(", ")),
+            &format!(
+                "one of {} for `{prop}`",
+                allowed
+                    .iter()
+                    .map(|o| format!("`\"{o}\"`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             f.pointer("/filter/operator").unwrap_or(&Value::Null),
         ));
     }
@@ -285,7 +331,10 @@ fn matches(f: &Value, block: &Value) -> bool {
         };
     }
     let prop = f["property"].as_str().unwrap_or("");
-    let op = f.pointer("/filter/operator").and_then(Value::as_str).unwrap_or("");
+    let op = f
+        .pointer("/filter/operator")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let value = f.pointer("/filter/value").cloned().unwrap_or(Value::Null);
     match prop {
         "title" => {
@@ -383,7 +432,9 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
                 "body.source.block_id",
             )?;
             if state.block_like(&ctx.bot, &block)? != NodeKind::Block {
-                return Err(ApiError::validation("body.source.block_id must name a block."));
+                return Err(ApiError::validation(
+                    "body.source.block_id must name a block.",
+                ));
             }
             let b = &state.blocks[&block];
             if !["audio", "video", "file"].contains(&b.kind.as_str()) {

@@ -208,7 +208,14 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let answer = render::page(state, ctx.version, state.page(&ctx.bot, &id)?, None);
     if let Some(source) = template {
         let specs = copy_specs(state, &source, 0);
-        blocks::insert_tree(state, ctx.bot.workspace_id, Parent::Page(id), specs, InsertAt::End, by);
+        blocks::insert_tree(
+            state,
+            ctx.bot.workspace_id,
+            Parent::Page(id),
+            specs,
+            InsertAt::End,
+            by,
+        );
     }
     Ok(answer)
 }

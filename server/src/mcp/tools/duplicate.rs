@@ -64,7 +64,10 @@ async fn duplicate_page(ctx: ToolCtx, a: DuplicateArgs) -> Result<String, ToolEr
     let page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, &id, &[])
         .await
         .map_err(|e| match e.status() {
-            Some(400) => ToolError::invalid("id", format!("{id} is not a page; duplicate_page copies pages")),
+            Some(400) => ToolError::invalid(
+                "id",
+                format!("{id} is not a page; duplicate_page copies pages"),
+            ),
             _ => e.into(),
         })?;
     let dest = destination(&ctx, &page, a.parent.as_deref()).await?;
@@ -73,7 +76,9 @@ async fn duplicate_page(ctx: ToolCtx, a: DuplicateArgs) -> Result<String, ToolEr
     if mode != Mode::Copy {
         match template_copy(&ctx, &page, &dest, title).await {
             Ok(out) => return Ok(out),
-            Err(e) if mode == Mode::Auto && e.status() == Some(400) => fallback = Some(e.to_string()),
+            Err(e) if mode == Mode::Auto && e.status() == Some(400) => {
+                fallback = Some(e.to_string())
+            }
             Err(e) => return Err(arg_error(e)),
         }
     }
@@ -89,7 +94,11 @@ async fn duplicate_page(ctx: ToolCtx, a: DuplicateArgs) -> Result<String, ToolEr
 }
 
 /// Where the copy goes: `parent` when given, else the source's own parent.
-async fn destination(ctx: &ToolCtx, page: &notion_model::types::Page, parent: Option<&str>) -> Result<Destination, ToolError> {
+async fn destination(
+    ctx: &ToolCtx,
+    page: &notion_model::types::Page,
+    parent: Option<&str>,
+) -> Result<Destination, ToolError> {
     if let Some(p) = parent {
         if p.trim().eq_ignore_ascii_case("workspace") {
             return Ok(Destination::Workspace);
@@ -111,7 +120,9 @@ async fn destination(ctx: &ToolCtx, page: &notion_model::types::Page, parent: Op
         Some("page_id") => Ok(Destination::Page(str_at("page_id").unwrap_or_default())),
         Some("workspace") => Ok(Destination::Workspace),
         Some("data_source_id") | Some("database_id") => {
-            let ds_id = str_at("data_source_id").or_else(|| str_at("database_id")).unwrap_or_default();
+            let ds_id = str_at("data_source_id")
+                .or_else(|| str_at("database_id"))
+                .unwrap_or_default();
             let ds = writes::data_source_of(&ctx.notion, &ctx.auth, &ds_id).await?;
             Ok(Destination::DataSource(Box::new(ds)))
         }
@@ -139,7 +150,11 @@ async fn template_copy(
          Use mode \"copy\" for a block-by-block copy with a report.",
         page.id,
         writes::plain_title(&w.report.page),
-        w.report.page.get("url").and_then(Value::as_str).unwrap_or("")
+        w.report
+            .page
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     );
     not_copied(&mut out, &w.report);
     Ok(out)

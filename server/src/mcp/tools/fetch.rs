@@ -156,9 +156,13 @@ async fn fetch_block(
     let block: Block = endpoints::retrieve_block(&ctx.notion, &ctx.auth, id).await?;
     if !json && matches!(block.kind.as_str(), "meeting_notes" | "transcription") {
         // Summary, notes and transcript live under the note's tab blocks.
-        let node = tree::fetch_block_node(&ctx.notion, &ctx.auth, block.clone(), tree_limits(ctx)).await?;
+        let node =
+            tree::fetch_block_node(&ctx.notion, &ctx.auth, block.clone(), tree_limits(ctx)).await?;
         let rendered = markdown::blocks(std::slice::from_ref(&node), opts);
-        return Ok(format!("Block {} ({})\n\n{}", block.id, block.kind, rendered.markdown));
+        return Ok(format!(
+            "Block {} ({})\n\n{}",
+            block.id, block.kind, rendered.markdown
+        ));
     }
     let tree =
         if block.has_children && !matches!(block.kind.as_str(), "child_page" | "child_database") {

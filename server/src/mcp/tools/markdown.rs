@@ -113,9 +113,16 @@ async fn update_page_markdown(ctx: ToolCtx, a: UpdateArgs) -> Result<String, Too
 
 /// A large replacement, run by Notion as an async task when it chooses to: followed until it
 /// finishes or the call's wait is spent (then the task id is handed back).
-async fn replace_async(ctx: &ToolCtx, id: &str, update: &MarkdownUpdate) -> Result<String, ToolError> {
-    let first = append::update_page_markdown_allow_async(&ctx.notion, &ctx.auth, id, update).await?;
-    let result = match async_tasks::await_task(&ctx.notion, &ctx.auth, first, ctx.limits.async_wait).await? {
+async fn replace_async(
+    ctx: &ToolCtx,
+    id: &str,
+    update: &MarkdownUpdate,
+) -> Result<String, ToolError> {
+    let first =
+        append::update_page_markdown_allow_async(&ctx.notion, &ctx.auth, id, update).await?;
+    let result = match async_tasks::await_task(&ctx.notion, &ctx.auth, first, ctx.limits.async_wait)
+        .await?
+    {
         TaskState::Done(v) | TaskState::Succeeded { result: v, .. } => v,
         TaskState::Pending { id: task, status } => {
             ctx.notion.invalidate_pending_write(&NotionRequest::patch(
@@ -128,7 +135,8 @@ async fn replace_async(ctx: &ToolCtx, id: &str, update: &MarkdownUpdate) -> Resu
             ));
         }
     };
-    let page: append::PageMarkdown = crate::notion::client::decode("PATCH /v1/pages/{id}/markdown", result)?;
+    let page: append::PageMarkdown =
+        crate::notion::client::decode("PATCH /v1/pages/{id}/markdown", result)?;
     Ok(format!(
         "Page {id} content replaced; now {} characters of Markdown.",
         page.markdown.chars().count()

@@ -69,7 +69,10 @@ async fn list_meeting_notes(ctx: ToolCtx, a: ListArgs) -> Result<String, ToolErr
             body.insert("filter".into(), filters.remove(0));
         }
         _ => {
-            body.insert("filter".into(), json!({"operator": "and", "filters": filters}));
+            body.insert(
+                "filter".into(),
+                json!({"operator": "and", "filters": filters}),
+            );
         }
     }
     if let Some(s) = a.sort {
@@ -79,10 +82,20 @@ async fn list_meeting_notes(ctx: ToolCtx, a: ListArgs) -> Result<String, ToolErr
     let answer = meeting_notes::query(&ctx.notion, &ctx.auth, Value::Object(body))
         .await
         .map_err(bad_filter)?;
-    let notes = answer.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
-    let more = answer.get("has_more").and_then(Value::as_bool).unwrap_or(false);
+    let notes = answer
+        .get("results")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let more = answer
+        .get("has_more")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if notes.is_empty() {
-        return Ok("No meeting notes found (only meetings the integration's user attended are listed).".into());
+        return Ok(
+            "No meeting notes found (only meetings the integration's user attended are listed)."
+                .into(),
+        );
     }
     let mut out = format!("{} meeting note(s):\n", notes.len());
     for n in &notes {
@@ -102,14 +115,20 @@ async fn list_meeting_notes(ctx: ToolCtx, a: ListArgs) -> Result<String, ToolErr
 fn bad_filter(e: NotionError) -> ToolError {
     let msg = e.to_string();
     match e.status() {
-        Some(400) if msg.contains("body.filter") || msg.contains("body.sort") => ToolError::invalid(
-            if msg.contains("body.sort") { "sort" } else { "filter" },
-            format!(
-                "{msg}\nFilters: {{property, filter:{{operator, value}}}} or {{operator:\"and\"|\"or\", filters:[…]}}; \
+        Some(400) if msg.contains("body.filter") || msg.contains("body.sort") => {
+            ToolError::invalid(
+                if msg.contains("body.sort") {
+                    "sort"
+                } else {
+                    "filter"
+                },
+                format!(
+                    "{msg}\nFilters: {{property, filter:{{operator, value}}}} or {{operator:\"and\"|\"or\", filters:[…]}}; \
                  properties title, attendees, created_time, created_by, last_edited_time, last_edited_by; \
                  operators string_*, date_*, person_contains, person_does_not_contain, is_empty, is_not_empty."
-            ),
-        ),
+                ),
+            )
+        }
         _ => ToolError::Notion(e),
     }
 }
@@ -132,10 +151,16 @@ fn line(n: &Value) -> String {
         n["id"].as_str().unwrap_or("?"),
         data["status"].as_str().unwrap_or("")
     );
-    if let Some(t) = data.pointer("/calendar_event/start_time").and_then(Value::as_str) {
+    if let Some(t) = data
+        .pointer("/calendar_event/start_time")
+        .and_then(Value::as_str)
+    {
         out.push_str(&format!(", {t}"));
     }
-    if let Some(a) = data.pointer("/calendar_event/attendees").and_then(Value::as_array) {
+    if let Some(a) = data
+        .pointer("/calendar_event/attendees")
+        .and_then(Value::as_array)
+    {
         out.push_str(&format!(", {} attendee(s)", a.len()));
     }
     if let Some(p) = n.pointer("/parent/page_id").and_then(Value::as_str) {
@@ -154,13 +179,21 @@ pub struct CreateArgs {
 }
 
 async fn create_meeting_note(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
-    let mut body = match (a.upload_id.as_deref(), a.page.as_deref(), a.block.as_deref()) {
+    let mut body = match (
+        a.upload_id.as_deref(),
+        a.page.as_deref(),
+        a.block.as_deref(),
+    ) {
         (Some(u), Some(p), None) => json!({
             "source": {"type": "file_upload", "file_upload_id": id_arg("upload_id", u)?},
             "parent": {"type": "page_id", "page_id": id_arg("page", p)?},
         }),
-        (None, None, Some(b)) => json!({"source": {"type": "block", "block_id": id_arg("block", b)?}}),
-        (Some(_), None, None) => return Err(ToolError::invalid("page", "give the page the note goes in")),
+        (None, None, Some(b)) => {
+            json!({"source": {"type": "block", "block_id": id_arg("block", b)?}})
+        }
+        (Some(_), None, None) => {
+            return Err(ToolError::invalid("page", "give the page the note goes in"));
+        }
         _ => {
             return Err(ToolError::invalid(
                 "upload_id",
@@ -171,11 +204,15 @@ async fn create_meeting_note(ctx: ToolCtx, a: CreateArgs) -> Result<String, Tool
     if let Some(t) = a.title {
         body["title"] = json!(t);
     }
-    let note = meeting_notes::create(&ctx.notion, &ctx.auth, body).await.map_err(arg_error)?;
+    let note = meeting_notes::create(&ctx.notion, &ctx.auth, body)
+        .await
+        .map_err(arg_error)?;
     let id = writes::object_id(&note, "POST /v1/blocks/meeting_notes")?;
     Ok(format!(
         "Created meeting note {id} ({}). Notion keeps processing the recording; fetch the note later for its \
          summary, notes and transcript. Do not repeat this call: each call makes another note.",
-        note.pointer("/meeting_notes/status").and_then(Value::as_str).unwrap_or("processing")
+        note.pointer("/meeting_notes/status")
+            .and_then(Value::as_str)
+            .unwrap_or("processing")
     ))
 }

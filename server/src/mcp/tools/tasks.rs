@@ -44,9 +44,10 @@ async fn get_task(ctx: ToolCtx, a: TaskArgs) -> Result<String, ToolError> {
         TaskState::Pending { status, .. } => Ok(format!(
             "Task {id} ({operation}) is {status}; check again in {wait:.0} s or later."
         )),
-        TaskState::Succeeded { result, .. } | TaskState::Done(result) => {
-            Ok(format!("Task {id} ({operation}) succeeded: {}", describe(&result)))
-        }
+        TaskState::Succeeded { result, .. } | TaskState::Done(result) => Ok(format!(
+            "Task {id} ({operation}) succeeded: {}",
+            describe(&result)
+        )),
     }
 }
 
@@ -68,6 +69,12 @@ fn describe(result: &Value) -> String {
         )
         .trim_end()
         .to_string(),
-        _ => format!("{} {id}.", result.get("object").and_then(Value::as_str).unwrap_or("object")),
+        _ => format!(
+            "{} {id}.",
+            result
+                .get("object")
+                .and_then(Value::as_str)
+                .unwrap_or("object")
+        ),
     }
 }

@@ -48,7 +48,10 @@ pub fn key(id: &str) -> String {
 
 impl Converter {
     fn remap(&self, id: &str) -> String {
-        self.ids.get(&key(id)).cloned().unwrap_or_else(|| id.to_string())
+        self.ids
+            .get(&key(id))
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     }
 
     /// Rich text as a request: `text`, `mention` or `equation` with annotations; `plain_text` and
@@ -84,7 +87,11 @@ impl Converter {
         let payload = match kind {
             "page" | "database" | "user" => {
                 let id = inner.get("id").and_then(Value::as_str)?;
-                let id = if kind == "user" { id.to_string() } else { self.remap(id) };
+                let id = if kind == "user" {
+                    id.to_string()
+                } else {
+                    self.remap(id)
+                };
                 json!({ "id": id })
             }
             _ => inner.clone(),
@@ -96,7 +103,9 @@ impl Converter {
     /// placeholder upload to fill in once re-uploaded.
     pub fn file(&mut self, f: &Value, fallback_name: &str) -> Option<Value> {
         match f.get("type").and_then(Value::as_str)? {
-            "external" => Some(json!({"type": "external", "external": {"url": f.pointer("/external/url")?}})),
+            "external" => {
+                Some(json!({"type": "external", "external": {"url": f.pointer("/external/url")?}}))
+            }
             "file" => {
                 let url = f.pointer("/file/url").and_then(Value::as_str)?.to_string();
                 let slot = format!("pending-upload-{}", self.files.len());
@@ -106,7 +115,11 @@ impl Converter {
                     .map(str::to_string)
                     .or_else(|| file_name(&url))
                     .unwrap_or_else(|| fallback_name.to_string());
-                self.files.push(HostedFile { slot: slot.clone(), url, name });
+                self.files.push(HostedFile {
+                    slot: slot.clone(),
+                    url,
+                    name,
+                });
                 Some(json!({"type": "file_upload", "file_upload": {"id": slot}}))
             }
             "custom_emoji" | "emoji" | "icon" => Some(f.clone()),
@@ -119,7 +132,9 @@ impl Converter {
         let v = v.filter(|v| !v.is_null())?;
         match v.get("type").and_then(Value::as_str)? {
             "emoji" => Some(json!({"type": "emoji", "emoji": v.get("emoji")?})),
-            "custom_emoji" => Some(json!({"type": "custom_emoji", "custom_emoji": {"id": v.pointer("/custom_emoji/id")?}})),
+            "custom_emoji" => Some(
+                json!({"type": "custom_emoji", "custom_emoji": {"id": v.pointer("/custom_emoji/id")?}}),
+            ),
             _ => self.file(v, "image"),
         }
     }
@@ -137,7 +152,11 @@ impl Converter {
         }
         match kind {
             k if FILE_BLOCKS.contains(&k) => {
-                let name = d.get("name").and_then(Value::as_str).unwrap_or(k).to_string();
+                let name = d
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(k)
+                    .to_string();
                 let file = self.file(data, &name)?;
                 let mut out = file.as_object().cloned().unwrap_or_default();
                 for keep in ["caption", "name"] {
@@ -173,15 +192,20 @@ impl Converter {
                 d = Map::new();
                 d.insert("cells".into(), Value::Array(cells));
             }
-            "child_page" | "child_database" | "link_preview" | "meeting_notes" | "transcription"
-            | "unsupported" | "template" => return None,
+            "child_page" | "child_database" | "link_preview" | "meeting_notes"
+            | "transcription" | "unsupported" | "template" => return None,
             _ => {}
         }
         Some(json!({"type": kind, kind: Value::Object(d)}))
     }
 
     /// A property value as a request (`None`: read-only or not settable).
-    pub fn property(&mut self, kind: &str, value: &Value, relation_ids: Option<&[String]>) -> Option<Value> {
+    pub fn property(
+        &mut self,
+        kind: &str,
+        value: &Value,
+        relation_ids: Option<&[String]>,
+    ) -> Option<Value> {
         if READ_ONLY_PROPERTIES.contains(&kind) {
             return None;
         }
@@ -221,14 +245,20 @@ impl Converter {
                     .as_array()?
                     .iter()
                     .filter_map(|f| {
-                        let name = f.get("name").and_then(Value::as_str).unwrap_or("file").to_string();
+                        let name = f
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("file")
+                            .to_string();
                         let mut item = self.file(f, &name)?;
                         item["name"] = json!(name);
                         Some(item)
                     })
                     .collect(),
             ),
-            "number" | "checkbox" | "url" | "email" | "phone_number" | "date" | "place" => value.clone(),
+            "number" | "checkbox" | "url" | "email" | "phone_number" | "date" | "place" => {
+                value.clone()
+            }
             _ => return None,
         };
         Some(json!({ kind: v }))
@@ -280,9 +310,15 @@ mod tests {
             {"type": "mention", "mention": {"type": "user", "user": {"id": "u1", "name": "Ann", "object": "user"}}}
         ]);
         let out = c.rich_text(&rt);
-        assert_eq!(out[0], json!({"type": "text", "text": {"content": "hi", "link": null}, "annotations": {"bold": true}}));
+        assert_eq!(
+            out[0],
+            json!({"type": "text", "text": {"content": "hi", "link": null}, "annotations": {"bold": true}})
+        );
         assert_eq!(out[1]["mention"]["page"]["id"], "new-1");
-        assert_eq!(out[2]["mention"], json!({"type": "user", "user": {"id": "u1"}}));
+        assert_eq!(
+            out[2]["mention"],
+            json!({"type": "user", "user": {"id": "u1"}})
+        );
     }
 
     #[test]
@@ -298,8 +334,15 @@ mod tests {
         fill_uploads(&mut b, &uploads);
         assert_eq!(b["image"]["file_upload"]["id"], "real");
         assert!(c.property("formula", &json!({}), None).is_none());
-        assert_eq!(c.property("select", &json!({"id": "x", "name": "A", "color": "red"}), None).unwrap(),
-            json!({"select": {"name": "A"}}));
+        assert_eq!(
+            c.property(
+                "select",
+                &json!({"id": "x", "name": "A", "color": "red"}),
+                None
+            )
+            .unwrap(),
+            json!({"select": {"name": "A"}})
+        );
         assert!(c.block("child_page", &json!({"title": "x"})).is_none());
     }
 }

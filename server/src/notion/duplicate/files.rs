@@ -19,7 +19,10 @@ pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn refused(file: &HostedFile, why: &str) -> NotionError {
-    NotionError::invalid("id", format!("file \"{}\" could not be copied: {why}", file.name))
+    NotionError::invalid(
+        "id",
+        format!("file \"{}\" could not be copied: {why}", file.name),
+    )
 }
 
 /// Whether a hosted file's URL may be fetched.
@@ -49,7 +52,10 @@ pub async fn reupload(
         .await
         .map_err(|e| refused(file, &format!("download failed ({})", e.without_url())))?;
     if !resp.status().is_success() {
-        return Err(refused(file, &format!("download answered HTTP {}", resp.status().as_u16())));
+        return Err(refused(
+            file,
+            &format!("download answered HTTP {}", resp.status().as_u16()),
+        ));
     }
     let content_type = resp
         .headers()
@@ -67,7 +73,10 @@ pub async fn reupload(
             .map_err(|e| refused(file, &format!("download broke off ({})", e.without_url())))?;
         let Some(chunk) = chunk else { break };
         if body.len() + chunk.len() > MAX_FILE_BYTES {
-            return Err(refused(file, &format!("it is over {} MB", MAX_FILE_BYTES / (1024 * 1024))));
+            return Err(refused(
+                file,
+                &format!("it is over {} MB", MAX_FILE_BYTES / (1024 * 1024)),
+            ));
         }
         body.extend_from_slice(&chunk);
     }

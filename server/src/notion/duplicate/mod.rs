@@ -115,7 +115,10 @@ fn read_page<'a>(
     Box::pin(async move {
         r.pages += 1;
         if r.pages > r.bounds.max_pages {
-            return Err(too_large(&r.root, format!("more than {} pages", r.bounds.max_pages)));
+            return Err(too_large(
+                &r.root,
+                format!("more than {} pages", r.bounds.max_pages),
+            ));
         }
         let page = super::endpoints::retrieve_page(r.c, r.auth, &id, &[]).await?;
         let left = r.bounds.max_blocks.saturating_sub(r.blocks);
@@ -127,12 +130,18 @@ fn read_page<'a>(
         let tree = fetch_block_tree(r.c, r.auth, &id, limits, None).await?;
         r.blocks += tree.fetched;
         if tree.truncated || r.blocks > r.bounds.max_blocks {
-            return Err(too_large(&r.root, format!("more than {} blocks", r.bounds.max_blocks)));
+            return Err(too_large(
+                &r.root,
+                format!("more than {} blocks", r.bounds.max_blocks),
+            ));
         }
         if deeper_than(&tree.nodes, r.bounds.max_block_depth) {
             return Err(too_large(
                 &r.root,
-                format!("blocks nested more than {} levels", r.bounds.max_block_depth),
+                format!(
+                    "blocks nested more than {} levels",
+                    r.bounds.max_block_depth
+                ),
             ));
         }
         let mut child_ids = Vec::new();
@@ -140,7 +149,10 @@ fn read_page<'a>(
         if !child_ids.is_empty() && depth >= r.bounds.max_page_depth {
             return Err(too_large(
                 &r.root,
-                format!("sub-pages more than {} levels deep", r.bounds.max_page_depth),
+                format!(
+                    "sub-pages more than {} levels deep",
+                    r.bounds.max_page_depth
+                ),
             ));
         }
         let mut subpages = Vec::with_capacity(child_ids.len());
@@ -158,7 +170,11 @@ fn read_page<'a>(
 /// Whether the tree has more than `depth` levels.
 fn deeper_than(nodes: &[BlockNode], depth: usize) -> bool {
     fn levels(nodes: &[BlockNode]) -> usize {
-        nodes.iter().map(|n| 1 + levels(&n.children)).max().unwrap_or(0)
+        nodes
+            .iter()
+            .map(|n| 1 + levels(&n.children))
+            .max()
+            .unwrap_or(0)
     }
     levels(nodes) > depth
 }

@@ -35,7 +35,9 @@ impl Destination {
     fn parent(&self) -> Value {
         match self {
             Destination::Page(id) => json!({"type": "page_id", "page_id": id}),
-            Destination::DataSource(ds) => json!({"type": "data_source_id", "data_source_id": ds.id}),
+            Destination::DataSource(ds) => {
+                json!({"type": "data_source_id", "data_source_id": ds.id})
+            }
             Destination::Workspace => json!({"type": "workspace", "workspace": true}),
         }
     }
@@ -113,10 +115,17 @@ impl<'a> Writer<'a> {
                         })?
                     });
                     match entry {
-                        Some(e) if e.get("type").and_then(Value::as_str) == Some(pv.kind.as_str()) => {
-                            e.get("name").and_then(Value::as_str).unwrap_or(name).to_string()
+                        Some(e)
+                            if e.get("type").and_then(Value::as_str) == Some(pv.kind.as_str()) =>
+                        {
+                            e.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or(name)
+                                .to_string()
                         }
-                        _ if super::convert::READ_ONLY_PROPERTIES.contains(&pv.kind.as_str()) => continue,
+                        _ if super::convert::READ_ONLY_PROPERTIES.contains(&pv.kind.as_str()) => {
+                            continue;
+                        }
                         _ => {
                             self.note(format!(
                                 "property \"{name}\" ({}): the destination has no such property",
@@ -136,9 +145,12 @@ impl<'a> Writer<'a> {
                 }
             };
             let relation_ids = if pv.kind == "relation" && pv.has_more() {
-                let r = relations::relation_ids(self.c, &self.auth, &page.id, pv, MAX_RELATIONS).await?;
+                let r = relations::relation_ids(self.c, &self.auth, &page.id, pv, MAX_RELATIONS)
+                    .await?;
                 if r.truncated {
-                    self.note(format!("property \"{name}\": only the first {MAX_RELATIONS} relations"));
+                    self.note(format!(
+                        "property \"{name}\": only the first {MAX_RELATIONS} relations"
+                    ));
                 }
                 Some(r.ids)
             } else {
@@ -155,7 +167,10 @@ impl<'a> Writer<'a> {
                 .find(|(_, v)| v.get("title").is_some())
                 .map(|(k, _)| k.clone())
                 .unwrap_or_else(|| "title".into());
-            props.insert(key, json!({"title": [{"type": "text", "text": {"content": t}}]}));
+            props.insert(
+                key,
+                json!({"title": [{"type": "text", "text": {"content": t}}]}),
+            );
         }
         let mut body = json!({"parent": dest.parent(), "properties": props});
         if let Some(icon) = self.conv.icon_or_cover(page.icon.as_ref()) {
@@ -221,9 +236,17 @@ impl<'a> Writer<'a> {
     }
 
     /// Create every sub-page of `src` (recursively) under its page's copy, in document order.
-    pub fn create_subpages<'s>(&'s mut self, src: &'s SourcePage) -> BoxFuture<'s, Result<(), NotionError>> {
+    pub fn create_subpages<'s>(
+        &'s mut self,
+        src: &'s SourcePage,
+    ) -> BoxFuture<'s, Result<(), NotionError>> {
         Box::pin(async move {
-            let parent = self.conv.ids.get(&key(&src.page.id)).cloned().unwrap_or_default();
+            let parent = self
+                .conv
+                .ids
+                .get(&key(&src.page.id))
+                .cloned()
+                .unwrap_or_default();
             for sub in &src.subpages {
                 let title = sub
                     .page
@@ -253,7 +276,12 @@ impl<'a> Writer<'a> {
     /// Write the content of `src` and of its sub-pages.
     pub fn fill<'s>(&'s mut self, src: &'s SourcePage) -> BoxFuture<'s, Result<(), NotionError>> {
         Box::pin(async move {
-            let page = self.conv.ids.get(&key(&src.page.id)).cloned().unwrap_or_default();
+            let page = self
+                .conv
+                .ids
+                .get(&key(&src.page.id))
+                .cloned()
+                .unwrap_or_default();
             // Runs of blocks between the page's own sub-pages, each placed after the sub-page before it.
             let mut position = Position::Start;
             let mut run: Vec<&BlockNode> = Vec::new();
@@ -299,7 +327,11 @@ impl<'a> Writer<'a> {
             for (n, mut v) in items {
                 fill_uploads(&mut v, &self.uploads);
                 if names_failed(&v, &self.failed) {
-                    self.note(format!("{} block {}: its file could not be copied", kind_of(n), id_of(n)));
+                    self.note(format!(
+                        "{} block {}: its file could not be copied",
+                        kind_of(n),
+                        id_of(n)
+                    ));
                 } else {
                     kept.push((n, v));
                 }
@@ -311,7 +343,8 @@ impl<'a> Writer<'a> {
                 let take = batch_len(rest.iter().map(|(_, v)| v));
                 let (batch, tail) = rest.split_at(take);
                 rest = tail;
-                let mut body = json!({"children": batch.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()});
+                let mut body =
+                    json!({"children": batch.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>()});
                 match &position {
                     Position::Start => body["position"] = json!({"type": "start"}),
                     Position::After(id) => {
@@ -319,7 +352,8 @@ impl<'a> Writer<'a> {
                     }
                     Position::End => {}
                 }
-                let answer = endpoints::append_block_children(self.c, &self.auth, parent, body).await?;
+                let answer =
+                    endpoints::append_block_children(self.c, &self.auth, parent, body).await?;
                 self.report.requests += 1;
                 let ids: Vec<String> = answer
                     .results
@@ -348,13 +382,18 @@ impl<'a> Writer<'a> {
     }
 
     /// The children a created block still needs.
-    fn after_created<'s>(&'s mut self, node: &'s BlockNode, id: &'s str) -> BoxFuture<'s, Result<(), NotionError>> {
+    fn after_created<'s>(
+        &'s mut self,
+        node: &'s BlockNode,
+        id: &'s str,
+    ) -> BoxFuture<'s, Result<(), NotionError>> {
         Box::pin(async move {
             let kids: Vec<&BlockNode> = node.children.iter().collect();
             match kind_of(node) {
                 "table" => {
                     if kids.len() > MAX_PER_REQUEST {
-                        self.append_level(id, &kids[MAX_PER_REQUEST..], Position::End).await?;
+                        self.append_level(id, &kids[MAX_PER_REQUEST..], Position::End)
+                            .await?;
                     }
                 }
                 "column_list" => self.fill_columns(node, id).await?,
@@ -386,7 +425,14 @@ impl<'a> Writer<'a> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = endpoints::list_block_children(self.c, &self.auth, id, cursor.as_deref(), Some(100)).await?;
+            let page = endpoints::list_block_children(
+                self.c,
+                &self.auth,
+                id,
+                cursor.as_deref(),
+                Some(100),
+            )
+            .await?;
             self.report.requests += 1;
             out.extend(page.results.into_iter().map(|b| b.id));
             match page.next_cursor.filter(|_| page.has_more) {
@@ -416,11 +462,17 @@ impl<'a> Writer<'a> {
             return None;
         }
         let Some(mut v) = self.conv.block(&b.kind, &data) else {
-            let shown = match (b.kind.as_str(), data.get("block_type").and_then(Value::as_str)) {
+            let shown = match (
+                b.kind.as_str(),
+                data.get("block_type").and_then(Value::as_str),
+            ) {
                 ("unsupported", Some(t)) => t.to_string(),
                 (k, _) => k.to_string(),
             };
-            self.note(format!("{shown} block {}: Notion's API cannot create it", b.id));
+            self.note(format!(
+                "{shown} block {}: Notion's API cannot create it",
+                b.id
+            ));
             return None;
         };
         match b.kind.as_str() {
@@ -440,8 +492,11 @@ impl<'a> Writer<'a> {
                 let mut plan = Vec::new();
                 let mut columns = Vec::new();
                 for col in &node.children {
-                    let Some(cb) = col.block.as_ref() else { continue };
-                    let Some(mut cj) = self.conv.block("column", cb.data().unwrap_or(&Value::Null)) else {
+                    let Some(cb) = col.block.as_ref() else {
+                        continue;
+                    };
+                    let Some(mut cj) = self.conv.block("column", cb.data().unwrap_or(&Value::Null))
+                    else {
                         continue;
                     };
                     let mut sent = Vec::new();
