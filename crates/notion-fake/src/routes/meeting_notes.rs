@@ -87,7 +87,7 @@ pub fn add_meeting_note(state: &mut State, page: Uuid, seed: MeetingNoteSeed) ->
         let specs: Vec<BlockSpec> = notion_markdown::json::markdown_to_json(md)
             .unwrap_or_default()
             .iter()
-            .filter_map(|b| super::markdown::spec_of(b))
+            .filter_map(super::markdown::spec_of)
             .collect();
         blocks::insert_tree(
             state,

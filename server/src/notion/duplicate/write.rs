@@ -390,12 +390,12 @@ impl<'a> Writer<'a> {
         Box::pin(async move {
             let kids: Vec<&BlockNode> = node.children.iter().collect();
             match kind_of(node) {
-                "table" => {
-                    if kids.len() > MAX_PER_REQUEST {
-                        self.append_level(id, &kids[MAX_PER_REQUEST..], Position::End)
-                            .await?;
-                    }
+                // Rows past the first request's go after them; the others were sent with the table.
+                "table" if kids.len() > MAX_PER_REQUEST => {
+                    self.append_level(id, &kids[MAX_PER_REQUEST..], Position::End)
+                        .await?;
                 }
+                "table" => {}
                 "column_list" => self.fill_columns(node, id).await?,
                 "synced_block" if is_reference(node) => {}
                 _ if !kids.is_empty() => self.append_level(id, &kids, Position::End).await?,
