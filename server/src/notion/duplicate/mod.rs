@@ -12,6 +12,7 @@
 
 pub mod convert;
 mod files;
+mod request;
 pub mod write;
 
 use futures::future::BoxFuture;

@@ -13,13 +13,13 @@ use serde_json::{Map, Value, json};
 use super::SourcePage;
 use super::convert::{Converter, HostedFile, fill_uploads, key};
 use super::files;
+use super::request::{
+    MAX_PER_REQUEST, batch_len, elements, id_of, is_reference, kind_of, names_failed,
+};
 use crate::notion::client::{NotionAuth, NotionClient, NotionVersion};
 use crate::notion::error::NotionError;
 use crate::notion::{endpoints, relations, writes};
 
-const MAX_PER_REQUEST: usize = 100;
-const MAX_ELEMENTS: usize = 1000;
-const MAX_BYTES: usize = 450 * 1024;
 /// Related pages kept per relation property.
 const MAX_RELATIONS: usize = 1000;
 
@@ -521,57 +521,6 @@ impl<'a> Writer<'a> {
         }
         Some(v)
     }
-}
-
-/// How many of `items` fit one request.
-fn batch_len<'v>(items: impl Iterator<Item = &'v Value>) -> usize {
-    let (mut n, mut elems, mut bytes) = (0, 0, 0);
-    for v in items {
-        let e = elements(v);
-        let b = v.to_string().len();
-        if n > 0 && (n == MAX_PER_REQUEST || elems + e > MAX_ELEMENTS || bytes + b > MAX_BYTES) {
-            break;
-        }
-        n += 1;
-        elems += e;
-        bytes += b;
-    }
-    n.max(1)
-}
-
-/// Blocks in a request block, its nested children included.
-fn elements(v: &Value) -> usize {
-    let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
-    1 + v
-        .get(kind)
-        .and_then(|d| d.get("children"))
-        .and_then(Value::as_array)
-        .map_or(0, |kids| kids.iter().map(elements).sum())
-}
-
-fn names_failed(v: &Value, failed: &HashSet<String>) -> bool {
-    match v {
-        Value::String(s) => failed.contains(s),
-        Value::Object(m) => m.values().any(|x| names_failed(x, failed)),
-        Value::Array(a) => a.iter().any(|x| names_failed(x, failed)),
-        _ => false,
-    }
-}
-
-fn kind_of(n: &BlockNode) -> &str {
-    n.block.as_ref().map_or("", |b| b.kind.as_str())
-}
-
-fn id_of(n: &BlockNode) -> &str {
-    n.block.as_ref().map_or("", |b| b.id.as_str())
-}
-
-fn is_reference(n: &BlockNode) -> bool {
-    n.block
-        .as_ref()
-        .and_then(|b| b.data())
-        .and_then(|d| d.get("synced_from"))
-        .is_some_and(|f| !f.is_null())
 }
 
 /// Copy `src` under `dest` block by block; see the module comment.
