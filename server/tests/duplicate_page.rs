@@ -215,10 +215,18 @@ async fn the_template_copy_lets_notion_copy_the_content() {
 
 #[tokio::test]
 async fn bad_input_and_a_source_too_large_are_refused_before_writing() {
+    // Sub-pages four levels deep: one more than a block-by-block copy takes.
+    let mut deep = PageFixture::new("Level 4").id("level4");
+    for level in (0..4).rev() {
+        deep = PageFixture::new(&format!("Level {level}"))
+            .id(&format!("level{level}"))
+            .subpage(deep);
+    }
     let big = Fixture::builder()
         .workspace("Big", T)
         .page_with_blocks("Huge", 1001)
         .page(PageFixture::new("Small").id("small"))
+        .page(deep)
         .build();
     let h = Harness::start(big).await;
     let pages_before = h.fake().with_state(|s| s.pages.len());
@@ -245,6 +253,21 @@ async fn bad_input_and_a_source_too_large_are_refused_before_writing() {
             .iter()
             .any(|r| r.method != http::Method::GET),
         "something was written"
+    );
+    let r = h
+        .call(
+            T,
+            "duplicate_page",
+            json!({"id": id("level0"), "mode": "copy"}),
+        )
+        .await;
+    let msg = error_of(&r)["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("sub-pages more than 3 levels deep"), "{msg}");
+    assert!(
+        !h.fake()
+            .requests()
+            .iter()
+            .any(|r| r.method != http::Method::GET)
     );
     let r = h
         .call(
