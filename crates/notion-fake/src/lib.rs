@@ -32,6 +32,7 @@ pub mod routes;
 mod server;
 pub mod state;
 pub mod uploads;
+pub mod views;
 pub mod webhooks;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -344,6 +344,8 @@ pub struct State {
     pub file_uploads: crate::uploads::FileUploads,
     /// Writes of the request being handled, for webhook events.
     pub(crate) changes: Vec<crate::webhooks::Change>,
+    /// Database views, view queries and custom emojis.
+    pub views: crate::views::Views,
     rng: StdRng,
 }
 
@@ -369,6 +371,7 @@ impl State {
             seq: 0,
             file_uploads: Default::default(),
             changes: Vec::new(),
+            views: Default::default(),
             rng: StdRng::seed_from_u64(seed),
         }
     }

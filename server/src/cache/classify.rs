@@ -89,6 +89,13 @@ pub fn classify(req: &NotionRequest, version: NotionVersion, identity: &str) -> 
     if endpoint.starts_with("POST /v1/oauth") || endpoint == "POST /v1/search" {
         return Class::Pass;
     }
+    // View queries are Notion-side caches of a view's rows: reading, paging or dropping one
+    // changes nothing a reader sees, and their answers expire, so they are neither cached nor writes.
+    if endpoint.starts_with("POST /v1/views/{id}/queries")
+        || endpoint.ends_with("/v1/views/{id}/queries/{query_id}")
+    {
+        return Class::Pass;
+    }
     let read_method = req.method == Method::GET
         || (req.method == Method::POST && endpoint == "POST /v1/data_sources/{id}/query");
     if !read_method {
@@ -248,6 +255,24 @@ mod tests {
         assert!(matches!(classify(&patch, v, "x"), Class::Write));
         let search = NotionRequest::post("POST /v1/search", "/v1/search");
         assert!(matches!(classify(&search, v, "x"), Class::Pass));
+        for (m, e) in [
+            (Method::POST, "POST /v1/views/{id}/queries"),
+            (Method::GET, "GET /v1/views/{id}/queries/{query_id}"),
+            (Method::DELETE, "DELETE /v1/views/{id}/queries/{query_id}"),
+            (Method::GET, "GET /v1/views/{id}"),
+            (Method::GET, "GET /v1/custom_emojis"),
+        ] {
+            let q = NotionRequest::new(m, e, format!("/v1/views/{ID}/queries/{ID}"));
+            assert!(matches!(classify(&q, v, "x"), Class::Pass), "{e}");
+        }
+        for (m, e) in [
+            (Method::POST, "POST /v1/views"),
+            (Method::PATCH, "PATCH /v1/views/{id}"),
+            (Method::DELETE, "DELETE /v1/views/{id}"),
+        ] {
+            let w = NotionRequest::new(m, e, format!("/v1/views/{ID}"));
+            assert!(matches!(classify(&w, v, "x"), Class::Write), "{e}");
+        }
         let odd = NotionRequest::get("GET /v1/pages/{id}", "/v1/pages/not-an-id");
         assert!(matches!(classify(&odd, v, "x"), Class::Pass));
         let proof = Access::DataSource(parse_id(ID).unwrap())

@@ -35,7 +35,7 @@ fn encode(s: &str, keep: impl Fn(u8) -> bool) -> String {
     out
 }
 
-fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionError> {
+pub(crate) fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(NotionError::invalid(field, "must not be empty"));
@@ -43,7 +43,7 @@ fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionError> {
     Ok(id)
 }
 
-fn id_path(field: &str, prefix: &str, id: &str, suffix: &str) -> Result<String, NotionError> {
+pub(crate) fn id_path(field: &str, prefix: &str, id: &str, suffix: &str) -> Result<String, NotionError> {
     Ok(format!(
         "{prefix}{}{suffix}",
         encode_segment(non_empty(field, id)?)
@@ -55,7 +55,7 @@ fn clamp_page_size(page_size: Option<u32>) -> Option<u32> {
 }
 
 /// Add `start_cursor`/`page_size` to a GET request's query.
-fn paginate(mut req: NotionRequest, cursor: Option<&str>, page_size: Option<u32>) -> NotionRequest {
+pub(crate) fn paginate(mut req: NotionRequest, cursor: Option<&str>, page_size: Option<u32>) -> NotionRequest {
     if let Some(c) = cursor.filter(|c| !c.is_empty()) {
         req = req.query("start_cursor", c);
     }

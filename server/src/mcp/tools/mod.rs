@@ -7,6 +7,7 @@ mod comments;
 mod comments_write;
 mod data;
 mod data_write;
+mod emojis;
 mod fetch;
 mod files;
 mod join;
@@ -16,6 +17,8 @@ mod pages_write;
 mod relations;
 mod search;
 mod users;
+mod view_query;
+mod views;
 
 use super::error::ToolError;
 use super::registry::ToolDef;
@@ -41,6 +44,9 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(data_write::tools());
     v.extend(comments_write::tools());
     v.extend(files::tools());
+    v.extend(views::tools());
+    v.extend(view_query::tools());
+    v.extend(emojis::tools());
     v
 }
 
