@@ -13,7 +13,16 @@ use crate::state::Stamp;
 
 /// View types Notion documents; anything else is refused with `validation_error`.
 pub const VIEW_TYPES: [&str; 10] = [
-    "table", "board", "list", "calendar", "timeline", "gallery", "form", "chart", "map", "dashboard",
+    "table",
+    "board",
+    "list",
+    "calendar",
+    "timeline",
+    "gallery",
+    "form",
+    "chart",
+    "map",
+    "dashboard",
 ];
 
 /// One view of a database.

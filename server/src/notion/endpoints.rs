@@ -43,7 +43,12 @@ pub(crate) fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionE
     Ok(id)
 }
 
-pub(crate) fn id_path(field: &str, prefix: &str, id: &str, suffix: &str) -> Result<String, NotionError> {
+pub(crate) fn id_path(
+    field: &str,
+    prefix: &str,
+    id: &str,
+    suffix: &str,
+) -> Result<String, NotionError> {
     Ok(format!(
         "{prefix}{}{suffix}",
         encode_segment(non_empty(field, id)?)
@@ -55,7 +60,11 @@ fn clamp_page_size(page_size: Option<u32>) -> Option<u32> {
 }
 
 /// Add `start_cursor`/`page_size` to a GET request's query.
-pub(crate) fn paginate(mut req: NotionRequest, cursor: Option<&str>, page_size: Option<u32>) -> NotionRequest {
+pub(crate) fn paginate(
+    mut req: NotionRequest,
+    cursor: Option<&str>,
+    page_size: Option<u32>,
+) -> NotionRequest {
     if let Some(c) = cursor.filter(|c| !c.is_empty()) {
         req = req.query("start_cursor", c);
     }

@@ -27,7 +27,11 @@ fn seed_default_view(state: &mut State, database: Uuid) {
     if state.views.views.iter().any(|v| v.database_id == database) {
         return;
     }
-    let (workspace_id, ds, by) = (db.workspace_id, db.data_sources.first().copied(), db.created);
+    let (workspace_id, ds, by) = (
+        db.workspace_id,
+        db.data_sources.first().copied(),
+        db.created,
+    );
     let id = state.new_id();
     state.views.views.push(View {
         id,
@@ -79,8 +83,14 @@ fn need_update(ctx: &Ctx) -> ApiResult<()> {
 /// `GET /v1/views?database_id=|data_source_id=`: ids only.
 pub fn list(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     need_read(ctx)?;
-    let db = ctx.q("database_id").map(|r| path_id(r, "database_id")).transpose()?;
-    let ds = ctx.q("data_source_id").map(|r| path_id(r, "data_source_id")).transpose()?;
+    let db = ctx
+        .q("database_id")
+        .map(|r| path_id(r, "database_id"))
+        .transpose()?;
+    let ds = ctx
+        .q("data_source_id")
+        .map(|r| path_id(r, "data_source_id"))
+        .transpose()?;
     if db.is_none() && ds.is_none() {
         return Err(ApiError::validation(
             "query failed validation: one of query.database_id or query.data_source_id should be defined.",
@@ -196,7 +206,11 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     if targets.len() != 1 {
         return Err(ApiError::body_validation(format!(
             "exactly one of body.database_id, body.view_id or body.create_database should be defined, instead got {}.",
-            if targets.is_empty() { "none".to_string() } else { targets.join(", ") }
+            if targets.is_empty() {
+                "none".to_string()
+            } else {
+                targets.join(", ")
+            }
         )));
     }
     let source_db = state.data_source(&ctx.bot, &ds_id)?.database_id;
@@ -295,7 +309,10 @@ fn tab_position(state: &State, ctx: &Ctx, db: Uuid) -> ApiResult<usize> {
     };
     match pos.get("type").and_then(Value::as_str) {
         Some("end") => Ok(all.len()),
-        Some("start") => Ok(all.iter().position(|v| v.database_id == db).unwrap_or(all.len())),
+        Some("start") => Ok(all
+            .iter()
+            .position(|v| v.database_id == db)
+            .unwrap_or(all.len())),
         Some("after_view") => {
             let after = body_id(&pos["view_id"], "body.position.view_id")?;
             all.iter()
@@ -319,8 +336,14 @@ fn tab_position(state: &State, ctx: &Ctx, db: Uuid) -> ApiResult<usize> {
 
 /// Adds widget `widget` to the dashboard's layout per `placement` (default: a new last row).
 fn place_widget(state: &mut State, ctx: &Ctx, dash: Uuid, widget: Uuid) -> ApiResult<()> {
-    let placement = ctx.field("placement").cloned().unwrap_or(json!({"type": "new_row"}));
-    let row_index = placement.get("row_index").and_then(Value::as_u64).map(|n| n as usize);
+    let placement = ctx
+        .field("placement")
+        .cloned()
+        .unwrap_or(json!({"type": "new_row"}));
+    let row_index = placement
+        .get("row_index")
+        .and_then(Value::as_u64)
+        .map(|n| n as usize);
     let existing = match placement.get("type").and_then(Value::as_str) {
         Some("new_row") => false,
         Some("existing_row") => true,
@@ -341,16 +364,24 @@ fn place_widget(state: &mut State, ctx: &Ctx, dash: Uuid, widget: Uuid) -> ApiRe
     if !d.configuration["rows"].is_array() {
         d.configuration["rows"] = json!([]);
     }
-    let rows = d.configuration["rows"].as_array_mut().ok_or_else(ApiError::invalid_json)?;
+    let rows = d.configuration["rows"]
+        .as_array_mut()
+        .ok_or_else(ApiError::invalid_json)?;
     let cell = |row: usize| json!({"id": fmt_id(&widget), "view_id": fmt_id(&widget), "width": 12, "row_index": row});
     if existing {
         let i = row_index.ok_or_else(|| {
-            ApiError::body_validation("body.placement.row_index should be defined for `existing_row`.")
+            ApiError::body_validation(
+                "body.placement.row_index should be defined for `existing_row`.",
+            )
         })?;
         let row = rows.get_mut(i).ok_or_else(|| {
-            ApiError::body_validation(format!("body.placement.row_index {i} is past the dashboard's last row."))
+            ApiError::body_validation(format!(
+                "body.placement.row_index {i} is past the dashboard's last row."
+            ))
         })?;
-        let widgets = row["widgets"].as_array_mut().ok_or_else(ApiError::invalid_json)?;
+        let widgets = row["widgets"]
+            .as_array_mut()
+            .ok_or_else(ApiError::invalid_json)?;
         if widgets.len() >= MAX_WIDGETS_PER_ROW {
             return Err(ApiError::validation(format!(
                 "A dashboard row holds at most {MAX_WIDGETS_PER_ROW} widgets."
@@ -359,7 +390,10 @@ fn place_widget(state: &mut State, ctx: &Ctx, dash: Uuid, widget: Uuid) -> ApiRe
         widgets.push(cell(i));
     } else {
         let i = row_index.unwrap_or(rows.len()).min(rows.len());
-        rows.insert(i, json!({"id": fmt_id(&Uuid::new_v4()), "widgets": [cell(i)], "height": 1}));
+        rows.insert(
+            i,
+            json!({"id": fmt_id(&Uuid::new_v4()), "widgets": [cell(i)], "height": 1}),
+        );
     }
     Ok(())
 }
@@ -387,11 +421,19 @@ pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
             "filter" => next.filter = object_or_null(ctx, "filter", "an object")?,
             "sorts" => {
                 next.sorts = object_or_null(ctx, "sorts", "an array")?;
-                if let Some(bad) = next.sorts.as_array().into_iter().flatten().find(|s| s.get("property").is_none()) {
+                if let Some(bad) = next
+                    .sorts
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s.get("property").is_none())
+                {
                     return Err(ApiError::should_be("body.sorts[]", "a property sort", bad));
                 }
             }
-            "quick_filters" => next.quick_filters = merge_quick_filters(&view.quick_filters, value)?,
+            "quick_filters" => {
+                next.quick_filters = merge_quick_filters(&view.quick_filters, value)?
+            }
             "configuration" => {
                 let patch = object_or_null(ctx, "configuration", "an object")?;
                 check_configuration(&view.kind, &patch)?;
@@ -434,7 +476,13 @@ fn merge_quick_filters(old: &Value, patch: &Value) -> ApiResult<Value> {
     let patch = match patch {
         Value::Null => return Ok(Value::Null),
         Value::Object(m) => m,
-        other => return Err(ApiError::should_be("body.quick_filters", "an object", other)),
+        other => {
+            return Err(ApiError::should_be(
+                "body.quick_filters",
+                "an object",
+                other,
+            ));
+        }
     };
     let mut merged: Map<String, Value> = old.as_object().cloned().unwrap_or_default();
     for (k, v) in patch {
@@ -444,7 +492,11 @@ fn merge_quick_filters(old: &Value, patch: &Value) -> ApiResult<Value> {
             merged.insert(k.clone(), v.clone());
         }
     }
-    Ok(if merged.is_empty() { Value::Null } else { Value::Object(merged) })
+    Ok(if merged.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(merged)
+    })
 }
 
 /// `DELETE /v1/views/{id}`: refuses a database's last view; a widget leaves its dashboard.
@@ -465,10 +517,16 @@ pub fn delete(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
         .filter(|v| v.dashboard_view_id == Some(view.id))
         .map(|v| v.id)
         .collect();
-    state.views.views.retain(|v| v.id != view.id && !widget_ids.contains(&v.id));
+    state
+        .views
+        .views
+        .retain(|v| v.id != view.id && !widget_ids.contains(&v.id));
     state.views.queries.retain(|_, q| q.view_id != view.id);
     if let Some(dash) = view.dashboard_view_id.and_then(|d| state.views.get_mut(&d))
-        && let Some(rows) = dash.configuration.get_mut("rows").and_then(Value::as_array_mut)
+        && let Some(rows) = dash
+            .configuration
+            .get_mut("rows")
+            .and_then(Value::as_array_mut)
     {
         let gone = json!(fmt_id(&view.id));
         for row in rows.iter_mut() {
@@ -497,7 +555,11 @@ fn view_rows(state: &State, ctx: &Ctx, view: &View) -> ApiResult<Vec<Uuid>> {
         ));
     };
     let ds = state.data_source(&ctx.bot, &ds_id)?;
-    let qctx = QueryCtx { state, ds, me: ctx.bot.id };
+    let qctx = QueryCtx {
+        state,
+        ds,
+        me: ctx.bot.id,
+    };
     let mut rows: Vec<&Page> = Vec::new();
     for row in ds.rows.iter().filter_map(|r| state.pages.get(r)) {
         if row.in_trash {
@@ -513,7 +575,9 @@ fn view_rows(state: &State, ctx: &Ctx, view: &View) -> ApiResult<Vec<Uuid>> {
 }
 
 fn page_refs(ids: &[Uuid]) -> Vec<Value> {
-    ids.iter().map(|id| json!({"object": "page", "id": fmt_id(id)})).collect()
+    ids.iter()
+        .map(|id| json!({"object": "page", "id": fmt_id(id)}))
+        .collect()
 }
 
 fn incomplete() -> Value {
@@ -524,7 +588,11 @@ fn incomplete() -> Value {
 pub fn create_query(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     need_read(ctx)?;
     let view = visible_view(state, ctx, raw)?;
-    if let Some(k) = ctx.body.as_object().and_then(|m| m.keys().find(|k| *k != "page_size")) {
+    if let Some(k) = ctx
+        .body
+        .as_object()
+        .and_then(|m| m.keys().find(|k| *k != "page_size"))
+    {
         return Err(ApiError::body_validation(format!(
             "body.{k} should be not present, instead was defined. A view query runs the view's own filter and sorts."
         )));
@@ -609,5 +677,7 @@ pub fn custom_emojis(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         .collect();
     let req = ctx.query_page(state.limits.max_page_size)?;
     let (slice, next, more) = pagination::slice(&list, req);
-    Ok(json!({"object": "list", "type": "custom_emoji", "results": slice, "has_more": more, "next_cursor": next}))
+    Ok(
+        json!({"object": "list", "type": "custom_emoji", "results": slice, "has_more": more, "next_cursor": next}),
+    )
 }

@@ -210,7 +210,13 @@ impl Builder<'_> {
                     _ => {}
                 }
                 let kind = format!("view.{action}");
-                self.add(&kind, *view, "view", Some(data), Audience::Node(*visible_via));
+                self.add(
+                    &kind,
+                    *view,
+                    "view",
+                    Some(data),
+                    Audience::Node(*visible_via),
+                );
             }
             Change::FileUploadCreated(id) => self.upload("file_upload.created", *id),
             Change::FileUploadCompleted(id) => self.upload("file_upload.completed", *id),

@@ -3,12 +3,12 @@
 
 use super::more;
 use super::pages_write::arg_error;
-use notion_model::readable;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::pagination::MAX_PAGE_SIZE;
 use crate::notion::views as api;
+use notion_model::readable;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -127,7 +127,13 @@ async fn workspace_emojis(ctx: &ToolCtx) -> Result<Arc<Vec<Emoji>>, ToolError> {
             Some(MAX_PAGE_SIZE),
         )
         .await?;
-        all.extend(page["results"].as_array().into_iter().flatten().filter_map(parse));
+        all.extend(
+            page["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(parse),
+        );
         cursor = page
             .get("next_cursor")
             .and_then(Value::as_str)
@@ -248,7 +254,12 @@ mod tests {
 
     #[test]
     fn close_names_come_first_and_far_ones_not_at_all() {
-        let list = [emoji("parrot"), emoji("party-parrot"), emoji("shipit"), emoji("parot")];
+        let list = [
+            emoji("parrot"),
+            emoji("party-parrot"),
+            emoji("shipit"),
+            emoji("parot"),
+        ];
         let close = closest("parrot2", &list);
         assert_eq!(close.first().map(String::as_str), Some(":parrot:"));
         assert!(close.contains(&":parot:".to_string()), "{close:?}");

@@ -252,7 +252,14 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
             other => json!({"type": "template_id", "template_id": id_arg("template", other)?}),
         };
     }
-    icon_cover(&ctx, &mut body, a.icon.as_deref(), a.cover.as_deref(), false).await?;
+    icon_cover(
+        &ctx,
+        &mut body,
+        a.icon.as_deref(),
+        a.cover.as_deref(),
+        false,
+    )
+    .await?;
     let total = blocks.len();
     let (first, rest) = content_in::split_for_request(blocks);
     if !first.is_empty() {

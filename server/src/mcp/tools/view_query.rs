@@ -98,7 +98,11 @@ async fn query_view(ctx: ToolCtx, a: QueryViewArgs) -> Result<String, ToolError>
         }
         None => {
             let q = api::create_view_query(&ctx.notion, &ctx.auth, &view, page_size(limit)).await?;
-            let qid = q.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let qid = q
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if qid.is_empty() {
                 return Err(ToolError::Notion(NotionError::Decode {
                     endpoint: "POST /v1/views/{id}/queries",
@@ -108,7 +112,10 @@ async fn query_view(ctx: ToolCtx, a: QueryViewArgs) -> Result<String, ToolError>
             (qid, next_cursor(&q), page_ids(&q), q)
         }
     };
-    let mut status = header.get("request_status").filter(|s| !s.is_null()).cloned();
+    let mut status = header
+        .get("request_status")
+        .filter(|s| !s.is_null())
+        .cloned();
     while ids.len() < limit {
         let Some(c) = cursor.take() else { break };
         let page = api::view_query_results(
@@ -142,7 +149,14 @@ async fn query_view(ctx: ToolCtx, a: QueryViewArgs) -> Result<String, ToolError>
             "results": rows, "next_cursor": tool_cursor, "request_status": status,
         })));
     }
-    Ok(render(&a, &header, &rows, gone, status.as_ref(), tool_cursor.as_deref()))
+    Ok(render(
+        &a,
+        &header,
+        &rows,
+        gone,
+        status.as_ref(),
+        tool_cursor.as_deref(),
+    ))
 }
 
 /// Reads each row (a few at a time, in order); rows trashed or unshared since the query are counted.
@@ -185,7 +199,9 @@ fn render(
         out.push('.');
     }
     if gone > 0 {
-        out.push_str(&format!(" {gone} row(s) were trashed or unshared since the view ran."));
+        out.push_str(&format!(
+            " {gone} row(s) were trashed or unshared since the view ran."
+        ));
     }
     if status
         .and_then(|s| s.get("incomplete_reason"))
@@ -217,7 +233,10 @@ mod tests {
     #[test]
     fn cursors_carry_the_query_and_notion_cursor() {
         let p = parse_cursor("q1:abc").unwrap();
-        assert_eq!((p.query_id.as_str(), p.cursor.as_deref()), ("q1", Some("abc")));
+        assert_eq!(
+            (p.query_id.as_str(), p.cursor.as_deref()),
+            ("q1", Some("abc"))
+        );
         assert!(parse_cursor("abc").is_err());
         assert!(parse_cursor(":abc").is_err());
     }

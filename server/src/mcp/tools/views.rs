@@ -14,7 +14,16 @@ use serde_json::{Map, Value, json};
 
 /// View types Notion documents.
 pub(crate) const VIEW_TYPES: [&str; 10] = [
-    "table", "board", "list", "calendar", "timeline", "gallery", "form", "chart", "map", "dashboard",
+    "table",
+    "board",
+    "list",
+    "calendar",
+    "timeline",
+    "gallery",
+    "form",
+    "chart",
+    "map",
+    "dashboard",
 ];
 
 /// Views listed (each fetched in full) per call.
@@ -35,7 +44,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Create, update or delete a view",
             "create: a tab (`database`), a linked database on `page`, or a widget in `dashboard`; \
              needs data_source, name, type. update: name, filter, sorts, quick_filters, configuration \
-             (null clears). delete: permanent; a database's last view cannot be deleted.",
+             (\"none\" clears). delete: permanent; a database's last view cannot be deleted.",
             Effect::Write {
                 destructive: true,
                 idempotent: false,
@@ -49,7 +58,10 @@ pub fn tools() -> Vec<ToolDef> {
 pub(crate) fn view_id_arg(field: &str, raw: &str) -> Result<String, ToolError> {
     match raw.split_once("v=") {
         Some((_, rest)) if raw.contains("://") => {
-            let id: String = rest.chars().take_while(|c| c.is_ascii_hexdigit() || *c == '-').collect();
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+                .collect();
             id_arg(field, &id)
         }
         _ => id_arg(field, raw),
@@ -78,8 +90,16 @@ async fn get_views(ctx: ToolCtx, a: GetArgs) -> Result<String, ToolError> {
             _ => view_detail(&view),
         });
     }
-    let database = a.database.as_deref().map(|d| id_arg("database", d)).transpose()?;
-    let source = a.data_source.as_deref().map(|d| id_arg("data_source", d)).transpose()?;
+    let database = a
+        .database
+        .as_deref()
+        .map(|d| id_arg("database", d))
+        .transpose()?;
+    let source = a
+        .data_source
+        .as_deref()
+        .map(|d| id_arg("data_source", d))
+        .transpose()?;
     if database.is_none() && source.is_none() {
         return Err(ToolError::invalid(
             "database",
@@ -160,7 +180,10 @@ fn view_detail(v: &Value) -> String {
         str_of(v, "type"),
         str_of(v, "id")
     );
-    let db = v.pointer("/parent/database_id").and_then(Value::as_str).unwrap_or("");
+    let db = v
+        .pointer("/parent/database_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     out.push_str(&format!("Database: {db}"));
     if let Some(ds) = v.get("data_source_id").and_then(Value::as_str) {
         out.push_str(&format!(" · data source: {ds}"));
@@ -206,23 +229,14 @@ pub struct ManageArgs {
     /// create: table, board, list, calendar, timeline, gallery, form, chart, map, dashboard.
     #[serde(rename = "type")]
     kind: Option<String>,
-    /// Notion filter object (as query_data_source); null clears.
-    #[serde(default, deserialize_with = "present")]
+    /// Notion filter object (as query_data_source); "none" clears.
     filter: Option<Value>,
-    /// Property sorts [{property, direction}]; null clears.
-    #[serde(default, deserialize_with = "present")]
+    /// Property sorts [{property, direction}]; "none" clears.
     sorts: Option<Value>,
-    /// {property: filter}; a null entry removes one, null all.
-    #[serde(default, deserialize_with = "present")]
+    /// {property: filter}; a null entry removes one, "none" all.
     quick_filters: Option<Value>,
-    /// Layout for the type, e.g. {"type":"board","group_by":{…}}; shallow-merged on update.
-    #[serde(default, deserialize_with = "present")]
+    /// Layout for the type, e.g. {"group_by":{…}}; shallow-merged on update, "none" resets.
     configuration: Option<Value>,
-}
-
-/// Tells an explicit `null` (Some(Null): clear) from an absent field (None: keep).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
 }
 
 async fn manage_view(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
@@ -234,21 +248,31 @@ async fn manage_view(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
 }
 
 fn view_type_arg(kind: Option<&str>) -> Result<String, ToolError> {
-    let kind = kind
-        .map(str::trim)
-        .ok_or_else(|| ToolError::invalid("type", format!("required for create: one of {}", VIEW_TYPES.join(", "))))?;
+    let kind = kind.map(str::trim).ok_or_else(|| {
+        ToolError::invalid(
+            "type",
+            format!("required for create: one of {}", VIEW_TYPES.join(", ")),
+        )
+    })?;
     if VIEW_TYPES.contains(&kind) {
         Ok(kind.to_string())
     } else {
         Err(ToolError::invalid(
             "type",
-            format!("unknown view type \"{kind}\"; use one of {}", VIEW_TYPES.join(", ")),
+            format!(
+                "unknown view type \"{kind}\"; use one of {}",
+                VIEW_TYPES.join(", ")
+            ),
         ))
     }
 }
 
 /// Checks the shape of filter/sorts/quick_filters/configuration and copies them into `body`.
-fn copy_settings(a: &ManageArgs, body: &mut Map<String, Value>, kind: Option<&str>) -> Result<(), ToolError> {
+fn copy_settings(
+    a: &ManageArgs,
+    body: &mut Map<String, Value>,
+    kind: Option<&str>,
+) -> Result<(), ToolError> {
     let fields: [(&str, &Option<Value>, &str); 4] = [
         ("filter", &a.filter, "object"),
         ("sorts", &a.sorts, "array"),
@@ -257,9 +281,18 @@ fn copy_settings(a: &ManageArgs, body: &mut Map<String, Value>, kind: Option<&st
     ];
     for (name, value, shape) in fields {
         let Some(v) = value else { continue };
-        let ok = v.is_null() || (shape == "object" && v.is_object()) || (shape == "array" && v.is_array());
+        if v.as_str()
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("none"))
+        {
+            body.insert(name.into(), Value::Null);
+            continue;
+        }
+        let ok = (shape == "object" && v.is_object()) || (shape == "array" && v.is_array());
         if !ok {
-            return Err(ToolError::invalid(name, format!("must be a JSON {shape} or null")));
+            return Err(ToolError::invalid(
+                name,
+                format!("must be a JSON {shape}, or \"none\" to clear it"),
+            ));
         }
         body.insert(name.into(), v.clone());
     }
@@ -269,7 +302,9 @@ fn copy_settings(a: &ManageArgs, body: &mut Map<String, Value>, kind: Option<&st
             Some(t) => {
                 return Err(ToolError::invalid(
                     "configuration",
-                    format!("configuration.type is \"{t}\" but the view is a {kind} view; they must match"),
+                    format!(
+                        "configuration.type is \"{t}\" but the view is a {kind} view; they must match"
+                    ),
                 ));
             }
             None => {
@@ -294,24 +329,33 @@ fn copy_settings(a: &ManageArgs, body: &mut Map<String, Value>, kind: Option<&st
 
 async fn create(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
     let kind = view_type_arg(a.kind.as_deref())?;
-    let source = a
-        .data_source
-        .as_deref()
-        .ok_or_else(|| ToolError::invalid("data_source", "required for create (see get_database for its data sources)"))?;
+    let source = a.data_source.as_deref().ok_or_else(|| {
+        ToolError::invalid(
+            "data_source",
+            "required for create (see get_database for its data sources)",
+        )
+    })?;
     let name = a
         .name
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| ToolError::invalid("name", "required for create"))?;
     let mut body = Map::new();
-    body.insert("data_source_id".into(), json!(id_arg("data_source", source)?));
+    body.insert(
+        "data_source_id".into(),
+        json!(id_arg("data_source", source)?),
+    );
     body.insert("name".into(), json!(name));
     body.insert("type".into(), json!(kind));
-    let targets: Vec<&str> = [("database", &a.database), ("page", &a.page), ("dashboard", &a.dashboard)]
-        .into_iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(k, _)| k)
-        .collect();
+    let targets: Vec<&str> = [
+        ("database", &a.database),
+        ("page", &a.page),
+        ("dashboard", &a.dashboard),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_some())
+    .map(|(k, _)| k)
+    .collect();
     match (targets.as_slice(), &a.database, &a.page, &a.dashboard) {
         (["database"], Some(d), _, _) => {
             body.insert("database_id".into(), json!(id_arg("database", d)?));
@@ -330,7 +374,11 @@ async fn create(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
                 "database",
                 format!(
                     "give exactly one of `database` (a tab), `page` (a linked database) or `dashboard` (a widget); got {}",
-                    if targets.is_empty() { "none".to_string() } else { targets.join(", ") }
+                    if targets.is_empty() {
+                        "none".to_string()
+                    } else {
+                        targets.join(", ")
+                    }
                 ),
             ));
         }
@@ -341,10 +389,12 @@ async fn create(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
 }
 
 fn target_view(a: &ManageArgs) -> Result<String, ToolError> {
-    let v = a
-        .view
-        .as_deref()
-        .ok_or_else(|| ToolError::invalid("view", "required: the view's id or URL (get_views lists them)"))?;
+    let v = a.view.as_deref().ok_or_else(|| {
+        ToolError::invalid(
+            "view",
+            "required: the view's id or URL (get_views lists them)",
+        )
+    })?;
     view_id_arg("view", v)
 }
 
@@ -388,7 +438,8 @@ async fn delete(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
         .unwrap_or_default()
         .to_string();
     if view.get("dashboard_view_id").is_none_or(Value::is_null) && !database.is_empty() {
-        let tabs = api::list_views(&ctx.notion, &ctx.auth, Some(&database), None, None, Some(2)).await;
+        let tabs =
+            api::list_views(&ctx.notion, &ctx.auth, Some(&database), None, None, Some(2)).await;
         // A list this server cannot read is no reason to refuse: Notion decides then.
         if let Ok(list) = tabs
             && list["results"].as_array().is_some_and(|r| r.len() <= 1)
