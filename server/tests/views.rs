@@ -1,6 +1,6 @@
 //! The view tools against the fake: `get_views`, `manage_view` (tabs, dashboards, linked
-//! databases, updates, the last-view refusal), `query_view` (paging, expiry, the row cap, the
-//! cache left intact), and custom emojis (`list_custom_emojis`, `:name:` icons).
+//! databases, updates, the last-view refusal), `get_views` with rows (paging, expiry, the row cap, the
+//! cache left intact), and custom emojis (`get_self` with emojis, `:name:` icons).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -227,7 +227,7 @@ async fn dashboards_and_linked_databases() {
 }
 
 #[tokio::test]
-async fn query_view_runs_the_views_filter_and_sorts_and_pages() {
+async fn view_rows_run_the_views_filter_and_sorts_and_pages() {
     let h = Harness::start(fixture()).await;
     let view = default_view(&h).await;
     h.text(
@@ -238,7 +238,11 @@ async fn query_view_runs_the_views_filter_and_sorts_and_pages() {
     )
     .await;
     let all = h
-        .text(T, "query_view", json!({"view": view, "limit": 500}))
+        .text(
+            T,
+            "get_views",
+            json!({"rows": true, "view": view, "limit": 500}),
+        )
         .await;
     assert_eq!(rows(&all).len(), 75, "{all}");
     assert!(rows(&all)[0].starts_with("| Row 148 "), "{}", rows(&all)[0]);
@@ -250,7 +254,11 @@ async fn query_view_runs_the_views_filter_and_sorts_and_pages() {
     );
 
     let first = h
-        .text(T, "query_view", json!({"view": view, "limit": 30}))
+        .text(
+            T,
+            "get_views",
+            json!({"rows": true, "view": view, "limit": 30}),
+        )
         .await;
     assert_eq!(rows(&first).len(), 30);
     assert!(first.contains("expires at"), "{first}");
@@ -258,8 +266,8 @@ async fn query_view_runs_the_views_filter_and_sorts_and_pages() {
     let second = h
         .text(
             T,
-            "query_view",
-            json!({"view": view, "limit": 30, "cursor": cursor}),
+            "get_views",
+            json!({"rows": true, "view": view, "limit": 30, "cursor": cursor}),
         )
         .await;
     assert!(
@@ -272,7 +280,11 @@ async fn query_view_runs_the_views_filter_and_sorts_and_pages() {
     // The view query expired between calls: a tool error saying to start over.
     h.fake().with_state(|s| s.views.expire_queries());
     let r = h
-        .call(T, "query_view", json!({"view": view, "cursor": cursor}))
+        .call(
+            T,
+            "get_views",
+            json!({"rows": true, "view": view, "cursor": cursor}),
+        )
         .await;
     let m = message(&r);
     assert!(
@@ -280,13 +292,17 @@ async fn query_view_runs_the_views_filter_and_sorts_and_pages() {
         "{m}"
     );
     let r = h
-        .call(T, "query_view", json!({"view": view, "cursor": "garbage"}))
+        .call(
+            T,
+            "get_views",
+            json!({"rows": true, "view": view, "cursor": "garbage"}),
+        )
         .await;
     assert_eq!(error_of(&r)["field"], "cursor");
 
     // Notion's row cap is said, not hidden.
     h.fake().with_state(|s| s.limits.query_result_cap = 10);
-    let capped = h.text(T, "query_view", json!({"view": view})).await;
+    let capped = h.text(T, "get_views", json!({"rows": true, "view": view})).await;
     assert_eq!(rows(&capped).len(), 10);
     assert!(capped.contains("10,000-row limit"), "{capped}");
     h.shutdown().await;
@@ -300,11 +316,19 @@ async fn view_queries_and_view_writes_leave_cached_rows_alone() {
     .await;
     let view = default_view(&h).await;
     let first = h
-        .text(T, "query_view", json!({"view": view, "limit": 5}))
+        .text(
+            T,
+            "get_views",
+            json!({"rows": true, "view": view, "limit": 5}),
+        )
         .await;
     h.fake().reset_log();
     let again = h
-        .text(T, "query_view", json!({"view": view, "limit": 5}))
+        .text(
+            T,
+            "get_views",
+            json!({"rows": true, "view": view, "limit": 5}),
+        )
         .await;
     assert_eq!(rows(&again), rows(&first));
     let sent = notion_requests(&h);
@@ -324,8 +348,12 @@ async fn view_queries_and_view_writes_leave_cached_rows_alone() {
     )
     .await;
     h.fake().reset_log();
-    h.text(T, "query_view", json!({"view": view, "limit": 5}))
-        .await;
+    h.text(
+        T,
+        "get_views",
+        json!({"rows": true, "view": view, "limit": 5}),
+    )
+    .await;
     let sent = notion_requests(&h);
     assert!(
         !sent.iter().any(|r| r.starts_with("GET /v1/pages/")),
@@ -342,15 +370,12 @@ async fn custom_emojis_are_listed_and_used_as_icons_by_name() {
         .with_state(|s| s.add_custom_emoji("W", "party-parrot"))
         .unwrap();
     h.fake().with_state(|s| s.add_custom_emoji("W", "shipit"));
-    let list = h.text(T, "list_custom_emojis", json!({})).await;
+    let list = h.text(T, "get_self", json!({"emojis": true})).await;
     assert!(
         list.contains(":party-parrot:") && list.contains(":shipit:"),
         "{list}"
     );
-    let some = h
-        .text(T, "list_custom_emojis", json!({"name": "PARROT"}))
-        .await;
-    assert!(!some.contains("shipit"), "{some}");
+    assert!(list.starts_with("2 custom emoji(s)"), "{list}");
 
     let created = h
         .text(

@@ -1,16 +1,13 @@
-//! Custom emojis: `list_custom_emojis`, and `:name:` icons resolved to a workspace's custom emoji
-//! (the list is kept per connection for a minute, so a run of page writes asks Notion once).
+//! Custom emojis: the workspace's list (shown by `get_self` with `emojis: true`), and `:name:`
+//! icons resolved to a custom emoji (the list is kept per connection for a minute, so a run of page
+//! writes asks Notion once).
 
-use super::more;
 use super::pages_write::arg_error;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::pagination::MAX_PAGE_SIZE;
 use crate::notion::views as api;
 use notion_model::readable;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -36,22 +33,20 @@ static LISTS: LazyLock<moka::sync::Cache<String, Arc<Vec<Emoji>>>> = LazyLock::n
         .build()
 });
 
-pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "list_custom_emojis",
-        "List custom emojis",
-        "The workspace's custom emojis (name, id, image URL). Use one as a page icon with \":name:\".",
-        Effect::Read,
-        list_custom_emojis,
-    )]
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListArgs {
-    /// Only names containing this.
-    name: Option<String>,
-    cursor: Option<String>,
+/// Every custom emoji of the workspace, one line each (the `get_self` tool with `emojis: true`).
+pub(crate) async fn list(ctx: &ToolCtx) -> Result<String, ToolError> {
+    let emojis = workspace_emojis(ctx).await?;
+    if emojis.is_empty() {
+        return Ok("This workspace has no custom emojis.".into());
+    }
+    let mut out = format!(
+        "{} custom emoji(s); use one as an icon with \":name:\".\n",
+        emojis.len()
+    );
+    for e in emojis.iter() {
+        out.push_str(&format!("- :{}: — {} {}\n", e.name, e.id, e.url));
+    }
+    Ok(out.trim_end().to_string())
 }
 
 fn parse(item: &Value) -> Option<Emoji> {
@@ -64,44 +59,6 @@ fn parse(item: &Value) -> Option<Emoji> {
             .unwrap_or("")
             .to_string(),
     })
-}
-
-async fn list_custom_emojis(ctx: ToolCtx, a: ListArgs) -> Result<String, ToolError> {
-    let page = api::list_custom_emojis(
-        &ctx.notion,
-        &ctx.auth,
-        None,
-        a.cursor.as_deref(),
-        Some(MAX_PAGE_SIZE),
-    )
-    .await?;
-    let wanted = a.name.as_deref().map(str::to_lowercase);
-    let emojis: Vec<Emoji> = page["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(parse)
-        .filter(|e| {
-            wanted
-                .as_deref()
-                .is_none_or(|w| e.name.to_lowercase().contains(w))
-        })
-        .collect();
-    let next = page
-        .get("next_cursor")
-        .and_then(Value::as_str)
-        .filter(|_| page["has_more"] == json!(true));
-    let mut out = if emojis.is_empty() {
-        "No custom emojis.".to_string()
-    } else {
-        emojis
-            .iter()
-            .map(|e| format!("- :{}: — {} {}", e.name, e.id, e.url))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    out.push_str(&more("list_custom_emojis", next));
-    Ok(out)
 }
 
 /// The name in `:name:`, if `raw` has that form.

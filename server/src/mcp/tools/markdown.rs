@@ -43,7 +43,6 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetArgs {
-    /// Page id or URL.
     id: String,
 }
 
@@ -74,7 +73,6 @@ async fn get_page_markdown(ctx: ToolCtx, a: GetArgs) -> Result<String, ToolError
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Page id or URL.
     id: String,
     /// New body (Markdown).
     content: Option<String>,

@@ -45,12 +45,11 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(comments_write::tools());
     v.extend(files::tools());
     v.extend(views::tools());
-    v.extend(view_query::tools());
-    v.extend(emojis::tools());
     v
 }
 
-/// Output format (default markdown).
+// Output format (default markdown). A plain comment: a doc comment would be repeated as the
+// description of `format` in every tool's schema.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {

@@ -303,7 +303,6 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Page id or URL.
     id: String,
     title: Option<String>,
     properties: Option<Map<String, Value>>,
@@ -352,7 +351,6 @@ async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveArgs {
-    /// Page id or URL.
     id: String,
     /// Page, database or data source id/URL.
     parent: String,
@@ -378,7 +376,6 @@ async fn move_page(ctx: ToolCtx, a: MoveArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageIdArgs {
-    /// Page id or URL.
     id: String,
 }
 

@@ -1,44 +1,25 @@
-//! `query_view`: a view's rows with the view's own filter and sorts, as a Markdown table like
-//! `query_data_source`. Notion runs the view into a view query (≤10,000 rows, kept ~15 minutes);
+//! A view's rows (`get_views` with `rows: true`) with the view's own filter and sorts, as a
+//! Markdown table like `query_data_source`. Notion runs the view into a view query (≤10,000 rows, kept ~15 minutes);
 //! this pages through it, reads each row, and deletes the query once the last row was read. A
 //! continuation cursor keeps the query alive until it expires.
 
-use super::views::view_id_arg;
 use super::{Format, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::views as api;
 use crate::notion::{NotionError, endpoints};
 use futures::{StreamExt, TryStreamExt};
 use notion_markdown as markdown;
 use notion_model::types::Page;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "query_view",
-        "Query a view's rows",
-        "Rows of a database view with the view's own filter and sorts, as a Markdown table. \
-         `view`: id or URL with ?v=. For other filters use query_data_source.",
-        Effect::Read,
-        query_view,
-    )]
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct QueryViewArgs {
-    /// View id or URL.
-    view: String,
-    /// Only these properties as columns (names).
-    columns: Option<Vec<String>>,
-    /// Max rows (default 50, max 500).
-    limit: Option<u32>,
-    cursor: Option<String>,
-    format: Option<Format>,
+/// What to read of a view's rows.
+pub(crate) struct RowsRequest {
+    pub view: String,
+    pub columns: Option<Vec<String>>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub format: Option<Format>,
 }
 
 /// Where one call starts: a new view query, or a page of a live one.
@@ -56,7 +37,7 @@ fn parse_cursor(raw: &str) -> Result<Position, ToolError> {
         }),
         _ => Err(ToolError::invalid(
             "cursor",
-            "not a query_view cursor; pass the cursor a previous query_view call printed, or omit it",
+            "not a view-rows cursor; pass the cursor a previous get_views call with rows:true printed, or omit it",
         )),
     }
 }
@@ -66,7 +47,7 @@ fn expired(view: &str) -> ToolError {
         "cursor",
         format!(
             "the view query behind this cursor has expired (Notion keeps a view's query about 15 minutes); \
-             call query_view for view {view} again without `cursor` to start over"
+             call get_views for view {view} with rows:true again, without `cursor`, to start over"
         ),
     )
 }
@@ -87,8 +68,9 @@ fn next_cursor(list: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn query_view(ctx: ToolCtx, a: QueryViewArgs) -> Result<String, ToolError> {
-    let view = view_id_arg("view", &a.view)?;
+/// A view's rows (`get_views` with `rows: true`); `view` is already a parsed id.
+pub(crate) async fn view_rows(ctx: ToolCtx, a: RowsRequest) -> Result<String, ToolError> {
+    let view = a.view.clone();
     let limit = limit_arg(a.limit, 50, 500)?;
     let page_size = |remaining: usize| u32::try_from(remaining.min(100)).unwrap_or(100);
     let (query_id, mut cursor, mut ids, header) = match a.cursor.as_deref() {
@@ -180,7 +162,7 @@ async fn read_rows(ctx: &ToolCtx, ids: &[String]) -> Result<(Vec<Page>, usize), 
 }
 
 fn render(
-    a: &QueryViewArgs,
+    a: &RowsRequest,
     header: &Value,
     rows: &[Page],
     gone: usize,
@@ -219,7 +201,7 @@ fn render(
             .and_then(Value::as_str)
             .map(|t| format!(" (the view query expires at {t})"))
             .unwrap_or_else(|| " (within about 15 minutes)".into());
-        out.push_str(&more("query_view", Some(c)));
+        out.push_str(&more("get_views", Some(c)));
         out.push_str(&until);
     }
     out

@@ -1,8 +1,8 @@
-//! Database views: `get_views` (a database's or data source's views, or one view) and
-//! `manage_view` (create a tab, a linked database on a page or a dashboard widget; update; delete,
-//! never a database's last view). Running a view is `query_view` (see `view_query.rs`).
+//! Database views: `get_views` (a database's or data source's views, one view, or a view's rows —
+//! see `view_query.rs`) and `manage_view` (create a tab, a linked database on a page or a dashboard
+//! widget; update; delete, never a database's last view).
 
-use super::{Format, id_arg, json_out, more};
+use super::{Format, id_arg, json_out, more, view_query};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -34,17 +34,17 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "get_views",
             "Get database views",
-            "A database's or data source's views (name, type, filter, sorts), or one view in full \
-             (`view`: id or URL with ?v=). Run one with query_view.",
+            "Views of a `database` or `data_source`, or one `view` (id or URL with ?v=); rows:true runs that \
+             view (its own filter and sorts) into a table.",
             Effect::Read,
             get_views,
         ),
         ToolDef::new(
             "manage_view",
-            "Create, update or delete a view",
-            "create: a tab (`database`), a linked database on `page`, or a widget in `dashboard`; \
-             needs data_source, name, type. update: name, filter, sorts, quick_filters, configuration \
-             (\"none\" clears). delete: permanent; a database's last view cannot be deleted.",
+            "Manage views",
+            "create (data_source, name, type) as a tab of `database`, a linked database on `page` or a \
+             widget of `dashboard`; update `view` (name, filter, sorts, quick_filters, configuration; \
+             \"none\" clears); delete `view` (not a database's last).",
             Effect::Write {
                 destructive: true,
                 idempotent: false,
@@ -71,17 +71,32 @@ pub(crate) fn view_id_arg(field: &str, raw: &str) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetArgs {
-    /// Database id/URL: its views.
     database: Option<String>,
-    /// Data source id: its views, including linked views on other pages.
     data_source: Option<String>,
-    /// One view (id or URL with ?v=).
     view: Option<String>,
+    rows: Option<bool>,
+    columns: Option<Vec<String>>,
+    /// Max rows (default 50, max 500).
+    limit: Option<u32>,
     cursor: Option<String>,
     format: Option<Format>,
 }
 
 async fn get_views(ctx: ToolCtx, a: GetArgs) -> Result<String, ToolError> {
+    if a.rows == Some(true) {
+        let view = a
+            .view
+            .as_deref()
+            .ok_or_else(|| ToolError::invalid("view", "rows:true needs the `view` to run"))?;
+        let request = view_query::RowsRequest {
+            view: view_id_arg("view", view)?,
+            columns: a.columns,
+            limit: a.limit,
+            cursor: a.cursor,
+            format: a.format,
+        };
+        return view_query::view_rows(ctx, request).await;
+    }
     if let Some(v) = &a.view {
         let id = view_id_arg("view", v)?;
         let view = api::retrieve_view(&ctx.notion, &ctx.auth, &id).await?;
@@ -214,28 +229,20 @@ enum Action {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManageArgs {
+    // Argument meanings are in the tool description (each doc comment here would cost every
+    // tools/list answer its bytes).
     action: Action,
-    /// The view to update or delete (id or URL with ?v=).
     view: Option<String>,
-    /// create: the data source the view shows.
     data_source: Option<String>,
-    /// create: a new tab on this database…
     database: Option<String>,
-    /// …or a linked database block at the end of this page…
     page: Option<String>,
-    /// …or a widget in this dashboard view.
     dashboard: Option<String>,
     name: Option<String>,
-    /// create: table, board, list, calendar, timeline, gallery, form, chart, map, dashboard.
     #[serde(rename = "type")]
     kind: Option<String>,
-    /// Notion filter object (as query_data_source); "none" clears.
     filter: Option<Value>,
-    /// Property sorts [{property, direction}]; "none" clears.
     sorts: Option<Value>,
-    /// {property: filter}; a null entry removes one, "none" all.
     quick_filters: Option<Value>,
-    /// Layout for the type, e.g. {"group_by":{…}}; shallow-merged on update, "none" resets.
     configuration: Option<Value>,
 }
 
