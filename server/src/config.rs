@@ -254,7 +254,7 @@ pub struct ServeArgs {
     )]
     pub notion_base_url: Url,
 
-    /// Notion-Version sent to Notion: 2026-03-11 or 2025-09-03.
+    /// Notion-Version sent to Notion: 2026-03-11, 2026-12-01 or 2025-09-03.
     #[arg(long, env = env::NOTION_VERSION, default_value = "2026-03-11")]
     pub notion_version: NotionVersion,
 

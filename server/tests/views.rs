@@ -302,7 +302,9 @@ async fn view_rows_run_the_views_filter_and_sorts_and_pages() {
 
     // Notion's row cap is said, not hidden.
     h.fake().with_state(|s| s.limits.query_result_cap = 10);
-    let capped = h.text(T, "get_views", json!({"rows": true, "view": view})).await;
+    let capped = h
+        .text(T, "get_views", json!({"rows": true, "view": view}))
+        .await;
     assert_eq!(rows(&capped).len(), 10);
     assert!(capped.contains("10,000-row limit"), "{capped}");
     h.shutdown().await;

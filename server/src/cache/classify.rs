@@ -225,6 +225,11 @@ mod tests {
         let old = classify(&req(), NotionVersion::V2025_09_03, "bot:a");
         let Class::Read(old) = old else { panic!() };
         assert_ne!(old.key, a.key, "the version is part of the key");
+        let Class::Read(next) = classify(&req(), NotionVersion::V2026_12_01, "bot:a") else {
+            panic!()
+        };
+        assert!(next.key.contains("2026-12-01"), "{}", next.key);
+        assert_ne!(next.key, a.key, "2026-12-01 answers are kept apart");
     }
 
     #[test]
