@@ -25,10 +25,10 @@ mod exchange;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum NotionVersion {
     V2025_09_03,
-    #[default]
     V2026_03_11,
     /// Search and data source queries return only the title property unless `filter_properties`
     /// names more; Markdown v2 only; a person's `name` may be null.
+    #[default]
     V2026_12_01,
 }
 
@@ -428,7 +428,7 @@ mod tests {
 
     #[test]
     fn versions_parse_and_print() {
-        assert_eq!(NotionVersion::default().as_str(), "2026-03-11");
+        assert_eq!(NotionVersion::default().as_str(), "2026-12-01");
         assert_eq!(
             "2025-09-03".parse::<NotionVersion>().unwrap(),
             NotionVersion::V2025_09_03
@@ -437,7 +437,10 @@ mod tests {
             .parse::<NotionVersion>()
             .unwrap_err()
             .to_string();
-        assert!(e.contains("supported: 2025-09-03, 2026-03-11"), "{e}");
+        assert!(
+            e.contains("supported: 2025-09-03, 2026-03-11, 2026-12-01"),
+            "{e}"
+        );
         let json = serde_json::to_string(&NotionVersion::V2026_03_11).unwrap();
         assert_eq!(json, "\"2026-03-11\"");
         let back: NotionVersion = serde_json::from_str("\"2025-09-03\"").unwrap();

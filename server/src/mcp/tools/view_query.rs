@@ -46,7 +46,8 @@ fn expired(view: &str) -> ToolError {
     ToolError::invalid(
         "cursor",
         format!(
-            "the view query behind this cursor has expired (Notion keeps a view's query about 15 minutes); \
+            "the view query behind this cursor has expired (Notion keeps a view's query about 15 minutes) \
+             or the view is gone; \
              call get_views for view {view} with rows:true again, without `cursor`, to start over"
         ),
     )
