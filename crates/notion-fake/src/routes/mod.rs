@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod pages;
 pub mod search;
 pub mod users;
+pub mod view_queries;
 pub mod views;
 
 use http::Method;
@@ -191,10 +192,10 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
         ["views", id] if get => views::get(state, ctx, id),
         ["views", id] if patch => views::update(state, ctx, id),
         ["views", id] if delete => views::delete(state, ctx, id),
-        ["views", id, "queries"] if post => views::create_query(state, ctx, id),
-        ["views", id, "queries", q] if get => views::query_results(state, ctx, id, q),
-        ["views", id, "queries", q] if delete => views::delete_query(state, ctx, id, q),
-        ["custom_emojis"] if get => views::custom_emojis(state, ctx),
+        ["views", id, "queries"] if post => view_queries::create(state, ctx, id),
+        ["views", id, "queries", q] if get => view_queries::results(state, ctx, id, q),
+        ["views", id, "queries", q] if delete => view_queries::delete(state, ctx, id, q),
+        ["custom_emojis"] if get => view_queries::custom_emojis(state, ctx),
         _ => Err(ApiError::invalid_request_url()),
     }
 }
