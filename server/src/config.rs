@@ -254,8 +254,8 @@ pub struct ServeArgs {
     )]
     pub notion_base_url: Url,
 
-    /// Notion-Version sent to Notion: 2026-03-11 or 2025-09-03.
-    #[arg(long, env = env::NOTION_VERSION, default_value = "2026-03-11")]
+    /// Notion-Version sent to Notion: 2026-12-01, 2026-03-11 or 2025-09-03.
+    #[arg(long, env = env::NOTION_VERSION, default_value = "2026-12-01")]
     pub notion_version: NotionVersion,
 
     /// Average Notion requests per second allowed per workspace (shared by all its sessions).

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 const SPEC: &str = include_str!("contract/notion-openapi.json");
 const TOKEN: &str = "ntn_demo_acme";
 /// `Notion-Version` values Notion has released for the data-source model (developers.notion.com/reference/changes-by-version).
-const KNOWN_VERSIONS: [&str; 2] = ["2025-09-03", "2026-03-11"];
+const KNOWN_VERSIONS: [&str; 3] = ["2025-09-03", "2026-03-11", "2026-12-01"];
 
 /// Requests the spec does not accept, each with the reason it is tolerated for now.
 ///
@@ -50,6 +50,15 @@ static ALLOWED: &[Allowed] = &[
         method: "POST",
         template: "/v1/data_sources/{data_source_id}/query",
         violation: Some("\"property\" is a required property (at `/sorts/"),
+        needed_by: Some(Tools::Read),
+    },
+    // spec gap: on 2026-12-01 queries return only the title unless `filter_properties[]` names the
+    // rest (developers.notion.com/guides/get-started/upgrade-guide-2026-12-01); Notion's reference
+    // writes the parameter with brackets, the vendored spec declares it as `filter_properties`.
+    Allowed {
+        method: "POST",
+        template: "/v1/data_sources/{data_source_id}/query",
+        violation: Some("undeclared query parameter `filter_properties[]`"),
         needed_by: Some(Tools::Read),
     },
     // spec gap: creating and updating a database container (developers.notion.com/reference/database-create,

@@ -467,7 +467,7 @@ async fn markdown_endpoints_on_the_fake() {
     assert!(!pm.truncated && pm.unknown_block_ids.is_empty());
     let reqs = fake.requests();
     let last = reqs.last().unwrap();
-    assert_eq!(last.notion_version(), Some("2026-03-11"));
+    assert_eq!(last.notion_version(), Some(auth.version.as_str()));
     assert!(
         last.query
             .as_deref()

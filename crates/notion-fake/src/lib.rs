@@ -1,5 +1,5 @@
-//! A stateful, in-memory fake of the Notion REST API (`/v1/...`, Notion-Version `2026-03-11`
-//! with optional `2025-09-03`) and its public-integration OAuth endpoints.
+//! A stateful, in-memory fake of the Notion REST API (`/v1/...`, Notion-Version `2026-03-11`,
+//! `2025-09-03` or `2026-12-01`) and its public-integration OAuth endpoints.
 //!
 //! It serves the shapes, limits and errors of the real API (see `README.md` next to this
 //! crate): tenancy by bearer token (other workspaces' objects are `404 object_not_found`),
@@ -32,6 +32,7 @@ pub mod routes;
 mod server;
 pub mod state;
 pub mod uploads;
+pub mod views;
 pub mod webhooks;
 
 use std::sync::{Arc, Mutex, MutexGuard};

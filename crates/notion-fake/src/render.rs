@@ -17,6 +17,9 @@ pub enum Version {
     V2025_09_03,
     /// `2026-03-11` (default): `in_trash` only, `position` when appending.
     V2026_03_11,
+    /// `2026-12-01`: search and data source queries return only the title property unless
+    /// `filter_properties` is sent; `markdown_version: "v1"` is refused; a person's `name` may be null.
+    V2026_12_01,
 }
 
 impl Version {
@@ -24,6 +27,7 @@ impl Version {
         match raw.trim() {
             "2025-09-03" => Some(Self::V2025_09_03),
             "2026-03-11" => Some(Self::V2026_03_11),
+            "2026-12-01" => Some(Self::V2026_12_01),
             _ => None,
         }
     }
@@ -32,7 +36,17 @@ impl Version {
         match self {
             Self::V2025_09_03 => "2025-09-03",
             Self::V2026_03_11 => "2026-03-11",
+            Self::V2026_12_01 => "2026-12-01",
         }
+    }
+
+    /// Every version the fake answers, oldest first.
+    pub const ALL: [Version; 3] = [Self::V2025_09_03, Self::V2026_03_11, Self::V2026_12_01];
+
+    /// Lists of pages (search, data source queries) carry only the title property unless
+    /// `filter_properties` asks for more.
+    pub fn title_only_lists(&self) -> bool {
+        *self == Self::V2026_12_01
     }
 
     pub fn legacy(&self) -> bool {
@@ -55,10 +69,19 @@ pub fn user_ref(id: &Uuid) -> Value {
 }
 
 pub fn person(user: &User) -> Value {
+    person_in(user, Version::V2026_03_11)
+}
+
+/// A person as `version` shows it: from 2026-12-01 a person without a name has `name: null`.
+pub fn person_in(user: &User, version: Version) -> Value {
+    let name = match user.name.as_str() {
+        "" if version == Version::V2026_12_01 => Value::Null,
+        n => json!(n),
+    };
     json!({
         "object": "user",
         "id": fmt_id(&user.id),
-        "name": user.name,
+        "name": name,
         "avatar_url": user.avatar_url,
         "type": "person",
         "person": {"email": user.email},
@@ -256,6 +279,24 @@ pub fn page(state: &State, version: Version, page: &Page, filter: Option<&[Strin
     );
     m.insert("public_url".into(), Value::Null);
     Value::Object(m)
+}
+
+/// A page in a list answer (search, data source query): [`page`], but on versions whose lists
+/// carry only the title property, just the title unless `filter` names properties.
+pub fn list_page(state: &State, version: Version, p: &Page, filter: Option<&[String]>) -> Value {
+    if filter.is_some() || !version.title_only_lists() {
+        return page(state, version, p, filter);
+    }
+    let title = match p.parent {
+        Parent::DataSource(ds) => state
+            .data_sources
+            .get(&ds)
+            .and_then(|d| d.title_prop())
+            .map(|t| t.id.clone())
+            .unwrap_or_else(|| "title".into()),
+        _ => "title".into(),
+    };
+    page(state, version, p, Some(&[title]))
 }
 
 /// Any block-like id (block, child page, child database) as a block object.

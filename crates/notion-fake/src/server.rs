@@ -267,7 +267,7 @@ fn process(
             Some(v) => v,
             None => {
                 let e = ApiError::validation(format!(
-                    "Notion-Version header failed validation: Notion-Version header should be `\"2025-09-03\"` or `\"2026-03-11\"`, instead was `\"{raw}\"`."
+                    "Notion-Version header failed validation: Notion-Version header should be `\"2025-09-03\"`, `\"2026-03-11\"` or `\"2026-12-01\"`, instead was `\"{raw}\"`."
                 ));
                 return Outcome::error(&e, request_id);
             }

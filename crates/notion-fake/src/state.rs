@@ -346,6 +346,8 @@ pub struct State {
     pub async_tasks: crate::routes::async_tasks::Tasks,
     /// Writes of the request being handled, for webhook events.
     pub(crate) changes: Vec<crate::webhooks::Change>,
+    /// Database views, view queries and custom emojis.
+    pub views: crate::views::Views,
     rng: StdRng,
 }
 
@@ -372,6 +374,7 @@ impl State {
             file_uploads: Default::default(),
             async_tasks: Default::default(),
             changes: Vec::new(),
+            views: Default::default(),
             rng: StdRng::seed_from_u64(seed),
         }
     }

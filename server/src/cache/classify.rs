@@ -92,6 +92,13 @@ pub fn classify(req: &NotionRequest, version: NotionVersion, identity: &str) -> 
     {
         return Class::Pass;
     }
+    // View queries are Notion-side caches of a view's rows: reading, paging or dropping one
+    // changes nothing a reader sees, and their answers expire, so they are neither cached nor writes.
+    if endpoint.starts_with("POST /v1/views/{id}/queries")
+        || endpoint.ends_with("/v1/views/{id}/queries/{query_id}")
+    {
+        return Class::Pass;
+    }
     let read_method = req.method == Method::GET
         || (req.method == Method::POST && endpoint == "POST /v1/data_sources/{id}/query");
     if !read_method {
@@ -216,11 +223,21 @@ mod tests {
         let a = read(req(), "bot:a");
         let b = read(req(), "bot:b");
         assert_eq!(a.key, b.key);
-        assert!(a.key.contains("2026-03-11"), "{}", a.key);
+        assert!(
+            a.key.contains(NotionVersion::default().as_str()),
+            "{}",
+            a.key
+        );
         assert_eq!(a.access, Access::Block(parse_id(ID).unwrap()));
         let old = classify(&req(), NotionVersion::V2025_09_03, "bot:a");
         let Class::Read(old) = old else { panic!() };
         assert_ne!(old.key, a.key, "the version is part of the key");
+        let Class::Read(mid) = classify(&req(), NotionVersion::V2026_03_11, "bot:a") else {
+            panic!()
+        };
+        assert!(mid.key.contains("2026-03-11"), "{}", mid.key);
+        assert_ne!(mid.key, a.key, "2026-03-11 answers are kept apart");
+        assert_ne!(mid.key, old.key);
     }
 
     #[test]
@@ -251,6 +268,24 @@ mod tests {
         assert!(matches!(classify(&patch, v, "x"), Class::Write));
         let search = NotionRequest::post("POST /v1/search", "/v1/search");
         assert!(matches!(classify(&search, v, "x"), Class::Pass));
+        for (m, e) in [
+            (Method::POST, "POST /v1/views/{id}/queries"),
+            (Method::GET, "GET /v1/views/{id}/queries/{query_id}"),
+            (Method::DELETE, "DELETE /v1/views/{id}/queries/{query_id}"),
+            (Method::GET, "GET /v1/views/{id}"),
+            (Method::GET, "GET /v1/custom_emojis"),
+        ] {
+            let q = NotionRequest::new(m, e, format!("/v1/views/{ID}/queries/{ID}"));
+            assert!(matches!(classify(&q, v, "x"), Class::Pass), "{e}");
+        }
+        for (m, e) in [
+            (Method::POST, "POST /v1/views"),
+            (Method::PATCH, "PATCH /v1/views/{id}"),
+            (Method::DELETE, "DELETE /v1/views/{id}"),
+        ] {
+            let w = NotionRequest::new(m, e, format!("/v1/views/{ID}"));
+            assert!(matches!(classify(&w, v, "x"), Class::Write), "{e}");
+        }
         let odd = NotionRequest::get("GET /v1/pages/{id}", "/v1/pages/not-an-id");
         assert!(matches!(classify(&odd, v, "x"), Class::Pass));
         let proof = Access::DataSource(parse_id(ID).unwrap())

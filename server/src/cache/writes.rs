@@ -106,6 +106,28 @@ pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<I
                 plan.push(Invalidation::Everything);
             }
         }
+        // Views: the view and its database; a linked database also adds a block to its page.
+        "POST /v1/views" | "PATCH /v1/views/{id}" | "DELETE /v1/views/{id}" => {
+            let database = answer
+                .get("parent")
+                .and_then(|p| p.get("database_id"))
+                .and_then(Value::as_str)
+                .and_then(parse_id);
+            for id in path_id.into_iter().chain(id_of(answer)).chain(database) {
+                plan.push(Invalidation::Tag(Tag::object(id)));
+            }
+            let host = req
+                .json_body()
+                .and_then(|b| b.pointer("/create_database/parent/page_id"))
+                .and_then(Value::as_str)
+                .and_then(parse_id);
+            if let Some(page) = host {
+                plan.extend([
+                    Invalidation::Tag(Tag::children(page)),
+                    Invalidation::AllMarkdown,
+                ]);
+            }
+        }
         // Uploads change no object a read shows until they are attached (by another write).
         e if e.contains("/v1/file_uploads") => {}
         // A write this table does not know: trust nothing.
@@ -241,6 +263,22 @@ mod tests {
         assert!(task_plan(&failed).is_empty());
         let running = json!({"object": "async_task", "status": "running"});
         assert!(task_plan(&running).is_empty());
+    }
+
+    #[test]
+    fn view_writes_reach_the_view_and_its_database_only() {
+        let req = NotionRequest::patch("PATCH /v1/views/{id}", format!("/v1/views/{BLOCK}"));
+        let answer = json!({"object": "view", "id": BLOCK,
+            "parent": {"type": "database_id", "database_id": DS}});
+        let plan = plan(&req, Ok(&answer));
+        assert_eq!(plan.len(), 2, "{plan:?}");
+        assert!(plan.contains(&Invalidation::Tag(Tag::object(id(DS)))));
+        assert!(plan.contains(&Invalidation::Tag(Tag::object(id(BLOCK)))));
+        let linked = NotionRequest::post("POST /v1/views", "/v1/views").json(json!({
+            "create_database": {"parent": {"type": "page_id", "page_id": PAGE}}}));
+        let plan2 = super::plan(&linked, Ok(&answer));
+        assert!(plan2.contains(&Invalidation::Tag(Tag::children(id(PAGE)))));
+        assert!(!plan2.contains(&Invalidation::Everything));
     }
 
     #[test]

@@ -177,6 +177,14 @@ fn strip_noise(v: &mut Value, top: bool) {
         .and_then(Value::as_str)
         .is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
     {
+        // An unsigned type's `minimum: 0` goes with it: the tools check their own bounds.
+        if o.get("format")
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.starts_with("uint"))
+            && o.get("minimum") == Some(&Value::from(0))
+        {
+            o.remove("minimum");
+        }
         o.remove("format");
         // An unsigned count is never negative; the bound says nothing a model needs.
         if o.get("minimum") == Some(&Value::from(0)) {
@@ -258,6 +266,7 @@ mod tests {
             "properties": {
                 "type": {"type": ["string", "null"], "enum": ["page", null], "description": "kind"},
                 "limit": {"type": ["integer", "null"], "format": "uint32", "minimum": 0},
+                "depth": {"type": "integer", "format": "int32", "minimum": 0},
                 "format": {"anyOf": [{"description": "Output.", "oneOf": [
                     {"type": "string", "const": "markdown"}, {"type": "string", "const": "json"}]}, {"type": "null"}]}
             }
@@ -270,6 +279,7 @@ mod tests {
                 "properties": {
                     "type": {"type": "string", "enum": ["page"], "description": "kind"},
                     "limit": {"type": "integer"},
+                    "depth": {"type": "integer", "minimum": 0},
                     "format": {"description": "Output.", "type": "string", "enum": ["markdown", "json"]}
                 }
             })

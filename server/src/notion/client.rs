@@ -25,18 +25,32 @@ mod exchange;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum NotionVersion {
     V2025_09_03,
-    #[default]
     V2026_03_11,
+    /// Search and data source queries return only the title property unless `filter_properties`
+    /// names more; Markdown v2 only; a person's `name` may be null.
+    #[default]
+    V2026_12_01,
 }
 
 impl NotionVersion {
-    pub const ALL: [NotionVersion; 2] = [NotionVersion::V2025_09_03, NotionVersion::V2026_03_11];
+    pub const ALL: [NotionVersion; 3] = [
+        NotionVersion::V2025_09_03,
+        NotionVersion::V2026_03_11,
+        NotionVersion::V2026_12_01,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             NotionVersion::V2025_09_03 => "2025-09-03",
             NotionVersion::V2026_03_11 => "2026-03-11",
+            NotionVersion::V2026_12_01 => "2026-12-01",
         }
+    }
+
+    /// Lists of pages (search, data source queries) carry only the title property unless
+    /// `filter_properties` asks for more.
+    pub fn title_only_lists(self) -> bool {
+        self == NotionVersion::V2026_12_01
     }
 }
 
@@ -54,10 +68,12 @@ impl FromStr for NotionVersion {
             .into_iter()
             .find(|v| v.as_str() == s)
             .ok_or_else(|| {
+                let choices: Vec<&str> = NotionVersion::ALL.iter().map(|v| v.as_str()).collect();
                 NotionError::invalid(
                     "notion_version",
                     format!(
-                        "'{s}' is not a supported Notion-Version; supported: 2025-09-03, 2026-03-11"
+                        "'{s}' is not a supported Notion-Version; supported: {}",
+                        choices.join(", ")
                     ),
                 )
             })
@@ -418,7 +434,7 @@ mod tests {
 
     #[test]
     fn versions_parse_and_print() {
-        assert_eq!(NotionVersion::default().as_str(), "2026-03-11");
+        assert_eq!(NotionVersion::default().as_str(), "2026-12-01");
         assert_eq!(
             "2025-09-03".parse::<NotionVersion>().unwrap(),
             NotionVersion::V2025_09_03
@@ -427,7 +443,10 @@ mod tests {
             .parse::<NotionVersion>()
             .unwrap_err()
             .to_string();
-        assert!(e.contains("supported: 2025-09-03, 2026-03-11"), "{e}");
+        assert!(
+            e.contains("supported: 2025-09-03, 2026-03-11, 2026-12-01"),
+            "{e}"
+        );
         let json = serde_json::to_string(&NotionVersion::V2026_03_11).unwrap();
         assert_eq!(json, "\"2026-03-11\"");
         let back: NotionVersion = serde_json::from_str("\"2025-09-03\"").unwrap();

@@ -35,7 +35,7 @@ fn encode(s: &str, keep: impl Fn(u8) -> bool) -> String {
     out
 }
 
-fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionError> {
+pub(crate) fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionError> {
     let id = id.trim();
     if id.is_empty() {
         return Err(NotionError::invalid(field, "must not be empty"));
@@ -43,7 +43,12 @@ fn non_empty<'a>(field: &str, id: &'a str) -> Result<&'a str, NotionError> {
     Ok(id)
 }
 
-fn id_path(field: &str, prefix: &str, id: &str, suffix: &str) -> Result<String, NotionError> {
+pub(crate) fn id_path(
+    field: &str,
+    prefix: &str,
+    id: &str,
+    suffix: &str,
+) -> Result<String, NotionError> {
     Ok(format!(
         "{prefix}{}{suffix}",
         encode_segment(non_empty(field, id)?)
@@ -55,7 +60,11 @@ fn clamp_page_size(page_size: Option<u32>) -> Option<u32> {
 }
 
 /// Add `start_cursor`/`page_size` to a GET request's query.
-fn paginate(mut req: NotionRequest, cursor: Option<&str>, page_size: Option<u32>) -> NotionRequest {
+pub(crate) fn paginate(
+    mut req: NotionRequest,
+    cursor: Option<&str>,
+    page_size: Option<u32>,
+) -> NotionRequest {
     if let Some(c) = cursor.filter(|c| !c.is_empty()) {
         req = req.query("start_cursor", c);
     }
@@ -302,7 +311,30 @@ fn query_request(
     Ok(req)
 }
 
+/// The properties a data source query must name to get whole rows: none on versions that send
+/// every property anyway, else (when the caller named none) every property of the schema.
+async fn row_properties(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    id: &str,
+    filter_properties: &[String],
+) -> Result<Vec<String>, NotionError> {
+    if !filter_properties.is_empty() || !auth.version.title_only_lists() {
+        return Ok(filter_properties.to_vec());
+    }
+    let ds = retrieve_data_source(c, auth, id).await?;
+    Ok(ds
+        .properties
+        .iter()
+        .filter_map(|(name, p)| {
+            let id = p.get("id").and_then(Value::as_str).unwrap_or(name);
+            (!id.is_empty()).then(|| id.to_string())
+        })
+        .collect())
+}
+
 /// `POST /v1/data_sources/{id}/query` (a read, so retried like one); `body` holds filter/sorts.
+/// Rows come with every property (or only `filter_properties`, when given) on every version.
 pub async fn query_data_source(
     c: &NotionClient,
     auth: &NotionAuth,
@@ -312,11 +344,9 @@ pub async fn query_data_source(
     cursor: Option<&str>,
     page_size: Option<u32>,
 ) -> Result<ListResponse<Page>, NotionError> {
-    c.call(
-        auth,
-        query_request(id, body, filter_properties, cursor, page_size)?,
-    )
-    .await
+    let fp = row_properties(c, auth, id, filter_properties).await?;
+    c.call(auth, query_request(id, body, &fp, cursor, page_size)?)
+        .await
 }
 
 /// [`query_data_source`] returning Notion's JSON rows.
@@ -329,11 +359,9 @@ pub async fn query_data_source_raw(
     cursor: Option<&str>,
     page_size: Option<u32>,
 ) -> Result<ListResponse<Value>, NotionError> {
-    c.call(
-        auth,
-        query_request(id, body, filter_properties, cursor, page_size)?,
-    )
-    .await
+    let fp = row_properties(c, auth, id, filter_properties).await?;
+    c.call(auth, query_request(id, body, &fp, cursor, page_size)?)
+        .await
 }
 
 // ------------------------------------------------------------------------- databases and data sources
@@ -447,10 +475,14 @@ pub async fn append_block_children(
     c.call(auth, req).await
 }
 
-/// The markdown endpoints are called with Notion-Version 2026-03-11 whatever the connection uses.
+/// The markdown endpoints need Notion-Version 2026-03-11 or later: connections on 2025-09-03 call
+/// them with 2026-03-11.
 pub(crate) fn markdown_auth(auth: &NotionAuth) -> NotionAuth {
-    auth.clone()
-        .with_version(super::client::NotionVersion::V2026_03_11)
+    use super::client::NotionVersion;
+    match auth.version {
+        NotionVersion::V2025_09_03 => auth.clone().with_version(NotionVersion::V2026_03_11),
+        _ => auth.clone(),
+    }
 }
 
 /// `GET /v1/pages/{id}/markdown?markdown_version=v2` → Notion's `page_markdown` object.

@@ -19,6 +19,7 @@ pub mod request;
 pub mod retry;
 pub mod tree;
 pub mod uploads;
+pub mod views;
 pub mod writes;
 
 pub use breaker::BreakerConfig;

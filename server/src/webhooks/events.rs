@@ -199,7 +199,12 @@ pub fn plan(event: &Event) -> Option<Vec<Invalidation>> {
                 plan.push(Invalidation::Everything);
             }
         }
-        // Views and uploads are not cached: nothing to drop.
+        // A view changed: the view and its database (view queries are never cached).
+        "view.created" | "view.updated" | "view.deleted" => {
+            plan.push(tag(Tag::object(id)));
+            plan.extend(parents(data).into_iter().map(|p| tag(Tag::object(p))));
+        }
+        // Uploads are not cached: nothing to drop.
         k if KNOWN.contains(&k) => {}
         _ => return None,
     }
@@ -295,8 +300,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan(&event("view.updated", "view", json!({}))),
-            Some(vec![])
+            plan(&event(
+                "view.updated",
+                "view",
+                json!({"parent": {"id": DB, "type": "database"}})
+            )),
+            Some(vec![
+                Invalidation::Tag(Tag::object(u(PAGE))),
+                Invalidation::Tag(Tag::object(u(DB)))
+            ])
         );
         assert_eq!(plan(&event("page.teleported", "page", json!({}))), None);
         assert_eq!(label("page.teleported"), "other");

@@ -340,5 +340,8 @@ async fn fake_sends_version_and_never_logs_the_token() {
     assert!(!format!("{err} {err:?}").contains("ntn_not_a_real_token_42"));
     let reqs = running.fake.requests();
     assert_eq!(reqs[0].notion_version(), Some("2025-09-03"));
-    assert_eq!(reqs[1].notion_version(), Some("2026-03-11"));
+    assert_eq!(
+        reqs[1].notion_version(),
+        Some(NotionVersion::default().as_str())
+    );
 }

@@ -461,7 +461,7 @@ pub fn query(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     let fp = ctx.filter_properties();
     let results = slice
         .iter()
-        .map(|p| render::page(state, ctx.version, p, fp.as_deref()))
+        .map(|p| render::list_page(state, ctx.version, p, fp.as_deref()))
         .collect();
     let mut body = list_body("page_or_data_source", results, next, more);
     if total > cap && !more {

@@ -11,7 +11,7 @@ use super::{Ctx, path_id, required};
 use crate::blocks::{self, BlockSpec, InsertAt};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::fmt_id;
-use crate::render;
+use crate::render::{self, Version};
 use crate::richtext::short;
 use crate::state::{NodeKind, Parent, State};
 use crate::webhooks::Change;
@@ -25,15 +25,20 @@ pub const MAX_CONTENT_UPDATES: usize = 100;
 fn require_version(ctx: &Ctx) -> ApiResult<()> {
     if ctx.version.legacy() {
         return Err(ApiError::validation(
-            "The markdown endpoints require Notion-Version 2026-03-11.",
+            "The markdown endpoints require Notion-Version 2026-03-11 or later.",
         ));
     }
     Ok(())
 }
 
-fn check_markdown_version(v: Option<&Value>, path: &str) -> ApiResult<()> {
+fn check_markdown_version(ctx: &Ctx, v: Option<&Value>, path: &str) -> ApiResult<()> {
     match v {
         None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == "v1" && ctx.version == Version::V2026_12_01 => {
+            Err(ApiError::validation(format!(
+                "{path} `\"v1\"` is not supported with Notion-Version 2026-12-01: Markdown v2 is the only format."
+            )))
+        }
         Some(Value::String(s)) if s == "v1" || s == "v2" => Ok(()),
         Some(other) => Err(ApiError::body_validation(format!(
             "{path} should be `\"v1\"` or `\"v2\"`, instead was `{}`.",
@@ -114,7 +119,7 @@ pub fn get(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     ctx.need(|c| c.read_content, "read_content")?;
     require_version(ctx)?;
     let mv = ctx.q("markdown_version").map(|v| json!(v));
-    check_markdown_version(mv.as_ref(), "query.markdown_version")?;
+    check_markdown_version(ctx, mv.as_ref(), "query.markdown_version")?;
     let id = path_id(raw, "page_id")?;
     if state.block_like(&ctx.bot, &id)? == NodeKind::Database {
         return Err(ApiError::validation(format!(
@@ -130,7 +135,7 @@ pub fn get(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
 pub fn update(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
     ctx.need(|c| c.update_content, "update_content")?;
     require_version(ctx)?;
-    check_markdown_version(ctx.field("markdown_version"), "body.markdown_version")?;
+    check_markdown_version(ctx, ctx.field("markdown_version"), "body.markdown_version")?;
     let id = path_id(raw, "page_id")?;
     state.page(&ctx.bot, &id)?;
     if state.trashed(&id) {
@@ -386,7 +391,7 @@ pub fn create_page(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
             "body.children should be not present when body.markdown is given.",
         ));
     }
-    check_markdown_version(ctx.field("markdown_version"), "body.markdown_version")?;
+    check_markdown_version(ctx, ctx.field("markdown_version"), "body.markdown_version")?;
     let md = required(ctx, "markdown")?
         .as_str()
         .ok_or_else(|| ApiError::should_be("body.markdown", "a string", &ctx.body["markdown"]))?;

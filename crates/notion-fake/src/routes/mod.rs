@@ -12,6 +12,8 @@ pub mod oauth;
 pub mod pages;
 pub mod search;
 pub mod users;
+pub mod view_queries;
+pub mod views;
 
 use http::Method;
 use serde_json::Value;
@@ -195,6 +197,15 @@ pub fn dispatch(state: &mut State, ctx: &Ctx, method: &Method, seg: &[&str]) -> 
         ["file_uploads", id] if get => file_uploads::get(state, ctx, id),
         ["file_uploads", id, "send"] if post => file_uploads::send(state, ctx, id),
         ["file_uploads", id, "complete"] if post => file_uploads::complete(state, ctx, id),
+        ["views"] if get => views::list(state, ctx),
+        ["views"] if post => views::create(state, ctx),
+        ["views", id] if get => views::get(state, ctx, id),
+        ["views", id] if patch => views::update(state, ctx, id),
+        ["views", id] if delete => views::delete(state, ctx, id),
+        ["views", id, "queries"] if post => view_queries::create(state, ctx, id),
+        ["views", id, "queries", q] if get => view_queries::results(state, ctx, id, q),
+        ["views", id, "queries", q] if delete => view_queries::delete(state, ctx, id, q),
+        ["custom_emojis"] if get => view_queries::custom_emojis(state, ctx),
         _ => Err(ApiError::invalid_request_url()),
     }
 }

@@ -113,10 +113,9 @@ pub fn search(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         .iter()
         .filter_map(|(is_page, id)| {
             if *is_page {
-                state
-                    .pages
-                    .get(id)
-                    .map(|p| render::page(state, ctx.version, p, None))
+                state.pages.get(id).map(|p| {
+                    render::list_page(state, ctx.version, p, ctx.filter_properties().as_deref())
+                })
             } else {
                 state
                     .data_sources

@@ -18,7 +18,7 @@ pub fn list(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
         .user_ids
         .iter()
         .filter_map(|id| state.users.get(id))
-        .map(render::person)
+        .map(|u| render::person_in(u, ctx.version))
         .collect();
     all.extend(
         ws.bot_ids
@@ -39,7 +39,7 @@ pub fn get(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
         .get(&id)
         .filter(|u| u.workspace_id == ctx.bot.workspace_id)
     {
-        return Ok(render::person(u));
+        return Ok(render::person_in(u, ctx.version));
     }
     if let Some(b) = state
         .bots

@@ -49,6 +49,16 @@ pub enum Change {
         properties: Vec<PropChange>,
     },
     CommentCreated(Uuid),
+    /// A view was created, updated or deleted (`action`); `visible_via` is an object whose
+    /// readers see the event (the view's source database).
+    View {
+        action: &'static str,
+        view: Uuid,
+        database: Uuid,
+        visible_via: Uuid,
+        view_type: String,
+        updated_fields: Vec<String>,
+    },
     FileUploadCreated(Uuid),
     FileUploadCompleted(Uuid),
 }

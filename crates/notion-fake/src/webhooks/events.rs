@@ -184,6 +184,40 @@ impl Builder<'_> {
                 self.data_source("data_source.schema_updated", *data_source, extra);
             }
             Change::CommentCreated(id) => self.comment(*id),
+            Change::View {
+                action,
+                view,
+                database,
+                visible_via,
+                view_type,
+                updated_fields,
+            } => {
+                if self.legacy {
+                    return;
+                }
+                let mut data = Map::new();
+                data.insert(
+                    "parent".into(),
+                    json!({"id": fmt_id(database), "type": "database"}),
+                );
+                match *action {
+                    "created" => {
+                        data.insert("view_type".into(), json!(view_type));
+                    }
+                    "updated" => {
+                        data.insert("updated_fields".into(), json!(updated_fields));
+                    }
+                    _ => {}
+                }
+                let kind = format!("view.{action}");
+                self.add(
+                    &kind,
+                    *view,
+                    "view",
+                    Some(data),
+                    Audience::Node(*visible_via),
+                );
+            }
             Change::FileUploadCreated(id) => self.upload("file_upload.created", *id),
             Change::FileUploadCompleted(id) => self.upload("file_upload.completed", *id),
         }

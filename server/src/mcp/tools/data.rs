@@ -63,7 +63,7 @@ pub struct QueryArgs {
     format: Option<Format>,
 }
 
-// One sort key: a property (by name) or a timestamp.
+// One sort key: a property (by name) or a timestamp (a plain comment: kept out of the schema).
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SortKey {

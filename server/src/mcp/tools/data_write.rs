@@ -137,7 +137,7 @@ async fn create_database(ctx: ToolCtx, a: CreateDbArgs) -> Result<String, ToolEr
         body["is_inline"] = json!(i);
     }
     if let Some(i) = &a.icon {
-        body["icon"] = readable::icon("icon", i).map_err(arg_error)?;
+        body["icon"] = super::emojis::icon_value(&ctx, "icon", i, false).await?;
     }
     let db = writes::create_database(&ctx.notion, &ctx.auth, body).await?;
     let id = writes::object_id(&db, "POST /v1/databases")?;
@@ -230,11 +230,7 @@ async fn update_database(ctx: ToolCtx, a: UpdateDbArgs) -> Result<String, ToolEr
         body["description"] = json!(plain_rich_text(d));
     }
     if let Some(i) = &a.icon {
-        body["icon"] = if readable::is_removal(i) {
-            Value::Null
-        } else {
-            readable::icon("icon", i).map_err(arg_error)?
-        };
+        body["icon"] = super::emojis::icon_value(&ctx, "icon", i, true).await?;
     }
     if let Some(t) = a.trash {
         body["in_trash"] = json!(t);

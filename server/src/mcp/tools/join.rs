@@ -59,7 +59,6 @@ pub struct JoinArgs {
     mode: Option<Mode>,
     /// Max output rows (default 500, max 5000).
     max_rows: Option<u32>,
-    // markdown (default) or json.
     format: Option<Format>,
 }
 

@@ -44,7 +44,6 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetArgs {
-    /// Page id or URL.
     id: String,
 }
 
@@ -75,7 +74,6 @@ async fn get_page_markdown(ctx: ToolCtx, a: GetArgs) -> Result<String, ToolError
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Page id or URL.
     id: String,
     /// New body (Markdown).
     content: Option<String>,

@@ -8,6 +8,7 @@ mod comments_write;
 mod data;
 mod data_write;
 mod duplicate;
+mod emojis;
 mod fetch;
 mod files;
 mod join;
@@ -19,6 +20,8 @@ mod relations;
 mod search;
 mod tasks;
 mod users;
+mod view_query;
+mod views;
 
 use super::error::ToolError;
 use super::registry::ToolDef;
@@ -47,10 +50,12 @@ pub fn all() -> Vec<ToolDef> {
     v.extend(tasks::tools());
     v.extend(duplicate::tools());
     v.extend(meetings::tools());
+    v.extend(views::tools());
     v
 }
 
-// Output format, markdown by default (no schema description: the enum says it all).
+// Output format (default markdown). A plain comment: a doc comment would be repeated as the
+// description of `format` in every tool's schema.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {

@@ -34,7 +34,6 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetPageArgs {
-    /// Page id or URL.
     id: String,
     format: Option<Format>,
 }
@@ -66,7 +65,6 @@ async fn get_page(ctx: ToolCtx, a: GetPageArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetPropertyArgs {
-    /// Page id or URL.
     page_id: String,
     /// Property name or property id.
     property: String,

@@ -96,7 +96,7 @@ pub struct CreateArgs {
     template: Option<String>,
     /// start, end or a block id to follow.
     position: Option<String>,
-    /// Emoji, URL or upload id.
+    /// Emoji, :custom_emoji:, URL or upload id.
     icon: Option<String>,
     cover: Option<String>,
 }
@@ -174,18 +174,15 @@ fn page_properties(
     Ok(out)
 }
 
-fn icon_cover(
+async fn icon_cover(
+    ctx: &ToolCtx,
     body: &mut Value,
     icon: Option<&str>,
     cover: Option<&str>,
     allow_removal: bool,
 ) -> Result<(), ToolError> {
     if let Some(i) = icon {
-        body["icon"] = if allow_removal && readable::is_removal(i) {
-            Value::Null
-        } else {
-            readable::icon("icon", i).map_err(arg_error)?
-        };
+        body["icon"] = super::emojis::icon_value(ctx, "icon", i, allow_removal).await?;
     }
     if let Some(c) = cover {
         body["cover"] = if allow_removal && readable::is_removal(c) {
@@ -255,7 +252,14 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
             other => json!({"type": "template_id", "template_id": id_arg("template", other)?}),
         };
     }
-    icon_cover(&mut body, a.icon.as_deref(), a.cover.as_deref(), false)?;
+    icon_cover(
+        &ctx,
+        &mut body,
+        a.icon.as_deref(),
+        a.cover.as_deref(),
+        false,
+    )
+    .await?;
     if let Some(md) = a.content.as_deref()
         && a.template.is_none()
         && md.chars().count() >= async_tasks::ASYNC_FROM_CHARS
@@ -335,7 +339,6 @@ async fn create_page_async(ctx: &ToolCtx, mut body: Value, md: &str) -> Result<S
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Page id or URL.
     id: String,
     title: Option<String>,
     properties: Option<Map<String, Value>>,
@@ -359,7 +362,7 @@ async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
         let props = page_properties(&container, a.title.as_deref(), a.properties.as_ref())?;
         body["properties"] = Value::Object(props);
     }
-    icon_cover(&mut body, a.icon.as_deref(), a.cover.as_deref(), true)?;
+    icon_cover(&ctx, &mut body, a.icon.as_deref(), a.cover.as_deref(), true).await?;
     if let Some(l) = a.locked {
         body["is_locked"] = json!(l);
     }
@@ -384,7 +387,6 @@ async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveArgs {
-    /// Page id or URL.
     id: String,
     /// Page, database or data source id/URL.
     parent: String,
@@ -410,7 +412,6 @@ async fn move_page(ctx: ToolCtx, a: MoveArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageIdArgs {
-    /// Page id or URL.
     id: String,
 }
 

@@ -26,7 +26,6 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveArgs {
-    /// Page id or URL.
     page_id: String,
     /// Relation property name or id.
     property: String,
@@ -34,7 +33,6 @@ pub struct ResolveArgs {
     properties: Option<Vec<String>>,
     /// Max related pages (default 500, max 5000).
     limit: Option<u32>,
-    // markdown (default) or json.
     format: Option<Format>,
 }
 

@@ -1,4 +1,5 @@
-//! Users: `list_users`, `get_user`, `get_self` (the integration's bot and its workspace).
+//! Users: `list_users`, `get_user`, `get_self` (the integration's bot and its workspace, and on
+//! request the workspace's custom emojis).
 
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
@@ -29,7 +30,8 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "get_self",
             "Get connected workspace",
-            "Which Notion workspace and integration this connection uses, and its upload size limit.",
+            "Which Notion workspace and integration this connection uses, and its upload size limit; \
+             emojis:true lists custom emojis (icons as :name:).",
             Effect::Read,
             get_self,
         ),
@@ -87,11 +89,15 @@ async fn get_user(ctx: ToolCtx, a: UserArgs) -> Result<String, ToolError> {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoArgs {
+pub struct SelfArgs {
+    emojis: Option<bool>,
     format: Option<Format>,
 }
 
-async fn get_self(ctx: ToolCtx, a: NoArgs) -> Result<String, ToolError> {
+async fn get_self(ctx: ToolCtx, a: SelfArgs) -> Result<String, ToolError> {
+    if a.emojis == Some(true) {
+        return super::emojis::list(&ctx).await;
+    }
     let me = endpoints::retrieve_bot_user(&ctx.notion, &ctx.auth).await?;
     if a.format == Some(Format::Json) {
         return Ok(json_out(&me));
