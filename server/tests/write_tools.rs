@@ -6,7 +6,7 @@
 mod common;
 mod write_support;
 
-use common::{Harness, error_of, first_id, id, result_text};
+use common::{Harness, error_of, first_id, id, json_data, result_text};
 use notion_fake::{Fault, FaultRule, GeneratedIds};
 use serde_json::{Value, json};
 use write_support::{T, fixture};
@@ -43,11 +43,10 @@ async fn create_page_under_a_page_a_database_and_the_workspace() {
         )
         .await;
     let row = first_id(&t);
-    let j: Value = serde_json::from_str(
+    let j: Value = json_data(
         &h.text(T, "get_page", json!({"id": row, "format": "json"}))
             .await,
-    )
-    .unwrap();
+    );
     let p = &j["properties"];
     assert_eq!(p["Status"]["status"]["name"], "Done", "{j}");
     assert_eq!(p["Tags"]["multi_select"].as_array().unwrap().len(), 2);
@@ -194,11 +193,10 @@ async fn update_lock_move_trash_and_restore_a_page() {
         )
         .await;
     assert!(t.contains("Renamed") && t.contains("locked"), "{t}");
-    let j: Value = serde_json::from_str(
+    let j: Value = json_data(
         &h.text(T, "get_page", json!({"id": row, "format": "json"}))
             .await,
-    )
-    .unwrap();
+    );
     assert_eq!(j["properties"]["Status"]["status"]["name"], "Todo");
     assert_eq!(j["icon"]["emoji"], "🚀");
     assert_eq!(j["is_locked"], true);
