@@ -343,6 +343,11 @@ async fn page_markdown_is_read_replaced_and_edited() {
         text.contains("\"nowhere\"") && text.contains("- [ ] write"),
         "{r}"
     );
+    // The page's words in the error are delimited as Notion data too.
+    assert!(
+        text.contains("exactly:\n<notion-data>\n") && text.contains("\n</notion-data>"),
+        "{text}"
+    );
     let md = h.text(T, "get_page_markdown", json!({"id": page})).await;
     assert!(md.contains("- [ ] write"), "{md}");
     for (args, field) in [

@@ -308,7 +308,8 @@ fn next_batch(rest: &mut VecDeque<Item>) -> Vec<Sent> {
             }
             // A table's first row goes along whatever the budget: Notion refuses a table without rows.
             let size = size_of(&kid.block);
-            if !(table && sent_kids.is_empty()) && !budget.fits(1, size) {
+            let first_row = table && sent_kids.is_empty();
+            if !first_row && !budget.fits(1, size) {
                 break;
             }
             budget.add(size);
