@@ -86,6 +86,15 @@ async fn imitated_delimiters_stay_inside_the_data() {
         )
         .await;
     assert_one_block(v["result"]["contents"][0]["text"].as_str().unwrap());
+    // The server read the words and did nothing they asked: no write reached Notion.
+    let writes: Vec<String> = h
+        .fake()
+        .requests()
+        .iter()
+        .filter(|r| r.method == http::Method::PATCH || r.method == http::Method::DELETE)
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
     h.shutdown().await;
 }
 

@@ -31,6 +31,35 @@ async fn create_page_under_a_page_a_database_and_the_workspace() {
         .await;
     assert!(parent.contains("Notes"), "{parent}");
 
+    // Columns go in the create request itself, each column with its children (Notion's rule).
+    let columns = "<columns>\n\t<column>\n\t\tLeft\n\t</column>\n\t<column>\n\t\tRight\n\t</column>\n</columns>";
+    h.fake().reset_log();
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Split", "content": columns}),
+        )
+        .await;
+    let created = h.fake().requests();
+    let create = created
+        .iter()
+        .find(|r| r.method == http::Method::POST)
+        .unwrap();
+    let sent = &create.body.as_ref().unwrap()["children"][0]["column_list"]["children"];
+    assert_eq!(
+        sent[1]["column"]["children"][0]["paragraph"]["rich_text"][0]["text"]["content"],
+        "Right"
+    );
+    assert!(
+        !created.iter().any(|r| r.method == http::Method::PATCH),
+        "one request"
+    );
+    let md = h
+        .text(T, "get_page_markdown", json!({"id": first_id(&t)}))
+        .await;
+    assert!(md.contains("<columns>") && md.contains("Right"), "{md}");
+
     // Under a database: the data source is found, readable properties are converted.
     let owner = GeneratedIds::owner("W").to_string();
     let t = h
