@@ -176,7 +176,7 @@ pub async fn append_blocks(
             delete_block(c, auth, &id)
                 .await
                 .map_err(|e| with_progress(e, &out, &parent))?;
-            out.blocks -= 1;
+            out.blocks = out.blocks.saturating_sub(1);
         }
     }
     Ok(out)
