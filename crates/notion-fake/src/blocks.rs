@@ -162,6 +162,30 @@ fn check_created_with_children(kind: &str, children: &[BlockSpec], path: &str) -
     Ok(())
 }
 
+/// Columns go only into column lists, and column lists hold only columns; `parent_kind` is the
+/// block appended to (`None` for a page).
+pub fn check_placement(
+    parent_kind: Option<&str>,
+    specs: &[BlockSpec],
+    path: &str,
+) -> ApiResult<()> {
+    let in_list = parent_kind == Some("column_list");
+    for (i, spec) in specs.iter().enumerate() {
+        if in_list != (spec.kind == "column") {
+            let want = if in_list {
+                "`\"column\"`"
+            } else {
+                "not `\"column\"` outside a column_list"
+            };
+            return Err(ApiError::body_validation(format!(
+                "{path}[{i}].type should be {want}, instead was `\"{}\"`.",
+                spec.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Block types whose content is a file (`external`, `file_upload`, or a stored `file`).
 const FILE_TYPES: &[&str] = &["image", "video", "pdf", "file", "audio"];
 
@@ -489,6 +513,12 @@ mod tests {
             msg(json!([{"type": "table", "table": {"table_width": 1}}]))
                 .contains("body.children[0].table.children should be defined")
         );
+        let lone =
+            parse_api_children(&json!([column(json!([para]))]), "body.children").expect("parsed");
+        assert!(check_placement(None, &lone, "body.children").is_err());
+        assert!(check_placement(Some("column_list"), &lone, "body.children").is_ok());
+        let stray = parse_api_children(&json!([para]), "body.children").expect("parsed");
+        assert!(check_placement(Some("column_list"), &stray, "body.children").is_err());
         let ok = json!([{"column_list": {"children": [column(json!([para])), column(json!([para, para]))]}}]);
         let specs = parse_api_children(&ok, "body.children").expect("accepted");
         assert_eq!(specs[0].children.len(), 2);
