@@ -37,13 +37,15 @@ async fn columns_round_trip_in_the_shape_notion_requires() {
     let (fake, client, auth, _) = start().await;
     let page = stable_id("doc").to_string();
     // Nested lists deeper than a request allows, a table as a column's first block (its rows
-    // cannot go three levels down), and a column of 150 paragraphs.
+    // cannot go three levels down), a column of 150 paragraphs, and columns inside a toggle.
     let long: String = (0..150).map(|i| format!("\t\tline {i}\n\n")).collect();
     let md = format!(
         "Before\n\n<columns>\n\t<column>\n\t\tLeft\n\n\t\t- a\n\t\t\t- b\n\t\t\t\t- c\n\
          \t\t- d\n\t</column>\n\t<column>\n\t\t| x | y |\n\t\t| --- | --- |\n\t\t| 1 | 2 |\n\n\
          \t\tUnder the table\n\t</column>\n\t<column>\n{long}\t</column>\n</columns>\n\n\
-         <columns>\n\t<column>\n\t\tOne\n\t</column>\n\t<column>\n\t\tTwo\n\t</column>\n</columns>\n\nAfter"
+         <columns>\n\t<column>\n\t\tOne\n\t</column>\n\t<column>\n\t\tTwo\n\t</column>\n</columns>\n\n\
+         <details>\n<summary>Inside a toggle</summary>\n\t<columns>\n\t\t<column>\n\t\t\tThree\n\t\t</column>\n\
+         \t\t<column>\n\t\t\tFour\n\t\t</column>\n\t</columns>\n</details>\n\nAfter"
     );
     let parsed = markdown_to_blocks(&md).unwrap();
     assert_eq!(
@@ -52,6 +54,7 @@ async fn columns_round_trip_in_the_shape_notion_requires() {
     );
     let second = &parsed[1]["column_list"]["children"][1]["column"]["children"][0];
     assert_eq!(second["type"], "table");
+    assert_eq!(parsed[3]["toggle"]["children"][0]["type"], "column_list");
     let total = count(&parsed);
     fake.reset_log();
     let out = append_blocks(&client, &auth, &page, parsed.clone(), AppendPosition::End)
