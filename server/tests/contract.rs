@@ -16,7 +16,7 @@ mod write_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Harness, id};
+use common::{Harness, id, json_data};
 use jsonschema::Validator;
 use notion_fake::{FakeNotion, Fixture, RecordedRequest};
 use notion_mcp_remote::notion::NotionVersion;
@@ -204,15 +204,14 @@ async fn exercise_read_tools(version: &str) -> Vec<RecordedRequest> {
     }
 
     // Block ids come from the fake; read them off the page's children.
-    let children: Value = serde_json::from_str(
+    let children: Value = json_data(
         &h.text(
             TOKEN,
             "get_block_children",
             json!({"id": home, "format": "json"}),
         )
         .await,
-    )
-    .unwrap();
+    );
     let toggle = find_block(&children, "toggle").expect("the sample page has a toggle");
     let compact_home = home.replace('-', "");
 

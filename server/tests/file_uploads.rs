@@ -279,7 +279,11 @@ async fn upload_file_from_a_url_and_attach_as_an_image() {
     assert!(t.contains("image block"), "{t}");
     let page = h.text(T, "fetch", json!({"id": id("home")})).await;
     assert!(page.contains("files.notion-fake.test"), "{page}");
-    let upload = t.split_whitespace().nth(1).unwrap().to_string();
+    let upload = common::notion_data(&t)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     let status = h.text(T, "get_file_upload", json!({"id": upload})).await;
     assert!(
         status.contains("uploaded") && status.contains(&upload) && status.contains("cat.png"),
@@ -330,16 +334,19 @@ async fn upload_file_from_base64_single_and_multi_part() {
         .filter(|r| r.path.ends_with("/send"))
         .count();
     assert_eq!(sends, 3);
-    let upload = t.split_whitespace().nth(1).unwrap().to_string();
+    let upload = common::notion_data(&t)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     let stored = h
         .fake()
         .with_state(|s| s.file_uploads.uploads[&upload.parse().unwrap()].content());
     assert_eq!(stored, data, "parts reassemble to the original");
-    let row: Value = serde_json::from_str(
+    let row: Value = common::json_data(
         &h.text(T, "get_page", json!({"id": id("spec"), "format": "json"}))
             .await,
-    )
-    .unwrap();
+    );
     assert_eq!(
         row["properties"]["Files"]["files"][0]["name"], "data.bin",
         "{row}"

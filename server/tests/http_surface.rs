@@ -319,6 +319,7 @@ async fn tools_list_is_compact_and_annotated() {
         assert!(t["description"].as_str().unwrap().len() < 400, "{t}");
     }
     let bytes = v["result"].to_string().len();
+    println!("tools/list: {bytes} bytes, {} tools", tools.len());
     // The official npm server's list is 76,265 bytes for 24 tools; stay well under a quarter of it.
     assert!(bytes < 19_000, "tools/list is {bytes} bytes");
     let _ = test_args();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Harness, result_text};
+use common::{Harness, json_data, result_text};
 use notion_fake::fixture::TokenSpec;
 use notion_fake::{
     DatabaseFixture, Fixture, FixtureBuilder, GeneratedIds, PageFixture, RateLimit, TokenFixture,
@@ -78,7 +78,7 @@ async fn resolve_relation_250_targets_via_the_data_source_without_429s() {
             json!({"page_id": id, "property": "Links", "format": "json", "limit": 30}),
         )
         .await;
-    let v: Value = serde_json::from_str(&j).unwrap();
+    let v: Value = json_data(&j);
     assert_eq!(v["pages"].as_array().unwrap().len(), 30);
     assert_eq!(v["truncated"], true);
     assert_eq!(v["pages"][29]["properties"]["title"], "Target 29");
@@ -365,7 +365,7 @@ async fn join_aggregates_filters_and_follows_two_hops() {
                    "format": "json", "limit": 3}),
         )
         .await;
-    let v: Value = serde_json::from_str(&j).unwrap();
+    let v: Value = json_data(&j);
     assert_eq!(v["rows"].as_array().unwrap().len(), 3);
     assert_eq!(v["left_has_more"], true);
     h.shutdown().await;

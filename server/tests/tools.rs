@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Harness, result_text};
+use common::{Harness, json_data, result_text};
 use notion_fake::{Fixture, GeneratedIds};
 use serde_json::{Value, json};
 
@@ -92,7 +92,7 @@ async fn search_filters_and_reports_empty_results() {
             json!({"query": "", "format": "json"}),
         )
         .await;
-    let v: Value = serde_json::from_str(&t).unwrap();
+    let v: Value = json_data(&t);
     assert!(v["results"].as_array().unwrap().len() > 3);
     h.shutdown().await;
 }
@@ -118,7 +118,7 @@ async fn fetch_renders_a_deep_block_tree() {
     let j = h
         .text(T, "fetch", json!({"id": id, "format": "json"}))
         .await;
-    let v: Value = serde_json::from_str(&j).unwrap();
+    let v: Value = json_data(&j);
     assert!(v["blocks"][0]["children"].is_array(), "{j}");
     h.shutdown().await;
 }
@@ -242,7 +242,7 @@ async fn query_data_source_filters_sorts_and_resolves_database_ids() {
             json!({"id": ds, "limit": 3, "format": "json"}),
         )
         .await;
-    let v: Value = serde_json::from_str(&j).unwrap();
+    let v: Value = json_data(&j);
     assert_eq!(v["results"].as_array().unwrap().len(), 3);
     // A bad filter is Notion's validation error, reported as a tool error.
     let r = h
@@ -261,17 +261,16 @@ async fn every_read_tool_works_on_the_sample_workspace() {
     let h = Harness::start(Fixture::sample()).await;
     let tok = "ntn_demo_acme";
     let search = h.text(tok, "search", json!({"format": "json"})).await;
-    let v: Value = serde_json::from_str(&search).unwrap();
+    let v: Value = json_data(&search);
     let results = v["results"].as_array().unwrap().clone();
-    let home: Value = serde_json::from_str(
+    let home: Value = json_data(
         &h.text(
             tok,
             "search",
             json!({"query": "Acme Home", "format": "json"}),
         )
         .await,
-    )
-    .unwrap();
+    );
     let page = &home["results"][0];
     let ds = results
         .iter()
@@ -282,7 +281,8 @@ async fn every_read_tool_works_on_the_sample_workspace() {
     let db_id = ds["parent"]["database_id"].as_str().unwrap();
 
     let fetched = h.text(tok, "fetch", json!({"id": page_id})).await;
-    assert!(fetched.starts_with('#'), "{fetched}");
+    assert!(fetched.starts_with("<notion-data>\n# "), "{fetched}");
+    assert!(fetched.ends_with("\n</notion-data>"), "{fetched}");
     let fetched_ds = h.text(tok, "fetch", json!({"id": ds_id})).await;
     assert!(
         fetched_ds.contains("First rows") || fetched_ds.contains('|'),
@@ -305,7 +305,7 @@ async fn every_read_tool_works_on_the_sample_workspace() {
     let users = h.text(tok, "list_users", json!({})).await;
     assert!(users.lines().count() >= 3, "{users}");
     let users_json = h.text(tok, "list_users", json!({"format": "json"})).await;
-    let uv: Value = serde_json::from_str(&users_json).unwrap();
+    let uv: Value = json_data(&users_json);
     let user_id = uv["results"]
         .as_array()
         .unwrap()
@@ -337,7 +337,7 @@ async fn every_read_tool_works_on_the_sample_workspace() {
     let mut found_comment = false;
     for r in results.iter().filter(|r| r["object"] == "page") {
         let c = h.text(tok, "list_comments", json!({"id": r["id"]})).await;
-        if c.starts_with("Discussion") {
+        if common::notion_data(&c).starts_with("Discussion") {
             found_comment = true;
             break;
         }
@@ -355,7 +355,7 @@ async fn every_read_tool_works_on_the_sample_workspace() {
         v["result"]["contents"][0]["text"]
             .as_str()
             .unwrap()
-            .starts_with('#'),
+            .starts_with("<notion-data>\n#"),
         "{v}"
     );
     let v = h

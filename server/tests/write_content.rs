@@ -5,7 +5,7 @@
 mod common;
 mod write_support;
 
-use common::{Harness, error_of, first_id, id, result_text};
+use common::{Harness, error_of, first_id, id, json_data, result_text};
 use serde_json::{Value, json};
 use write_support::{T, fixture};
 
@@ -67,7 +67,7 @@ async fn append_update_and_delete_blocks() {
             json!({"id": home, "format": "json"}),
         )
         .await;
-    let v: Value = serde_json::from_str(&kids).unwrap();
+    let v: Value = json_data(&kids);
     let todo = v["results"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@
 mod common;
 mod write_support;
 
-use common::{Harness, error_of, first_id, id, result_text};
+use common::{Harness, error_of, first_id, id, json_data, result_text};
 use notion_fake::{Fault, FaultRule, GeneratedIds};
 use serde_json::{Value, json};
 use write_support::{T, fixture};
@@ -31,6 +31,35 @@ async fn create_page_under_a_page_a_database_and_the_workspace() {
         .await;
     assert!(parent.contains("Notes"), "{parent}");
 
+    // Columns go in the create request itself, each column with its children (Notion's rule).
+    let columns = "<columns>\n\t<column>\n\t\tLeft\n\t</column>\n\t<column>\n\t\tRight\n\t</column>\n</columns>";
+    h.fake().reset_log();
+    let t = h
+        .text(
+            T,
+            "create_page",
+            json!({"parent": id("home"), "title": "Split", "content": columns}),
+        )
+        .await;
+    let created = h.fake().requests();
+    let create = created
+        .iter()
+        .find(|r| r.method == http::Method::POST)
+        .unwrap();
+    let sent = &create.body.as_ref().unwrap()["children"][0]["column_list"]["children"];
+    assert_eq!(
+        sent[1]["column"]["children"][0]["paragraph"]["rich_text"][0]["text"]["content"],
+        "Right"
+    );
+    assert!(
+        !created.iter().any(|r| r.method == http::Method::PATCH),
+        "one request"
+    );
+    let md = h
+        .text(T, "get_page_markdown", json!({"id": first_id(&t)}))
+        .await;
+    assert!(md.contains("<columns>") && md.contains("Right"), "{md}");
+
     // Under a database: the data source is found, readable properties are converted.
     let owner = GeneratedIds::owner("W").to_string();
     let t = h
@@ -43,11 +72,10 @@ async fn create_page_under_a_page_a_database_and_the_workspace() {
         )
         .await;
     let row = first_id(&t);
-    let j: Value = serde_json::from_str(
+    let j: Value = json_data(
         &h.text(T, "get_page", json!({"id": row, "format": "json"}))
             .await,
-    )
-    .unwrap();
+    );
     let p = &j["properties"];
     assert_eq!(p["Status"]["status"]["name"], "Done", "{j}");
     assert_eq!(p["Tags"]["multi_select"].as_array().unwrap().len(), 2);
@@ -194,11 +222,10 @@ async fn update_lock_move_trash_and_restore_a_page() {
         )
         .await;
     assert!(t.contains("Renamed") && t.contains("locked"), "{t}");
-    let j: Value = serde_json::from_str(
+    let j: Value = json_data(
         &h.text(T, "get_page", json!({"id": row, "format": "json"}))
             .await,
-    )
-    .unwrap();
+    );
     assert_eq!(j["properties"]["Status"]["status"]["name"], "Todo");
     assert_eq!(j["icon"]["emoji"], "🚀");
     assert_eq!(j["is_locked"], true);
@@ -344,6 +371,11 @@ async fn page_markdown_is_read_replaced_and_edited() {
     assert!(
         text.contains("\"nowhere\"") && text.contains("- [ ] write"),
         "{r}"
+    );
+    // The page's words in the error are delimited as Notion data too.
+    assert!(
+        text.contains("exactly:\n<notion-data>\n") && text.contains("\n</notion-data>"),
+        "{text}"
     );
     let md = h.text(T, "get_page_markdown", json!({"id": page})).await;
     assert!(md.contains("- [ ] write"), "{md}");

@@ -12,6 +12,7 @@ use crate::state::{Block, Parent, State};
 pub use notion_model::block_kinds::{NOT_APPENDABLE, OTHER_TYPES};
 
 pub const MAX_BLOCKS_PER_REQUEST: usize = 1000;
+/// Levels of children below a request's top-level blocks.
 pub const MAX_NESTING: usize = 2;
 
 /// A block to create, with its children.
@@ -51,7 +52,7 @@ fn parse_level(
     let items = value
         .as_array()
         .ok_or_else(|| ApiError::should_be(path, "an array", value))?;
-    if level > MAX_NESTING && !items.is_empty() {
+    if level > MAX_NESTING + 1 && !items.is_empty() {
         return Err(ApiError::should_be(path, "not present", value));
     }
     richtext::check_count(path, items)?;
@@ -114,19 +115,75 @@ fn parse_api_block(
     let children_value = data
         .remove("children")
         .or_else(|| obj.get("children").cloned());
-    // A column list is created with its columns and their children in one request, so a
-    // column's children do not count as a further nesting level.
-    let next = if kind == "column" { level } else { level + 1 };
+    let children_path = format!("{path}.{kind}.children");
     let children = match children_value {
-        Some(v) => parse_level(&v, &format!("{path}.{kind}.children"), next, count)?,
-        None => Vec::new(),
+        Some(v) => parse_level(&v, &children_path, level + 1, count)?,
+        None => {
+            if matches!(kind.as_str(), "column_list" | "column" | "table") {
+                return Err(ApiError::body_validation(format!(
+                    "{children_path} should be defined, instead was `undefined`."
+                )));
+            }
+            Vec::new()
+        }
     };
+    check_created_with_children(&kind, &children, &children_path)?;
     let data = normalize_data(&kind, data, &format!("{path}.{kind}"), true)?;
     Ok(BlockSpec {
         kind,
         data,
         children,
     })
+}
+
+/// Notion creates a column list only with at least two columns, each with at least one child,
+/// and a table only with its rows, all in the same request.
+fn check_created_with_children(kind: &str, children: &[BlockSpec], path: &str) -> ApiResult<()> {
+    let (least, child_kind) = match kind {
+        "column_list" => (2, Some("column")),
+        "column" => (1, None),
+        "table" => (1, Some("table_row")),
+        _ => return Ok(()),
+    };
+    if children.len() < least {
+        return Err(ApiError::body_validation(format!(
+            "{path}.length should be ≥ `{least}`, instead was `{}`.",
+            children.len()
+        )));
+    }
+    if let Some(want) = child_kind
+        && let Some((i, c)) = children.iter().enumerate().find(|(_, c)| c.kind != want)
+    {
+        return Err(ApiError::body_validation(format!(
+            "{path}[{i}].type should be `\"{want}\"`, instead was `\"{}\"`.",
+            c.kind
+        )));
+    }
+    Ok(())
+}
+
+/// Columns go only into column lists, and column lists hold only columns; `parent_kind` is the
+/// block appended to (`None` for a page).
+pub fn check_placement(
+    parent_kind: Option<&str>,
+    specs: &[BlockSpec],
+    path: &str,
+) -> ApiResult<()> {
+    let in_list = parent_kind == Some("column_list");
+    for (i, spec) in specs.iter().enumerate() {
+        if in_list != (spec.kind == "column") {
+            let want = if in_list {
+                "`\"column\"`"
+            } else {
+                "not `\"column\"` outside a column_list"
+            };
+            return Err(ApiError::body_validation(format!(
+                "{path}[{i}].type should be {want}, instead was `\"{}\"`.",
+                spec.kind
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Block types whose content is a file (`external`, `file_upload`, or a stored `file`).
@@ -404,19 +461,68 @@ mod tests {
     #[test]
     fn nesting_limit() {
         let deep = json!([{"toggle": {"rich_text": [], "children": [
-            {"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}
+            {"toggle": {"rich_text": [], "children": [
+                {"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}
+            ]}}
         ]}}]);
         let err = parse_api_children(&deep, "body.children").expect_err("too deep");
         assert!(
             err.message.contains(
-                "body.children[0].toggle.children[0].toggle.children should be not present"
+                "body.children[0].toggle.children[0].toggle.children[0].toggle.children should be not present"
             ),
             "{}",
             err.message
         );
-        let ok =
-            json!([{"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}]);
+        let ok = json!([{"toggle": {"rich_text": [], "children": [
+            {"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}
+        ]}}]);
         assert!(parse_api_children(&ok, "body.children").is_ok());
+    }
+
+    fn column(children: Value) -> Value {
+        json!({"type": "column", "column": {"children": children}})
+    }
+
+    #[test]
+    fn column_lists_and_tables_arrive_with_their_children() {
+        let para = json!({"paragraph": {"rich_text": []}});
+        let msg = |v: Value| {
+            parse_api_children(&v, "body.children")
+                .expect_err("refused")
+                .message
+                .clone()
+        };
+        assert_eq!(
+            msg(json!([{"type": "column_list", "column_list": {}}])),
+            "body failed validation: body.children[0].column_list.children should be defined, instead was `undefined`."
+        );
+        assert!(
+            msg(json!([{"column_list": {"children": [column(json!([para]))]}}])).contains(
+                "body.children[0].column_list.children.length should be ≥ `2`, instead was `1`."
+            )
+        );
+        assert!(
+            msg(json!([{"column_list": {"children": [column(json!([para])), column(json!([]))]}}]))
+                .contains("body.children[0].column_list.children[1].column.children.length should be ≥ `1`")
+        );
+        assert!(
+            msg(json!([{"column_list": {"children": [column(json!([para])), para]}}]))
+                .contains("body.children[0].column_list.children[1].type should be `\"column\"`")
+        );
+        assert!(
+            msg(json!([{"type": "table", "table": {"table_width": 1}}]))
+                .contains("body.children[0].table.children should be defined")
+        );
+        let lone =
+            parse_api_children(&json!([column(json!([para]))]), "body.children").expect("parsed");
+        assert!(check_placement(None, &lone, "body.children").is_err());
+        assert!(check_placement(Some("column_list"), &lone, "body.children").is_ok());
+        let stray = parse_api_children(&json!([para]), "body.children").expect("parsed");
+        assert!(check_placement(Some("column_list"), &stray, "body.children").is_err());
+        let ok = json!([{"column_list": {"children": [column(json!([para])), column(json!([para, para]))]}}]);
+        let specs = parse_api_children(&ok, "body.children").expect("accepted");
+        assert_eq!(specs[0].children.len(), 2);
+        assert_eq!(specs[0].children[1].children.len(), 2);
     }
 
     #[test]

@@ -123,7 +123,7 @@ async fn size_limits_on_append() {
             .contains("body.children.length should be ≤ `100`"),
         "{b}"
     );
-    let deep = json!({"children": [{"toggle": {"rich_text": [], "children": [{"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}]}}]});
+    let deep = json!({"children": [{"toggle": {"rich_text": [], "children": [{"toggle": {"rich_text": [], "children": [{"toggle": {"rich_text": [], "children": [{"paragraph": {"rich_text": []}}]}}]}}]}}]});
     let (s, b) = api.patch(&path, deep).await;
     assert_error(s, &b, 400, "validation_error");
     assert!(
@@ -132,6 +132,15 @@ async fn size_limits_on_append() {
             .unwrap()
             .contains("should be not present"),
         "{b}"
+    );
+    // A column list arrives with two columns holding a child each, not empty to be filled later.
+    let empty_list =
+        json!({"children": [{"type": "column_list", "column_list": {"children": []}}]});
+    let (s, b) = api.patch(&path, empty_list).await;
+    assert_error(s, &b, 400, "validation_error");
+    assert_eq!(
+        b["message"],
+        "body failed validation: body.children[0].column_list.children.length should be ≥ `2`, instead was `0`."
     );
     // 11 toggles x 100 children = 1111 blocks in one request.
     let kids: Vec<_> = (0..100)

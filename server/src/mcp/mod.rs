@@ -6,6 +6,7 @@ pub mod audit;
 mod complete;
 mod context;
 mod error;
+pub mod notion_data;
 mod output;
 mod prompts;
 mod registry;

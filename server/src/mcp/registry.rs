@@ -1,12 +1,15 @@
 //! The tool registry: each tool's MCP definition (name, title, description, input schema, hints) and
 //! the async function that runs it.
 //!
-//! Tools are plain async functions `fn(ToolCtx, Args) -> Result<String, ToolError>`; the registry
-//! derives the JSON schema from `Args`, decodes arguments leniently, and boxes the future.
+//! Tools are plain async functions `fn(ToolCtx, Args) -> Result<T, ToolError>`, where `T` is a
+//! `String` (all of it Notion content) or a [`ToolOutput`] (content plus the server's own notes);
+//! the registry derives the JSON schema from `Args`, decodes arguments leniently, and boxes the
+//! future. Either way the content reaches the client delimited as data ([`super::output`]).
 
 use super::args::{FieldTypes, decode};
 use super::context::ToolCtx;
 use super::error::ToolError;
+use super::output::ToolOutput;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -26,7 +29,7 @@ pub enum Effect {
     Write { destructive: bool, idempotent: bool },
 }
 
-type ToolFuture = Pin<Box<dyn Future<Output = Result<String, ToolError>> + Send>>;
+type ToolFuture = Pin<Box<dyn Future<Output = Result<ToolOutput, ToolError>> + Send>>;
 type Runner = Arc<dyn Fn(ToolCtx, Option<JsonObject>) -> ToolFuture + Send + Sync>;
 type Checker = Arc<dyn Fn(Option<JsonObject>) -> Result<(), ToolError> + Send + Sync>;
 
@@ -41,7 +44,7 @@ pub struct ToolDef {
 
 impl ToolDef {
     /// Define a tool from an async function over typed arguments.
-    pub fn new<A, F, Fut>(
+    pub fn new<A, F, Fut, O>(
         name: &'static str,
         title: &str,
         description: &'static str,
@@ -51,7 +54,8 @@ impl ToolDef {
     where
         A: DeserializeOwned + JsonSchema + Send + 'static,
         F: Fn(ToolCtx, A) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<String, ToolError>> + Send + 'static,
+        Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+        O: Into<ToolOutput>,
     {
         let schema = input_schema::<A>();
         let types = FieldTypes::from_schema(&schema);
@@ -88,7 +92,7 @@ impl ToolDef {
             let decoded = decode::<A>(args, &types);
             Box::pin(async move {
                 let a = decoded?;
-                f(ctx, a).await
+                f(ctx, a).await.map(Into::into)
             })
         });
         ToolDef {

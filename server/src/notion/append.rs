@@ -14,6 +14,10 @@ use serde_json::{Map, Value, json};
 use super::client::{NotionAuth, NotionClient, NotionVersion};
 use super::endpoints::{append_block_children, retrieve_page_markdown, update_page_markdown_raw};
 use super::error::NotionError;
+use super::writes::delete_block;
+
+#[path = "append_columns.rs"]
+mod columns;
 
 /// Children in one request array (Notion: 100).
 pub const MAX_CHILDREN_PER_REQUEST: usize = 100;
@@ -84,7 +88,8 @@ impl Item {
     }
 
     /// Blocks Notion only creates together with their children (a table needs its rows, a
-    /// column list its columns): they must start a request, never be a child in it.
+    /// column list its columns, a column a child): they start a request, never sit among a
+    /// block's children in it (a column list carries its columns and their first children).
     fn needs_children(&self) -> bool {
         matches!(self.kind.as_str(), "table" | "column_list" | "column")
     }
@@ -97,6 +102,39 @@ struct Job {
     /// `None`: at the end (children of a block this call created).
     position: Option<AppendPosition>,
     top: bool,
+    /// A stand-in block to remove once these children exist (see [`columns`]).
+    remove_after: Option<String>,
+}
+
+impl Job {
+    /// Children of a block this call created, appended at its end.
+    fn new(parent: String, items: Vec<Item>) -> Job {
+        Job {
+            parent,
+            items,
+            position: None,
+            top: false,
+            remove_after: None,
+        }
+    }
+}
+
+/// What one request has used of Notion's per-request limits.
+struct Budget {
+    blocks: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn fits(&self, blocks: usize, bytes: usize) -> bool {
+        self.blocks + blocks <= MAX_BLOCKS_PER_REQUEST && self.bytes + bytes <= MAX_PAYLOAD_BYTES
+    }
+
+    /// Counts one block of `bytes`.
+    fn add(&mut self, bytes: usize) {
+        self.blocks += 1;
+        self.bytes += bytes;
+    }
 }
 
 /// Appends block trees (children nested in `block[type].children` or `block.children`, any
@@ -105,7 +143,9 @@ struct Job {
 ///
 /// Each request carries at most 100 top-level blocks, each with a prefix of its childless
 /// children (≤ 100); deeper content and the remaining children follow in later requests to the
-/// ids Notion returned, so document order is kept. With `Start`/`AfterBlock`, later batches go
+/// ids Notion returned, so document order is kept. A column list goes with its columns and
+/// their first children (two levels below it, as Notion requires); what is deeper follows to the
+/// ids a listing of the new columns gives. With `Start`/`AfterBlock`, later batches go
 /// right after the last block created. Notion-Version 2025-09-03 sends legacy `after` (and
 /// 2026-03-11 for `Start`, which it cannot express).
 pub async fn append_blocks(
@@ -126,9 +166,18 @@ pub async fn append_blocks(
         items,
         position: Some(position),
         top: true,
+        remove_after: None,
     }]);
-    while let Some(job) = queue.pop_front() {
+    while let Some(mut job) = queue.pop_front() {
+        let stand_in = job.remove_after.take();
+        let parent = job.parent.clone();
         run_job(c, auth, job, &mut queue, &mut out).await?;
+        if let Some(id) = stand_in {
+            delete_block(c, auth, &id)
+                .await
+                .map_err(|e| with_progress(e, &out, &parent))?;
+            out.blocks = out.blocks.saturating_sub(1);
+        }
     }
     Ok(out)
 }
@@ -147,6 +196,10 @@ async fn run_job(
         let (body, version) = request_body(&batch, position.as_ref(), auth.version);
         let call_auth = auth.clone().with_version(version);
         let sent = batch.iter().map(|b| 1 + b.included).sum::<usize>();
+        let kinds: Vec<String> = batch
+            .iter()
+            .map(|b| b.json["type"].as_str().unwrap_or_default().to_owned())
+            .collect();
         let resp = append_block_children(c, &call_auth, &job.parent, body)
             .await
             .map_err(|e| with_progress(e, out, &job.parent))?;
@@ -171,14 +224,12 @@ async fn run_job(
         if job.top {
             out.first_level_ids.extend(ids.iter().cloned());
         }
-        for (sent, id) in batch.into_iter().zip(&ids) {
+        for (sent, (id, kind)) in batch.into_iter().zip(ids.iter().zip(kinds)) {
+            columns::queue_rest(c, auth, id, &kind, sent.columns, queue)
+                .await
+                .map_err(|e| with_progress(e, out, &job.parent))?;
             if !sent.deferred.is_empty() {
-                queue.push_back(Job {
-                    parent: id.clone(),
-                    items: sent.deferred,
-                    position: None,
-                    top: false,
-                });
+                queue.push_back(Job::new(id.clone(), sent.deferred));
             }
         }
         position = match position {
@@ -192,55 +243,76 @@ async fn run_job(
 }
 
 /// One top-level block of a request: its JSON (with the children sent along), how many
-/// children that is, and what is left for later.
+/// blocks below it that is, and what is left for later.
 struct Sent {
     json: Value,
     included: usize,
+    /// Children appended to this block later.
     deferred: Vec<Item>,
+    /// Column lists and columns: what is left inside their columns.
+    columns: Vec<columns::ColumnRest>,
 }
 
 fn size_of(v: &Value) -> usize {
     serde_json::to_vec(v).map_or(0, |b| b.len() + 1)
 }
 
+/// Blocks and bytes `item` needs at the least in a request.
+fn minimum(item: &Item) -> (usize, usize) {
+    let own = size_of(&item.block) + 16;
+    match item.kind.as_str() {
+        "column_list" | "column" => columns::minimum(item),
+        "table" => (
+            2,
+            own + item.children.first().map_or(0, |r| size_of(&r.block)),
+        ),
+        _ => (1, own),
+    }
+}
+
 /// Takes the next request's blocks off `rest`, within every per-request limit (at least one).
 fn next_batch(rest: &mut VecDeque<Item>) -> Vec<Sent> {
     let mut batch: Vec<Sent> = Vec::new();
-    let mut blocks = 0;
-    let mut bytes = 64;
+    let mut budget = Budget {
+        blocks: 0,
+        bytes: 64,
+    };
     while batch.len() < MAX_CHILDREN_PER_REQUEST {
         let Some(item) = rest.pop_front() else {
             break;
         };
-        let own = size_of(&item.block);
-        if !batch.is_empty()
-            && (blocks + 1 > MAX_BLOCKS_PER_REQUEST || bytes + own > MAX_PAYLOAD_BYTES)
-        {
+        let (blocks, bytes) = minimum(&item);
+        if !batch.is_empty() && !budget.fits(blocks, bytes) {
             rest.push_front(item);
             break;
         }
-        blocks += 1;
-        bytes += own + 16;
+        if matches!(item.kind.as_str(), "column_list" | "column") {
+            batch.push(columns::pack(item, &mut budget));
+            continue;
+        }
+        budget.add(size_of(&item.block) + 16);
         let Item {
             mut block,
             kind,
             children,
         } = item;
+        let table = kind == "table";
         let mut kids = children.into_iter().peekable();
         let mut sent_kids = Vec::new();
-        while sent_kids.len() < MAX_CHILDREN_PER_REQUEST && blocks < MAX_BLOCKS_PER_REQUEST {
+        while sent_kids.len() < MAX_CHILDREN_PER_REQUEST {
             let Some(kid) = kids.peek() else {
                 break;
             };
             if !kid.children.is_empty() || kid.needs_children() {
                 break;
             }
+            // A table's first row goes along whatever the budget: Notion refuses a table without rows.
             let size = size_of(&kid.block);
-            if bytes + size > MAX_PAYLOAD_BYTES {
+            let first_row = table && sent_kids.is_empty();
+            if !first_row && !budget.fits(1, size) {
                 break;
             }
-            bytes += size;
-            blocks += 1;
+            budget.add(size);
             if let Some(k) = kids.next() {
                 sent_kids.push(k.block);
             }
@@ -255,6 +327,7 @@ fn next_batch(rest: &mut VecDeque<Item>) -> Vec<Sent> {
             json: block,
             included,
             deferred: kids.collect(),
+            columns: Vec::new(),
         });
     }
     batch

@@ -89,6 +89,7 @@ fn positions_per_version() {
         json: para("x", vec![]),
         included: 0,
         deferred: vec![],
+        columns: vec![],
     }];
     let after = AppendPosition::AfterBlock("b1".into());
     let (body, v) = request_body(&batch, Some(&after), NotionVersion::V2025_09_03);
@@ -174,4 +175,94 @@ fn markdown_update_bodies_are_checked() {
         replace.body().unwrap()["replace_content"]["allow_deleting_content"],
         true
     );
+}
+
+fn column(children: Vec<Value>) -> Value {
+    json!({"type": "column", "column": {"children": children}})
+}
+
+#[test]
+fn column_lists_go_with_columns_and_their_first_children() {
+    let table = json!({"type": "table", "table": {"table_width": 1, "has_column_header": false,
+        "children": [{"type": "table_row", "table_row": {"cells": [[]]}}]}});
+    let list = json!({"type": "column_list", "column_list": {"children": [
+        column(vec![para("a", vec![para("deep", vec![])]), para("b", vec![])]),
+        column(vec![table, para("after", vec![])]),
+    ]}});
+    let mut rest = items(vec![para("before", vec![]), list]);
+    let b = next_batch(&mut rest);
+    assert_eq!(b.len(), 2, "the column list shares the request");
+    let cols = b[1].json["column_list"]["children"].as_array().unwrap();
+    assert_eq!(cols.len(), 2);
+    let left = cols[0]["column"]["children"].as_array().unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(
+        left[0]["paragraph"].get("children").is_none(),
+        "deeper later"
+    );
+    // A table cannot sit two levels down with its rows: an empty paragraph stands in.
+    let right = cols[1]["column"]["children"].as_array().unwrap();
+    assert_eq!(right.len(), 1);
+    assert_eq!(right[0]["paragraph"]["rich_text"], json!([]));
+    assert_eq!(b[1].included, 2 + 2 + 1);
+    assert!(b[1].deferred.is_empty());
+    assert_eq!(b[1].columns.len(), 2);
+    assert_eq!(b[1].columns[0].nested().len(), 1);
+    assert!(b[1].columns[1].placeholder() && b[1].columns[1].rest().len() == 2);
+}
+
+#[test]
+fn a_column_list_fills_a_request_or_starts_the_next() {
+    let full: Vec<Value> = (0..9)
+        .map(|_| {
+            para(
+                "p",
+                (0..100).map(|k| para(&k.to_string(), vec![])).collect(),
+            )
+        })
+        .collect();
+    let list = json!({"type": "column_list", "column_list": {"children": [
+        column((0..60).map(|k| para(&k.to_string(), vec![])).collect()),
+        column((0..60).map(|k| para(&k.to_string(), vec![])).collect()),
+    ]}});
+    let mut all = full;
+    all.push(list);
+    let mut rest = items(all);
+    let b = next_batch(&mut rest);
+    let total: usize = b.iter().map(|s| 1 + s.included).sum();
+    assert!(total <= MAX_BLOCKS_PER_REQUEST, "{total}");
+    // 909 blocks leave room for the list with its two columns and some of their children.
+    assert_eq!(b.len(), 10);
+    let cols = b[9].json["column_list"]["children"].as_array().unwrap();
+    let sent: usize = cols
+        .iter()
+        .map(|c| c["column"]["children"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(909 + 3 + sent, total);
+    assert!(
+        cols.iter()
+            .all(|c| !c["column"]["children"].as_array().unwrap().is_empty())
+    );
+
+    // With 998 blocks taken, the list (five blocks at the least) waits for the next request.
+    let mut all: Vec<Value> = (0..9)
+        .map(|_| {
+            para(
+                "p",
+                (0..100).map(|k| para(&k.to_string(), vec![])).collect(),
+            )
+        })
+        .collect();
+    all.push(para(
+        "q",
+        (0..88).map(|k| para(&k.to_string(), vec![])).collect(),
+    ));
+    all.push(json!({"type": "column_list", "column_list": {"children": [
+            column(vec![para("l", vec![])]), column(vec![para("r", vec![])])]}}));
+    let mut rest = items(all);
+    let b = next_batch(&mut rest);
+    assert_eq!(b.iter().map(|s| 1 + s.included).sum::<usize>(), 998);
+    assert_eq!(b.len(), 10);
+    let next = next_batch(&mut rest);
+    assert_eq!((next.len(), next[0].included), (1, 4));
 }

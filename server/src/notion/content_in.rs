@@ -34,13 +34,14 @@ pub fn inline_rich_text(field: &str, md: &str) -> Result<Vec<Value>, NotionError
 }
 
 /// The longest prefix of `blocks` that fits one request (≤100 first-level blocks, ≤1000 elements,
-/// ≤2 nesting levels, under the body budget), and the rest.
+/// ≤2 nesting levels below them — a column list with its columns and their children — under the
+/// body budget), and the rest.
 pub fn split_for_request(blocks: Vec<Value>) -> (Vec<Value>, Vec<Value>) {
     let mut elements = 0usize;
     let mut bytes = 0usize;
     let mut take = 0usize;
     for b in &blocks {
-        if take == MAX_FIRST_LEVEL || depth(b) > 2 {
+        if take == MAX_FIRST_LEVEL || depth(b) > 3 {
             break;
         }
         let n = count(b);
@@ -95,11 +96,13 @@ mod tests {
         assert_eq!((a.len(), b.len()), (100, 150));
         let deep = vec![
             para(vec![]),
-            para(vec![para(vec![para(vec![])])]),
+            para(vec![para(vec![para(vec![para(vec![])])])]),
             para(vec![]),
         ];
         let (a, b) = split_for_request(deep);
         assert_eq!((a.len(), b.len()), (1, 2));
+        let two_levels_below = vec![para(vec![para(vec![para(vec![])])])];
+        assert_eq!(split_for_request(two_levels_below).0.len(), 1);
         let wide: Vec<Value> = (0..3).map(|_| para(vec![para(vec![]); 99])).collect();
         let (a, b) = split_for_request(wide);
         assert_eq!((a.len(), b.len()), (3, 0));

@@ -214,6 +214,23 @@ pub fn result_text(r: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// The Notion content of a tool result's text: what sits between the `<notion-data>` line and the
+/// `</notion-data>` line, which must both be there.
+pub fn notion_data(text: &str) -> &str {
+    let inner = text
+        .strip_prefix("<notion-data>\n")
+        .unwrap_or_else(|| panic!("no <notion-data> line first in: {text}"));
+    let end = inner
+        .find("\n</notion-data>")
+        .unwrap_or_else(|| panic!("no </notion-data> line in: {text}"));
+    &inner[..end]
+}
+
+/// A tool's JSON output (`format: "json"`), read from between the `<notion-data>` lines.
+pub fn json_data(text: &str) -> Value {
+    serde_json::from_str(notion_data(text)).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
 /// Parse a JSON body or the last `data:` event of an SSE body.
 pub fn parse_body(text: &str) -> Value {
     if let Ok(v) = serde_json::from_str(text) {

@@ -136,7 +136,11 @@ async fn an_expired_grant_token_is_renewed_during_a_multi_part_upload() {
         .access_token
         .clone();
     assert_ne!(renewed, grant_token, "the rotated token is stored");
-    let upload = text.split_whitespace().nth(1).unwrap().to_string();
+    let upload = crate::common::notion_data(&text)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     let stored =
         s.h.fake()
             .with_state(|st| st.file_uploads.uploads[&upload.parse().unwrap()].content());

@@ -95,6 +95,8 @@ pub fn append(state: &mut State, ctx: &Ctx, raw: &str) -> ApiResult<Value> {
         ));
     }
     let specs = blocks::parse_api_children(required(ctx, "children")?, "body.children")?;
+    let parent_kind = state.blocks.get(&id).map(|b| b.kind.as_str());
+    blocks::check_placement(parent_kind, &specs, "body.children")?;
     if state.trashed(&id) {
         return Err(ApiError::archived());
     }

@@ -151,7 +151,11 @@ pub fn create(state: &mut State, ctx: &Ctx) -> ApiResult<Value> {
     let template = template_page(state, ctx)?;
     let props = required(ctx, "properties")?;
     let children = match ctx.field("children") {
-        Some(v) => blocks::parse_api_children(v, "body.children")?,
+        Some(v) => {
+            let specs = blocks::parse_api_children(v, "body.children")?;
+            blocks::check_placement(None, &specs, "body.children")?;
+            specs
+        }
         None => Vec::new(),
     };
     if let Some(Parent::Page(pid)) = Some(parent)

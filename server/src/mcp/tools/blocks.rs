@@ -3,6 +3,7 @@
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::output::ToolOutput;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::tree::{self, TreeLimits};
 use crate::notion::{endpoints, pagination};
@@ -35,7 +36,7 @@ pub struct ChildrenArgs {
     format: Option<Format>,
 }
 
-async fn get_block_children(ctx: ToolCtx, a: ChildrenArgs) -> Result<String, ToolError> {
+async fn get_block_children(ctx: ToolCtx, a: ChildrenArgs) -> Result<ToolOutput, ToolError> {
     let id = id_arg("id", &a.id)?;
     let limit = limit_arg(a.limit, 100, 1000)?;
     let (nodes, next) = if a.recursive.unwrap_or(false) {
@@ -78,17 +79,15 @@ async fn get_block_children(ctx: ToolCtx, a: ChildrenArgs) -> Result<String, Too
             .iter()
             .map(|n| serde_json::to_value(&n.block).unwrap_or_default())
             .collect();
-        return Ok(json_out(&json!({"results": blocks, "next_cursor": next})));
+        return Ok(json_out(&json!({"results": blocks, "next_cursor": next})).into());
     }
     if nodes.is_empty() {
-        return Ok(format!("{id} has no child blocks."));
+        return Ok(format!("{id} has no child blocks.").into());
     }
     let opts = RenderOptions {
         include_block_ids: true,
         max_chars: ctx.limits.max_output_chars,
     };
     let rendered = markdown::blocks(&nodes, &opts);
-    let mut out = rendered.markdown;
-    out.push_str(&more("get_block_children", next.as_deref()));
-    Ok(out)
+    Ok(ToolOutput::data(rendered.markdown).with_note(more("get_block_children", next.as_deref())))
 }

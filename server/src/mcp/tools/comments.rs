@@ -3,6 +3,7 @@
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::output::ToolOutput;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::{endpoints, pagination};
 use notion_markdown as markdown;
@@ -32,7 +33,7 @@ pub struct CommentArgs {
     format: Option<Format>,
 }
 
-async fn list_comments(ctx: ToolCtx, a: CommentArgs) -> Result<String, ToolError> {
+async fn list_comments(ctx: ToolCtx, a: CommentArgs) -> Result<ToolOutput, ToolError> {
     let id = id_arg("id", &a.id)?;
     let limit = limit_arg(a.limit, 100, 1000)?;
     let got = pagination::collect(limit, a.cursor, |cursor, page_size| {
@@ -51,12 +52,10 @@ async fn list_comments(ctx: ToolCtx, a: CommentArgs) -> Result<String, ToolError
     })
     .await?;
     if a.format == Some(Format::Json) {
-        return Ok(json_out(
-            &json!({"results": got.items, "next_cursor": got.next_cursor}),
-        ));
+        return Ok(json_out(&json!({"results": got.items, "next_cursor": got.next_cursor})).into());
     }
     if got.items.is_empty() {
-        return Ok(format!("No open comments on {id}."));
+        return Ok(format!("No open comments on {id}.").into());
     }
     // Group by discussion, keeping first-seen order.
     let mut groups: Vec<(String, Vec<&Value>)> = Vec::new();
@@ -93,6 +92,6 @@ async fn list_comments(ctx: ToolCtx, a: CommentArgs) -> Result<String, ToolError
         }
         out.push('\n');
     }
-    out.push_str(more("list_comments", got.next_cursor.as_deref()).trim_start());
-    Ok(out.trim_end().to_string())
+    Ok(ToolOutput::data(out.trim_end())
+        .with_note(more("list_comments", got.next_cursor.as_deref())))
 }

@@ -4,6 +4,7 @@
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::output::ToolOutput;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::{NotionError, endpoints, pagination};
 use notion_markdown as markdown;
@@ -88,7 +89,7 @@ enum Direction {
     Descending,
 }
 
-async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<String, ToolError> {
+async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<ToolOutput, ToolError> {
     let id = id_arg("id", &a.id)?;
     let limit = limit_arg(a.limit, 50, 2000)?;
     if a.filter.as_ref().is_some_and(|f| !f.is_object()) {
@@ -148,14 +149,12 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<String, ToolErr
         Err(e) => return Err(e),
     };
     if a.format == Some(Format::Json) {
-        return Ok(json_out(
-            &json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor}),
-        ));
+        return Ok(json_out(&json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor})).into());
     }
     let mut out = note;
     if rows.items.is_empty() {
         out.push_str("No rows match.");
-        return Ok(out);
+        return Ok(ToolOutput::data(out));
     }
     out.push_str(&markdown::rows_table(&rows.items, a.columns.as_deref()));
     out.push_str(&format!("\n\n{} row(s).", rows.items.len()));
@@ -167,8 +166,7 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<String, ToolErr
     {
         out.push_str(&format!(" Notion stopped early ({r}); narrow the filter."));
     }
-    out.push_str(&more("query_data_source", rows.next_cursor.as_deref()));
-    Ok(out)
+    Ok(ToolOutput::data(out).with_note(more("query_data_source", rows.next_cursor.as_deref())))
 }
 
 async fn run_query(
@@ -233,7 +231,7 @@ pub struct TemplateArgs {
     cursor: Option<String>,
 }
 
-async fn list_templates(ctx: ToolCtx, a: TemplateArgs) -> Result<String, ToolError> {
+async fn list_templates(ctx: ToolCtx, a: TemplateArgs) -> Result<ToolOutput, ToolError> {
     let id = id_arg("id", &a.id)?;
     let v = endpoints::list_data_source_templates(
         &ctx.notion,
@@ -250,7 +248,7 @@ async fn list_templates(ctx: ToolCtx, a: TemplateArgs) -> Result<String, ToolErr
         .cloned()
         .unwrap_or_default();
     if templates.is_empty() {
-        return Ok("This data source has no page templates.".into());
+        return Ok(ToolOutput::data("This data source has no page templates."));
     }
     let mut out = String::new();
     for t in &templates {
@@ -264,6 +262,5 @@ async fn list_templates(ctx: ToolCtx, a: TemplateArgs) -> Result<String, ToolErr
         out.push_str(&format!("- {name}{default} — {tid}\n"));
     }
     let next = v.get("next_cursor").and_then(Value::as_str);
-    out.push_str(&more("list_data_source_templates", next));
-    Ok(out)
+    Ok(ToolOutput::data(out).with_note(more("list_data_source_templates", next)))
 }

@@ -161,7 +161,11 @@ async fn apply(ctx: &ToolCtx, id: &str, update: MarkdownUpdate) -> Result<usize,
             if shown.len() < current.markdown.len() {
                 shown.push_str("\n…");
             }
-            let note = format!("The page's Markdown, which `edits` must quote exactly:\n{shown}");
+            // Page text in an error is Notion content too: delimited like any result's.
+            let note = format!(
+                "The page's Markdown, which `edits` must quote exactly:\n{}",
+                crate::mcp::notion_data::wrap(&shown)
+            );
             match finds
                 .iter()
                 .position(|f| !current.markdown.contains(f.as_str()))

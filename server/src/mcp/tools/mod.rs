@@ -119,7 +119,8 @@ pub(crate) fn more(tool: &str, cursor: Option<&str>) -> String {
     }
 }
 
-/// A page's properties and content as Markdown (used by the `notion://page/{id}` resource).
+/// A page's properties and content as Markdown, delimited as Notion data like tool output (used by
+/// the `notion://page/{id}` resource).
 pub(crate) async fn fetch_page_markdown(
     ctx: &super::context::ToolCtx,
     id_or_url: &str,
@@ -129,5 +130,6 @@ pub(crate) async fn fetch_page_markdown(
         include_block_ids: false,
         max_chars: ctx.limits.max_output_chars,
     };
-    fetch::fetch_page(ctx, &id, None, &opts, false).await
+    let page = fetch::fetch_page(ctx, &id, None, &opts, false).await?;
+    Ok(page.render(ctx.limits.max_output_chars))
 }

@@ -3,6 +3,7 @@
 use super::{Format, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::output::ToolOutput;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::{endpoints, pagination};
 use notion_markdown::pipe_table;
@@ -53,7 +54,7 @@ enum Sort {
     Oldest,
 }
 
-async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<String, ToolError> {
+async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
     let limit = limit_arg(a.limit, 20, 500)?;
     let mut body = json!({});
     if let Some(q) = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -86,15 +87,15 @@ async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<String, ToolError> {
     })
     .await?;
     if a.format == Some(Format::Json) {
-        return Ok(json_out(
-            &json!({"results": found.items, "next_cursor": found.next_cursor}),
-        ));
+        return Ok(
+            json_out(&json!({"results": found.items, "next_cursor": found.next_cursor})).into(),
+        );
     }
     if found.items.is_empty() {
-        return Ok(match a.query {
+        return Ok(ToolOutput::data(match a.query {
             Some(q) => format!("No pages or data sources shared with this integration match \"{q}\". Search matches titles only; try fewer or other words."),
             None => "Nothing is shared with this integration yet: share pages with it in Notion (⋯ → Connections).".into(),
-        });
+        }));
     }
     let header = ["Title", "Type", "Id", "Last edited"].map(String::from);
     let rows: Vec<Vec<String>> = found
@@ -115,9 +116,8 @@ async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<String, ToolError> {
             ]
         })
         .collect();
-    let mut out = pipe_table(&header, &rows);
-    out.push_str(&more("search", found.next_cursor.as_deref()));
-    Ok(out)
+    Ok(ToolOutput::data(pipe_table(&header, &rows))
+        .with_note(more("search", found.next_cursor.as_deref())))
 }
 
 /// Title and kind of one search result.

@@ -4,6 +4,7 @@
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::output::ToolOutput;
 use crate::mcp::registry::{Effect, ToolDef};
 use crate::notion::{endpoints, pagination};
 use notion_markdown as markdown;
@@ -47,7 +48,7 @@ pub struct ListArgs {
     format: Option<Format>,
 }
 
-async fn list_users(ctx: ToolCtx, a: ListArgs) -> Result<String, ToolError> {
+async fn list_users(ctx: ToolCtx, a: ListArgs) -> Result<ToolOutput, ToolError> {
     let limit = limit_arg(a.limit, 100, 1000)?;
     let got = pagination::collect(limit, a.cursor, |cursor, page_size| {
         let ctx = ctx.clone();
@@ -57,17 +58,14 @@ async fn list_users(ctx: ToolCtx, a: ListArgs) -> Result<String, ToolError> {
     })
     .await?;
     if a.format == Some(Format::Json) {
-        return Ok(json_out(
-            &json!({"results": got.items, "next_cursor": got.next_cursor}),
-        ));
+        return Ok(json_out(&json!({"results": got.items, "next_cursor": got.next_cursor})).into());
     }
-    let mut out: String = got
+    let out: String = got
         .items
         .iter()
         .map(|u| format!("- {}\n", markdown::user_line(u)))
         .collect();
-    out.push_str(&more("list_users", got.next_cursor.as_deref()));
-    Ok(out)
+    Ok(ToolOutput::data(out).with_note(more("list_users", got.next_cursor.as_deref())))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
