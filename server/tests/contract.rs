@@ -285,7 +285,7 @@ async fn exercise_read_tools(version: &str) -> Vec<RecordedRequest> {
         .await;
 
     // Databases, data sources, templates.
-    h.text(TOKEN, "get_database", json!({"id": projects_db}))
+    h.text(TOKEN, "get_data_source", json!({"id": projects_db}))
         .await;
     h.text(
         TOKEN,
@@ -322,7 +322,8 @@ async fn exercise_read_tools(version: &str) -> Vec<RecordedRequest> {
     // Users and comments.
     h.text(TOKEN, "list_users", json!({"limit": 2})).await;
     h.text(TOKEN, "list_users", json!({})).await;
-    h.text(TOKEN, "get_user", json!({"id": id("alice")})).await;
+    h.text(TOKEN, "list_users", json!({"id": id("alice")}))
+        .await;
     h.text(TOKEN, "get_self", json!({})).await;
     h.text(TOKEN, "list_comments", json!({"id": home})).await;
     h.text(TOKEN, "list_comments", json!({"id": home, "limit": 1}))

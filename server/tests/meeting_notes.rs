@@ -79,7 +79,10 @@ async fn start(cache: bool) -> (Harness, String) {
 async fn lists_only_attended_meetings_with_queries_filters_and_the_cap() {
     let (h, standup) = start(false).await;
     let all = h.text(T, "list_meeting_notes", json!({})).await;
-    assert!(all.starts_with("2 meeting note(s)"), "{all}");
+    assert!(
+        common::notion_data(&all).starts_with("2 meeting note(s)"),
+        "{all}"
+    );
     assert!(
         all.contains("Weekly standup") && all.contains(&standup) && all.contains("Design review"),
         "{all}"
@@ -110,7 +113,10 @@ async fn lists_only_attended_meetings_with_queries_filters_and_the_cap() {
         "{f}"
     );
     let one = h.text(T, "list_meeting_notes", json!({"limit": 1})).await;
-    assert!(one.starts_with("1 meeting note(s)"), "{one}");
+    assert!(
+        common::notion_data(&one).starts_with("1 meeting note(s)"),
+        "{one}"
+    );
     assert!(one.contains("at most 1 and has no cursor"), "{one}");
 
     // Bad input: Notion's refusal is named with what it accepts; a limit over the cap is ours.
@@ -177,7 +183,11 @@ async fn creates_a_note_from_an_upload_and_the_cached_page_shows_it() {
             json!({"content": "AAAAGGZ0eXBNNEEg", "filename": "call.m4a"}),
         )
         .await;
-    let upload = up.split_whitespace().nth(1).unwrap().to_string();
+    let upload = common::notion_data(&up)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
     let out = h
         .text(
             T,

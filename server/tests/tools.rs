@@ -295,8 +295,9 @@ async fn every_read_tool_works_on_the_sample_workspace() {
         .await;
     assert_eq!(fetched_typed, fetched_db);
 
-    let db = h.text(tok, "get_database", json!({"id": db_id})).await;
-    assert!(db.contains(ds_id));
+    // A database id gives the database, its data sources and the first one's schema.
+    let db = h.text(tok, "get_data_source", json!({"id": db_id})).await;
+    assert!(db.contains(ds_id) && db.contains("title"), "{db}");
     let schema = h.text(tok, "get_data_source", json!({"id": ds_id})).await;
     assert!(schema.contains("title"), "{schema}");
     let _templates = h
@@ -315,7 +316,7 @@ async fn every_read_tool_works_on_the_sample_workspace() {
         .as_str()
         .unwrap()
         .to_string();
-    let user = h.text(tok, "get_user", json!({"id": user_id})).await;
+    let user = h.text(tok, "list_users", json!({"id": user_id})).await;
     assert!(user.contains(&user_id));
     let me = h.text(tok, "get_self", json!({})).await;
     assert!(me.contains("Acme Demo"), "{me}");

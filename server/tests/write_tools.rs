@@ -296,7 +296,7 @@ async fn update_lock_move_trash_and_restore_a_page() {
 
     // Trash and restore.
     let t = h.text(T, "trash_page", json!({"id": mover})).await;
-    assert!(t.contains("trash") && t.contains("restore_page"), "{t}");
+    assert!(t.contains("trash") && t.contains("restore: true"), "{t}");
     let trashed = h
         .fake()
         .with_state(|s| s.pages[&mover.parse().unwrap()].in_trash);
@@ -307,7 +307,9 @@ async fn update_lock_move_trash_and_restore_a_page() {
     assert!(!kids.contains("Mover"), "{kids}");
     // Trashing twice is harmless.
     h.text(T, "trash_page", json!({"id": mover})).await;
-    let t = h.text(T, "restore_page", json!({"id": mover})).await;
+    let t = h
+        .text(T, "trash_page", json!({"id": mover, "restore": true}))
+        .await;
     assert!(t.contains("Restored") && t.contains("Mover"), "{t}");
     let kids = h
         .text(T, "get_block_children", json!({"id": id("archive")}))
@@ -317,7 +319,9 @@ async fn update_lock_move_trash_and_restore_a_page() {
     let e = error_of(&r);
     assert_eq!(e["code"], "object_not_found");
     assert!(result_text(&r).contains("page"), "{r}");
-    let r = h.call(T, "restore_page", json!({"id": id("ghost")})).await;
+    let r = h
+        .call(T, "trash_page", json!({"id": id("ghost"), "restore": true}))
+        .await;
     assert_eq!(error_of(&r)["code"], "object_not_found");
     let r = h.call(T, "trash_page", json!({"id": "not an id"})).await;
     assert_eq!(error_of(&r)["field"], "id");
@@ -487,7 +491,6 @@ async fn tools_list_stays_compact_with_write_annotations() {
         ("update_page", true, true),
         ("move_page", false, true),
         ("trash_page", true, true),
-        ("restore_page", false, true),
         ("update_page_markdown", true, false),
         ("append_blocks", false, false),
         ("update_block", true, true),
@@ -511,7 +514,7 @@ async fn tools_list_stays_compact_with_write_annotations() {
     };
     let trash = description("trash_page");
     assert!(
-        trash.contains("trash") && trash.contains("restore_page"),
+        trash.contains("trash") && trash.contains("restore: true"),
         "{trash}"
     );
     assert!(description("delete_block").contains("trash"));

@@ -190,10 +190,6 @@ fn strip_noise(v: &mut Value, top: bool) {
             o.remove("minimum");
         }
         o.remove("format");
-        // An unsigned count is never negative; the bound says nothing a model needs.
-        if o.get("minimum") == Some(&Value::from(0)) {
-            o.remove("minimum");
-        }
     }
     // `type: [X, "null"]` → `type: X` (optional arguments are simply not required).
     if let Some(Value::Array(types)) = o.get("type") {

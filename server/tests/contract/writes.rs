@@ -86,7 +86,8 @@ async fn exercise_write_tools(version: &str) -> Vec<RecordedRequest> {
     h.text(T, "move_page", json!({"id": top, "parent": id("archive")}))
         .await;
     h.text(T, "trash_page", json!({"id": top})).await;
-    h.text(T, "restore_page", json!({"id": top})).await;
+    h.text(T, "trash_page", json!({"id": top, "restore": true}))
+        .await;
 
     // Blocks: Markdown at the end and the start, raw blocks after a block, edits, delete.
     let home = id("home");

@@ -43,8 +43,8 @@ pub fn read_calls() -> Vec<(&'static str, Value)> {
         ("get_data_source", json!({"id": id("acme-tasks-ds")})),
         ("get_self", json!({})),
         ("list_comments", json!({"id": id("acme-home")})),
-        ("get_user", json!({"id": id("alice")})),
-        ("get_database", json!({"id": id("acme-tasks")})),
+        ("list_users", json!({"id": id("alice")})),
+        ("get_data_source", json!({"id": id("acme-tasks")})),
         (
             "query_data_source",
             json!({"id": id("acme-tasks-ds"), "filter": {"property": "Done", "checkbox": {"equals": false}}}),

@@ -90,7 +90,6 @@ async fn append_blocks(ctx: ToolCtx, a: AppendArgs) -> Result<String, ToolError>
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Block id or URL.
     id: String,
     text: Option<String>,
     checked: Option<bool>,
@@ -102,7 +101,6 @@ pub struct UpdateArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteArgs {
-    /// Block id or URL.
     id: String,
 }
 

@@ -1,5 +1,5 @@
-//! Databases and data sources: `query_data_source`, `get_database`, `get_data_source`,
-//! `list_data_source_templates`.
+//! Databases and data sources: `query_data_source`, `get_data_source` (a database id gives the
+//! database and its first source's schema), `list_data_source_templates`.
 
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
@@ -17,29 +17,23 @@ pub fn tools() -> Vec<ToolDef> {
     vec![
         ToolDef::new(
             "query_data_source",
-            "Query database rows",
+            "Query rows",
             "Rows of a data source (or a database's first source) as a Markdown table. `filter`/`sorts` use Notion's \
              query JSON, e.g. {\"property\":\"Status\",\"status\":{\"equals\":\"Done\"}}.",
             Effect::Read,
             query_data_source,
         ),
         ToolDef::new(
-            "get_database",
-            "Get database",
-            "A database: title and data sources (ids for query_data_source, get_data_source).",
-            Effect::Read,
-            get_database,
-        ),
-        ToolDef::new(
             "get_data_source",
-            "Get data source schema",
-            "A data source's property schema: names, types, select options, relation targets, formulas.",
+            "Get schema",
+            "A data source's property schema: names, types, select options, relation targets, formulas. \
+             A database id: its title, data sources and the first one's schema.",
             Effect::Read,
             get_data_source,
         ),
         ToolDef::new(
             "list_data_source_templates",
-            "List page templates",
+            "List templates",
             "Page templates of a data source (ids for create_page's `template`).",
             Effect::Read,
             list_templates,
@@ -203,22 +197,33 @@ pub struct IdArgs {
     format: Option<Format>,
 }
 
-async fn get_database(ctx: ToolCtx, a: IdArgs) -> Result<String, ToolError> {
-    let id = id_arg("id", &a.id)?;
-    let db: Database = endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id).await?;
-    Ok(match a.format {
-        Some(Format::Json) => json_out(&serde_json::to_value(&db).unwrap_or_default()),
-        _ => markdown::database_summary(&db),
-    })
-}
-
 async fn get_data_source(ctx: ToolCtx, a: IdArgs) -> Result<String, ToolError> {
     let id = id_arg("id", &a.id)?;
-    let ds = endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &id).await?;
-    Ok(match a.format {
-        Some(Format::Json) => json_out(&serde_json::to_value(&ds).unwrap_or_default()),
-        _ => markdown::data_source_schema(&ds),
-    })
+    let json = a.format == Some(Format::Json);
+    let e = match endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &id).await {
+        Ok(ds) if json => return Ok(json_out(&serde_json::to_value(&ds).unwrap_or_default())),
+        Ok(ds) => return Ok(markdown::data_source_schema(&ds)),
+        Err(e) if e.status() == Some(404) => e,
+        Err(e) => return Err(e.into()),
+    };
+    // Maybe a database id: the database, and the schema of its first data source.
+    let Ok(db) = endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id).await else {
+        return Err(e.into());
+    };
+    let db: Database = db;
+    let first = match db.data_sources.first() {
+        Some(s) => Some(endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &s.id).await?),
+        None => None,
+    };
+    if json {
+        return Ok(json_out(&json!({"database": db, "data_source": first})));
+    }
+    let mut out = markdown::database_summary(&db);
+    if let Some(ds) = first {
+        out.push_str("\n\n");
+        out.push_str(&markdown::data_source_schema(&ds));
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -21,8 +21,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "duplicate_page",
         "Duplicate page",
-        "Copy a page (beside it, or under `parent`: page/database id or \"workspace\"). mode: auto, template (Notion copies it in the background) or copy \
-         (block by block, ≤1000 blocks/20 pages, says what it left out).",
+        "Copy a page beside it or under `parent` (page/database id or \"workspace\"). mode: auto, template \
+         (Notion copies in the background) or copy (≤1000 blocks/20 pages; lists what it skipped).",
         Effect::Write {
             destructive: false,
             idempotent: false,

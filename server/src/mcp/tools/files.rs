@@ -204,7 +204,6 @@ async fn upload_file(ctx: ToolCtx, a: UploadArgs) -> Result<String, ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetUploadArgs {
-    /// File upload id.
     id: String,
 }
 

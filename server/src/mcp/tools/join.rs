@@ -24,7 +24,7 @@ use table::{Table, assemble};
 pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "join",
-        "Join related databases",
+        "Join databases",
         "A data source's rows joined with the pages relation `via` (then `then_via`) links to, in \
          one table.",
         Effect::Read,

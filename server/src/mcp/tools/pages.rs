@@ -15,14 +15,14 @@ pub fn tools() -> Vec<ToolDef> {
     vec![
         ToolDef::new(
             "get_page",
-            "Get page properties",
+            "Get page",
             "A page's title, properties, parent, icon and url (no content: use `fetch`).",
             Effect::Read,
             get_page,
         ),
         ToolDef::new(
             "get_page_property",
-            "Get full property value",
+            "Get property value",
             "All items of one page property (relations, people, rollups, long text), past the 25 a page read \
              shows.",
             Effect::Read,
@@ -66,7 +66,7 @@ async fn get_page(ctx: ToolCtx, a: GetPageArgs) -> Result<String, ToolError> {
 #[serde(deny_unknown_fields)]
 pub struct GetPropertyArgs {
     page_id: String,
-    /// Property name or property id.
+    /// Name or id.
     property: String,
     /// Max items (default 1000, max 10000).
     limit: Option<u32>,

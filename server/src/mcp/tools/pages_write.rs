@@ -1,6 +1,6 @@
 //! Page writes: `create_page` (any parent, readable properties, Markdown or block content of any
-//! length), `update_page` (title, properties, icon, cover, lock), `move_page`, `trash_page` and
-//! `restore_page`.
+//! length), `update_page` (title, properties, icon, cover, lock), `move_page` and `trash_page`
+//! (which also restores).
 
 use super::id_arg;
 use crate::mcp::context::ToolCtx;
@@ -54,22 +54,12 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "trash_page",
             "Trash page",
-            "Delete a page: moves it to the trash; restore_page undoes it.",
+            "Delete a page: moves it to the trash; `restore: true` brings it back.",
             Effect::Write {
                 destructive: true,
                 idempotent: true,
             },
             trash_page,
-        ),
-        ToolDef::new(
-            "restore_page",
-            "Restore page",
-            "Bring a trashed page back from the trash.",
-            Effect::Write {
-                destructive: false,
-                idempotent: true,
-            },
-            restore_page,
         ),
     ]
 }
@@ -411,8 +401,9 @@ async fn move_page(ctx: ToolCtx, a: MoveArgs) -> Result<String, ToolError> {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PageIdArgs {
+pub struct TrashArgs {
     id: String,
+    restore: Option<bool>,
 }
 
 /// Set a page's `in_trash` flag.
@@ -428,20 +419,14 @@ async fn set_trash(ctx: &ToolCtx, id: &str, trash: bool) -> Result<Value, ToolEr
     .await?)
 }
 
-async fn trash_page(ctx: ToolCtx, a: PageIdArgs) -> Result<String, ToolError> {
-    let page = set_trash(&ctx, &a.id, true).await?;
-    Ok(format!(
-        "Moved page \"{}\" ({}) to the trash; restore_page brings it back.",
-        writes::plain_title(&page),
-        page.get("id").and_then(Value::as_str).unwrap_or(&a.id)
-    ))
-}
-
-async fn restore_page(ctx: ToolCtx, a: PageIdArgs) -> Result<String, ToolError> {
-    let page = set_trash(&ctx, &a.id, false).await?;
-    Ok(format!(
-        "Restored page \"{}\" ({}) from the trash.",
-        writes::plain_title(&page),
-        page.get("id").and_then(Value::as_str).unwrap_or(&a.id)
-    ))
+async fn trash_page(ctx: ToolCtx, a: TrashArgs) -> Result<String, ToolError> {
+    let restore = a.restore.unwrap_or(false);
+    let page = set_trash(&ctx, &a.id, !restore).await?;
+    let title = writes::plain_title(&page);
+    let id = page.get("id").and_then(Value::as_str).unwrap_or(&a.id);
+    Ok(if restore {
+        format!("Restored page \"{title}\" ({id}) from the trash.")
+    } else {
+        format!("Moved page \"{title}\" ({id}) to the trash; `restore: true` brings it back.")
+    })
 }

@@ -27,7 +27,7 @@ pub fn tools() -> Vec<ToolDef> {
 #[serde(deny_unknown_fields)]
 pub struct ResolveArgs {
     page_id: String,
-    /// Relation property name or id.
+    /// Name or id.
     property: String,
     /// Related-page properties to show besides the title.
     properties: Option<Vec<String>>,

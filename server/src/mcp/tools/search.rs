@@ -16,8 +16,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "search",
         "Search Notion",
-        "Find pages and data sources by title words, newest edits first, with ids for `fetch`. Without `query`: \
-         recently edited items.",
+        "Pages and data sources by title words, newest edits first, with ids for `fetch`; no `query`: recent \
+         edits.",
         Effect::Read,
         search,
     )]
@@ -28,14 +28,13 @@ pub fn tools() -> Vec<ToolDef> {
 pub struct SearchArgs {
     /// Words to match in titles.
     query: Option<String>,
-    /// Only pages, or only data sources (database tables).
+    /// Pages or data sources only.
     #[serde(rename = "type")]
     kind: Option<Kind>,
     // By last edit: newest first (default) or oldest first.
     sort: Option<Sort>,
     /// Max results (default 20, max 500).
     limit: Option<u32>,
-    /// Continue from a previous result's cursor.
     cursor: Option<String>,
     format: Option<Format>,
 }

@@ -1,4 +1,4 @@
-//! Users: `list_users`, `get_user`, `get_self` (the integration's bot and its workspace, and on
+//! Users: `list_users` (or one user by id), `get_self` (the integration's bot and its workspace, and on
 //! request the workspace's custom emojis).
 
 use super::{Format, id_arg, json_out, limit_arg, more};
@@ -16,23 +16,17 @@ pub fn tools() -> Vec<ToolDef> {
     vec![
         ToolDef::new(
             "list_users",
-            "List workspace users",
-            "People and bots of the workspace with names, emails and ids (for people properties and mentions).",
+            "List users",
+            "People and bots of the workspace with names, emails and ids (for people properties and mentions); \
+             `id`: just that user.",
             Effect::Read,
             list_users,
         ),
         ToolDef::new(
-            "get_user",
-            "Get user",
-            "One user by id.",
-            Effect::Read,
-            get_user,
-        ),
-        ToolDef::new(
             "get_self",
-            "Get connected workspace",
-            "Which Notion workspace and integration this connection uses, and its upload size limit; \
-             emojis:true lists custom emojis (icons as :name:).",
+            "Get workspace",
+            "This connection's workspace, integration and upload size limit; emojis:true lists custom \
+             emojis (icons as :name:).",
             Effect::Read,
             get_self,
         ),
@@ -42,6 +36,7 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
+    id: Option<String>,
     /// Max users (default 100, max 1000).
     limit: Option<u32>,
     cursor: Option<String>,
@@ -49,6 +44,9 @@ pub struct ListArgs {
 }
 
 async fn list_users(ctx: ToolCtx, a: ListArgs) -> Result<ToolOutput, ToolError> {
+    if let Some(id) = a.id.as_deref() {
+        return get_user(&ctx, id, a.format).await.map(ToolOutput::data);
+    }
     let limit = limit_arg(a.limit, 100, 1000)?;
     let got = pagination::collect(limit, a.cursor, |cursor, page_size| {
         let ctx = ctx.clone();
@@ -68,18 +66,11 @@ async fn list_users(ctx: ToolCtx, a: ListArgs) -> Result<ToolOutput, ToolError> 
     Ok(ToolOutput::data(out).with_note(more("list_users", got.next_cursor.as_deref())))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserArgs {
-    /// User id.
-    id: String,
-    format: Option<Format>,
-}
-
-async fn get_user(ctx: ToolCtx, a: UserArgs) -> Result<String, ToolError> {
-    let id = id_arg("id", &a.id)?;
+/// One user by id (`list_users` with `id`).
+async fn get_user(ctx: &ToolCtx, id: &str, format: Option<Format>) -> Result<String, ToolError> {
+    let id = id_arg("id", id)?;
     let u = endpoints::retrieve_user(&ctx.notion, &ctx.auth, &id).await?;
-    Ok(match a.format {
+    Ok(match format {
         Some(Format::Json) => json_out(&serde_json::to_value(&u).unwrap_or_default()),
         _ => markdown::user_line(&u),
     })

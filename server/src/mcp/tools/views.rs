@@ -33,7 +33,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![
         ToolDef::new(
             "get_views",
-            "Get database views",
+            "Get views",
             "Views of a `database` or `data_source`, or one `view` (id or URL with ?v=); rows:true runs that \
              view (its own filter and sorts) into a table.",
             Effect::Read,
@@ -339,7 +339,7 @@ async fn create(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
     let source = a.data_source.as_deref().ok_or_else(|| {
         ToolError::invalid(
             "data_source",
-            "required for create (see get_database for its data sources)",
+            "required for create (get_data_source with the database id lists them)",
         )
     })?;
     let name = a
