@@ -322,6 +322,8 @@ pub struct OAuthSecretRef {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NotionApiVersion {
     #[default]
+    #[serde(rename = "2026-12-01")]
+    V2026_12_01,
     #[serde(rename = "2026-03-11")]
     V2026_03_11,
     #[serde(rename = "2025-09-03")]
@@ -332,6 +334,7 @@ impl NotionApiVersion {
     /// The header value.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::V2026_12_01 => "2026-12-01",
             Self::V2026_03_11 => "2026-03-11",
             Self::V2025_09_03 => "2025-09-03",
         }
