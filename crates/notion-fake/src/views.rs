@@ -11,19 +11,7 @@ use crate::ids::fmt_id;
 use crate::render;
 use crate::state::Stamp;
 
-/// View types Notion documents; anything else is refused with `validation_error`.
-pub const VIEW_TYPES: [&str; 10] = [
-    "table",
-    "board",
-    "list",
-    "calendar",
-    "timeline",
-    "gallery",
-    "form",
-    "chart",
-    "map",
-    "dashboard",
-];
+pub use notion_model::view_kinds::VIEW_TYPES;
 
 /// One view of a database.
 #[derive(Debug, Clone)]

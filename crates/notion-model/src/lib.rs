@@ -1,6 +1,6 @@
 //! Notion's data model, shared by the server, the Markdown converter and the Notion fake: ids and
 //! links ([`ids`]), typed API objects ([`types`]), the block types ([`block_kinds`]) and property
-//! types ([`property_kinds`]) Notion knows, the conversion of readable values into Notion's request shapes
+//! types ([`property_kinds`]) and view types ([`view_kinds`]) Notion knows, the conversion of readable values into Notion's request shapes
 //! ([`readable`]) and the slimming of API answers for clients ([`slim`]).
 //!
 //! Pure: no I/O, no async. Errors are [`InputError`]s that name the offending field.
@@ -11,6 +11,7 @@ pub mod property_kinds;
 pub mod readable;
 pub mod slim;
 pub mod types;
+pub mod view_kinds;
 
 pub use ids::{IdError, NotionRef, parse_id, parse_ref};
 

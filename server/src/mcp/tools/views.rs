@@ -12,19 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// View types Notion documents.
-pub(crate) const VIEW_TYPES: [&str; 10] = [
-    "table",
-    "board",
-    "list",
-    "calendar",
-    "timeline",
-    "gallery",
-    "form",
-    "chart",
-    "map",
-    "dashboard",
-];
+use notion_model::view_kinds::VIEW_TYPES;
 
 /// Views listed (each fetched in full) per call.
 const LIST_BOUND: u32 = 25;
