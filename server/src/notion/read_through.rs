@@ -16,9 +16,19 @@ use std::sync::Arc;
 impl NotionClient {
     /// Send a request through the cache: see the module comment.
     pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
+        self.send_shared(auth, req).await.map(Arc::unwrap_or_clone)
+    }
+
+    /// As [`Self::send`], but a cached answer is handed out as it is kept, without a copy: callers
+    /// that only decode it (see [`NotionClient::call`]) read it in place.
+    pub async fn send_shared(
+        &self,
+        auth: &NotionAuth,
+        req: NotionRequest,
+    ) -> Result<Arc<Value>, NotionError> {
         let cache = self.cache().clone();
         match cache::classify(&req, auth.version, auth.identity()) {
-            Class::Pass => self.send_to_notion(auth, req).await,
+            Class::Pass => self.send_to_notion(auth, req).await.map(Arc::new),
             Class::Write => {
                 let endpoint = req.endpoint;
                 let plan_req = req.clone();
@@ -28,7 +38,7 @@ impl NotionClient {
                     tracing::debug!(endpoint, changes = plan.len(), "write invalidates cache");
                 }
                 cache.apply(&plan, Source::Write);
-                result
+                result.map(Arc::new)
             }
             Class::Read(read) => self.read_through(&cache, auth, req, read).await,
         }
@@ -40,7 +50,7 @@ impl NotionClient {
         auth: &NotionAuth,
         req: NotionRequest,
         read: Read,
-    ) -> Result<Value, NotionError> {
+    ) -> Result<Arc<Value>, NotionError> {
         let endpoint = req.endpoint;
         let identity = auth.identity();
         let access = cache.access_of(read.access);
@@ -89,7 +99,7 @@ impl NotionClient {
             looked_up(cache, endpoint, "bypass");
             self.send_to_notion(auth, req).await.map(Arc::new)
         };
-        result.map(Arc::unwrap_or_clone)
+        result
     }
 
     /// Read `object` with the caller's own token, remembering the proof and keeping the answer.
@@ -135,9 +145,9 @@ fn settle(
     }
 }
 
-fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Value {
+fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Arc<Value> {
     looked_up(cache, endpoint, result);
-    Value::clone(answer)
+    answer.clone()
 }
 
 /// Count a cache lookup and say how it went (`hit`, `proof`, `miss`, `coalesced`, `bypass`).
