@@ -5,7 +5,7 @@
 
 use super::breaker::{Breaker, BreakerConfig};
 use super::error::NotionError;
-use super::pacer::{Pacer, PacingConfig};
+use super::pacer::{Pacer, PacingConfig, WorkspaceBudget};
 pub use super::request::NotionRequest;
 use super::retry::RetryPolicy;
 use crate::cache::{CacheConfig, ReadCache};
@@ -22,11 +22,12 @@ use std::time::Duration;
 mod exchange;
 mod workspace;
 
-/// Which budgets one request draws on: its connection's, and its workspace's when known.
+/// Which budgets one request draws on: its connection's, and its workspace's (see
+/// [`NotionClient::workspace_of`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Pacing<'a> {
     pub key: &'a str,
-    pub workspace: Option<&'a str>,
+    pub workspace: &'a WorkspaceBudget,
 }
 
 /// A `Notion-Version` this server speaks.
@@ -333,7 +334,7 @@ impl NotionClient {
         let workspace = self.workspace_of(auth).await;
         let pacing = Pacing {
             key: &auth.pacing_key,
-            workspace: workspace.as_deref(),
+            workspace: &workspace,
         };
         let token = auth.expose_token();
         let first = self
@@ -416,7 +417,7 @@ impl NotionClient {
         };
         let pacing = Pacing {
             key: &key,
-            workspace: None,
+            workspace: &WorkspaceBudget::None,
         };
         self.execute(creds, pacing, self.inner.cfg.default_version, &req)
             .await

@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::shared::SharedState;
 use governor::Quota;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How fast requests for one pacing key may go out.
@@ -110,10 +110,28 @@ use lane::Lane;
 /// How often idle keys are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// Which workspace budget a request draws on besides its connection's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceBudget {
+    /// None (workspaces are not paced, or the connection has none).
+    None,
+    Known(Arc<str>),
+    /// The workspace is not known yet (the request that asks Notion for it): all such requests
+    /// share one budget at the workspace rate with a burst of 1. Each is charged to its workspace
+    /// once known ([`Pacer::charge_workspace`]).
+    Unknown,
+    /// Known, while some connection's workspace is being asked: draws on both budgets, so requests
+    /// of a workspace and questions that turn out to be of the same workspace never add up to more
+    /// than its rate.
+    KnownWhileAsking(Arc<str>),
+}
+
 /// Per-key token buckets: one lane per connection and, when set, one per workspace.
 pub struct Pacer {
     connection: Option<Lane>,
     workspace: Option<Lane>,
+    /// For [`WorkspaceBudget::Unknown`].
+    unknown: Option<Lane>,
     metrics: Metrics,
     last_sweep: Mutex<Instant>,
 }
@@ -140,22 +158,45 @@ impl Pacer {
         metrics: Metrics,
         shared: Option<SharedState>,
     ) -> Result<Self, NotionError> {
-        let (connection, workspace) = if cfg.enabled {
+        let (connection, workspace, unknown) = if cfg.enabled {
             let connection = Lane::new(cfg, shared.clone())?;
-            let workspace = cfg
-                .workspace_lane()
-                .map(|ws| Lane::new(&ws, shared))
-                .transpose()?;
-            (Some(connection), workspace)
+            let lanes = cfg.workspace_lane().map(|ws| {
+                // A burst of 2 is 1 usable request with the headroom.
+                let one_at_a_time = PacingConfig { burst: 2, ..ws.clone() };
+                (
+                    Lane::new(&ws, shared.clone()),
+                    Lane::new(&one_at_a_time, shared),
+                )
+            });
+            match lanes {
+                Some((ws, unknown)) => (Some(connection), Some(ws?), Some(unknown?)),
+                None => (Some(connection), None, None),
+            }
         } else {
-            (None, None)
+            (None, None, None)
         };
         Ok(Pacer {
             connection,
             workspace,
+            unknown,
             metrics,
             last_sweep: Mutex::new(Instant::now()),
         })
+    }
+
+    /// Take one request from `workspace`'s budget alone: one that went out before its workspace was
+    /// known. Returns how long it waited.
+    pub async fn charge_workspace(&self, workspace: &str) -> Duration {
+        let Some(lane) = &self.workspace else {
+            return Duration::ZERO;
+        };
+        let started = Instant::now();
+        if !lane.wait(&format!("workspace:{workspace}")).await {
+            return Duration::ZERO;
+        }
+        let waited = started.elapsed();
+        self.metrics.observe_wait("pacing", waited);
+        waited
     }
 
     /// Whether requests are also paced per workspace (then callers should name the workspace).
@@ -168,17 +209,26 @@ impl Pacer {
         self.connection.as_ref().is_some_and(Lane::is_shared)
     }
 
-    /// Wait until a request for connection `key` (of `workspace`, when known) may go out; returns
-    /// how long it waited. The connection's bucket is taken first, then the workspace's.
-    pub async fn acquire(&self, key: &str, workspace: Option<&str>) -> Duration {
+    /// Wait until a request for connection `key` of `workspace` may go out; returns how long it
+    /// waited. The connection's bucket is taken first, then the workspace's.
+    pub async fn acquire(&self, key: &str, workspace: &WorkspaceBudget) -> Duration {
         let Some(connection) = &self.connection else {
             return Duration::ZERO;
         };
         self.maybe_sweep();
         let started = Instant::now();
         let mut waited = connection.wait(key).await;
-        if let (Some(lane), Some(ws)) = (&self.workspace, workspace) {
+        let (known, unknown) = match workspace {
+            WorkspaceBudget::None => (None, false),
+            WorkspaceBudget::Known(ws) => (Some(ws), false),
+            WorkspaceBudget::KnownWhileAsking(ws) => (Some(ws), true),
+            WorkspaceBudget::Unknown => (None, true),
+        };
+        if let (Some(ws), Some(lane)) = (known, &self.workspace) {
             waited |= lane.wait(&format!("workspace:{ws}")).await;
+        }
+        if let (true, Some(lane)) = (unknown, &self.unknown) {
+            waited |= lane.wait("workspace:?").await;
         }
         if !waited {
             return Duration::ZERO;
@@ -190,7 +240,7 @@ impl Pacer {
 
     /// Keys with live bucket state (before the next sweep), over both lanes.
     pub fn tracked_keys(&self) -> usize {
-        [&self.connection, &self.workspace]
+        [&self.connection, &self.workspace, &self.unknown]
             .into_iter()
             .flatten()
             .map(Lane::tracked_keys)
@@ -212,7 +262,10 @@ impl Pacer {
 
     /// Drop idle keys now.
     pub fn sweep_now(&self) {
-        for lane in [&self.connection, &self.workspace].into_iter().flatten() {
+        for lane in [&self.connection, &self.workspace, &self.unknown]
+            .into_iter()
+            .flatten()
+        {
             lane.sweep();
         }
     }
@@ -309,12 +362,16 @@ mod tests {
             ..Default::default()
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
-        assert_eq!(p.acquire("a", None).await, Duration::ZERO);
-        assert_eq!(p.acquire("a", None).await, Duration::ZERO);
-        assert!(p.acquire("a", None).await > Duration::ZERO);
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        assert!(p.acquire("a", &WorkspaceBudget::None).await > Duration::ZERO);
         // Another key has its own full bucket.
-        assert_eq!(p.acquire("b", None).await, Duration::ZERO);
+        assert_eq!(p.acquire("b", &WorkspaceBudget::None).await, Duration::ZERO);
         assert_eq!(p.tracked_keys(), 2);
+    }
+
+    fn known(ws: &str) -> WorkspaceBudget {
+        WorkspaceBudget::Known(Arc::from(ws))
     }
 
     #[tokio::test]
@@ -328,14 +385,20 @@ mod tests {
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
         assert!(p.paces_workspaces());
-        assert_eq!(p.acquire("a", Some("w")).await, Duration::ZERO);
-        assert_eq!(p.acquire("b", Some("w")).await, Duration::ZERO);
+        assert_eq!(p.acquire("a", &known("w")).await, Duration::ZERO);
+        assert_eq!(p.acquire("b", &known("w")).await, Duration::ZERO);
         // A third connection of the same workspace has its own bucket full, but waits for the workspace's.
-        let waited = p.acquire("c", Some("w")).await;
+        let waited = p.acquire("c", &known("w")).await;
         assert!(waited >= Duration::from_millis(150), "{waited:?}");
         // Another workspace, and a connection whose workspace is unknown, do not wait.
-        assert_eq!(p.acquire("d", Some("v")).await, Duration::ZERO);
-        assert_eq!(p.acquire("e", None).await, Duration::ZERO);
+        assert_eq!(p.acquire("d", &known("v")).await, Duration::ZERO);
+        assert_eq!(p.acquire("e", &WorkspaceBudget::None).await, Duration::ZERO);
+        // Requests of unknown workspaces go one at a time.
+        assert_eq!(
+            p.acquire("f", &WorkspaceBudget::Unknown).await,
+            Duration::ZERO
+        );
+        assert!(p.acquire("g", &WorkspaceBudget::Unknown).await >= Duration::from_millis(150));
         // With the workspace lane off, only connections are paced.
         let off = Pacer::new(
             &PacingConfig {
@@ -347,8 +410,12 @@ mod tests {
         )
         .unwrap();
         assert!(!off.paces_workspaces());
+        assert_eq!(
+            off.acquire("a", &WorkspaceBudget::Unknown).await,
+            Duration::ZERO
+        );
         for key in ["a", "b", "c", "d"] {
-            assert_eq!(off.acquire(key, Some("w")).await, Duration::ZERO);
+            assert_eq!(off.acquire(key, &known("w")).await, Duration::ZERO);
         }
     }
 
@@ -363,7 +430,7 @@ mod tests {
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
         for i in 0..20 {
-            p.acquire(&format!("k{i}"), None).await;
+            p.acquire(&format!("k{i}"), &WorkspaceBudget::None).await;
         }
         assert_eq!(p.tracked_keys(), 20);
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -385,9 +452,9 @@ mod tests {
         let p = Pacer::new(&cfg, Metrics::new(), Some(shared)).unwrap();
         // The local bucket of one of 2 replicas: burst 2 (never emptied: the shared budget was
         // never used), then 10/s.
-        assert_eq!(p.acquire("a", None).await, Duration::ZERO);
-        assert_eq!(p.acquire("a", None).await, Duration::ZERO);
-        let waited = p.acquire("a", None).await;
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        let waited = p.acquire("a", &WorkspaceBudget::None).await;
         assert!(
             waited >= Duration::from_millis(80) && waited < Duration::from_millis(500),
             "{waited:?}"
@@ -403,7 +470,7 @@ mod tests {
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
         for _ in 0..100 {
-            assert_eq!(p.acquire("a", None).await, Duration::ZERO);
+            assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
         }
     }
 }

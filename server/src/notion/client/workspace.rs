@@ -3,9 +3,11 @@
 //! requests draw on the workspace's budget as well as on its own.
 
 use super::{Credentials, NotionAuth, NotionClient, Pacing};
+use crate::notion::pacer::WorkspaceBudget;
 use crate::notion::request::NotionRequest;
 use serde_json::Value;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
@@ -16,6 +18,8 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// What is known so far: per pacing key, the workspace (`None`: Notion did not say, or refused).
 pub(super) struct Workspaces {
     known: moka::sync::Cache<String, Arc<OnceCell<Option<Arc<str>>>>>,
+    /// Questions in flight (see [`WorkspaceBudget::KnownWhileAsking`]).
+    asking: AtomicUsize,
 }
 
 impl Default for Workspaces {
@@ -25,41 +29,69 @@ impl Default for Workspaces {
                 .max_capacity(MAX_CONNECTIONS)
                 .time_to_idle(IDLE)
                 .build(),
+            asking: AtomicUsize::new(0),
         }
     }
 }
 
-/// Learning failed for now (rate limit, 5xx, network): pace by the connection alone and try again
-/// with the next request.
+/// Learning failed for now (rate limit, 5xx, network): pace as [`WorkspaceBudget::Unknown`] and
+/// ask again with the next request.
 struct NotYet;
 
+/// Counts a question in flight while it lives.
+struct Asking<'a>(&'a AtomicUsize);
+
+impl<'a> Asking<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Asking(count)
+    }
+}
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl NotionClient {
-    /// The workspace whose budget a request of `auth` draws on, when workspaces are paced: the one
+    /// The workspace budget a request of `auth` draws on, when workspaces are paced: the workspace
     /// its grant named, else the one Notion told for its token (asked once; concurrent first
-    /// requests of a connection share the question).
-    pub(super) async fn workspace_of(&self, auth: &NotionAuth) -> Option<Arc<str>> {
+    /// requests of a connection share the question). The question itself goes out before its
+    /// workspace is known ([`WorkspaceBudget::Unknown`]) and is charged to the workspace once known;
+    /// while questions are in flight every request also draws on their budget
+    /// ([`WorkspaceBudget::KnownWhileAsking`]).
+    pub(super) async fn workspace_of(&self, auth: &NotionAuth) -> WorkspaceBudget {
         if !self.inner.pacer.paces_workspaces() {
-            return None;
+            return WorkspaceBudget::None;
         }
-        if let Some(ws) = &auth.workspace {
-            return Some(ws.clone());
+        let workspaces = &self.inner.workspaces;
+        let own = match &auth.workspace {
+            Some(ws) => ws.clone(),
+            None => {
+                let cell = workspaces
+                    .known
+                    .get_with(auth.pacing_key.clone(), Default::default);
+                match cell.get_or_try_init(|| self.learn_workspace(auth)).await {
+                    Ok(Some(ws)) => ws.clone(),
+                    Ok(None) => return WorkspaceBudget::None,
+                    Err(NotYet) => return WorkspaceBudget::Unknown,
+                }
+            }
+        };
+        if workspaces.asking.load(Ordering::SeqCst) > 0 {
+            WorkspaceBudget::KnownWhileAsking(own)
+        } else {
+            WorkspaceBudget::Known(own)
         }
-        let cell = self
-            .inner
-            .workspaces
-            .known
-            .get_with(auth.pacing_key.clone(), Default::default);
-        cell.get_or_try_init(|| self.learn_workspace(auth))
-            .await
-            .ok()
-            .and_then(Clone::clone)
     }
 
     async fn learn_workspace(&self, auth: &NotionAuth) -> Result<Option<Arc<str>>, NotYet> {
+        let _asking = Asking::start(&self.inner.workspaces.asking);
         let token = auth.expose_token();
         let pacing = Pacing {
             key: &auth.pacing_key,
-            workspace: None,
+            workspace: &WorkspaceBudget::Unknown,
         };
         let req = NotionRequest::get("GET /v1/users/me", "/v1/users/me");
         match self
@@ -68,15 +100,20 @@ impl NotionClient {
         {
             Ok(me) => {
                 let ws = workspace_in(&me);
-                if ws.is_none() {
-                    tracing::debug!("Notion named no workspace for this token; paced per connection");
+                match &ws {
+                    Some(ws) => {
+                        self.inner.pacer.charge_workspace(ws).await;
+                    }
+                    None => tracing::debug!(
+                        "Notion named no workspace for this token; paced per connection"
+                    ),
                 }
                 Ok(ws)
             }
             // A refused token is refused for every request: nothing to pace by the workspace.
             Err(e) if e.status().is_some_and(|s| (400..500).contains(&s) && s != 429) => Ok(None),
             Err(e) => {
-                tracing::debug!(code = e.code(), "workspace not known yet; paced per connection");
+                tracing::debug!(code = e.code(), "workspace not known yet");
                 Err(NotYet)
             }
         }
