@@ -162,7 +162,10 @@ impl Pacer {
             let connection = Lane::new(cfg, shared.clone())?;
             let lanes = cfg.workspace_lane().map(|ws| {
                 // A burst of 2 is 1 usable request with the headroom.
-                let one_at_a_time = PacingConfig { burst: 2, ..ws.clone() };
+                let one_at_a_time = PacingConfig {
+                    burst: 2,
+                    ..ws.clone()
+                };
                 (
                     Lane::new(&ws, shared.clone()),
                     Lane::new(&one_at_a_time, shared),

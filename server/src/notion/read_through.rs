@@ -2,6 +2,10 @@
 //! the caller has proven access to, identical reads in flight are shared, and writes invalidate
 //! what they touched before the caller sees their answer.
 //!
+//! Identical reads in flight are shared by one identity, and by every identity that has proven
+//! access to what they read. Pages, data sources and databases that a list answer of an identity's
+//! own token shows (query rows, search results) count as proven for it.
+//!
 //! Tool output is the same whether an answer came from the cache or from Notion; only the cache
 //! metrics and a debug event (`notion cache`, exported to traces as an event of the tool call's span)
 //! tell them apart. A cache hit sends nothing to Notion, so it has no Notion span.
@@ -28,6 +32,13 @@ impl NotionClient {
     ) -> Result<Arc<Value>, NotionError> {
         let cache = self.cache().clone();
         match cache::classify(&req, auth.version, auth.identity()) {
+            Class::Pass if req.endpoint == "POST /v1/search" => {
+                // Search is never cached, but what it found this identity may read.
+                let since = cache.begin();
+                let answer = self.send_to_notion(auth, req).await?;
+                cache.prove_listed(auth.identity(), &answer, since);
+                Ok(Arc::new(answer))
+            }
             Class::Pass => self.send_to_notion(auth, req).await.map(Arc::new),
             Class::Write => {
                 let endpoint = req.endpoint;
@@ -77,9 +88,17 @@ impl NotionClient {
             }
         }
         let result = if cache.is_trusted() {
-            let flight_key: Arc<str> = Arc::from(format!("{identity}\n{}", read.key));
+            // An identity that has proven access may share another identity's read in flight (the
+            // answer is the one the cache would hand it); otherwise only its own.
+            let proven = !proving && object.is_some_and(|id| cache.proven(identity, id));
+            let flight_key: Arc<str> = if proven {
+                read.key.clone()
+            } else {
+                Arc::from(format!("{identity}\n{}", read.key))
+            };
+            let retry = proven.then(|| (req.clone(), read.clone()));
             let (client, auth2, cache2) = (self.clone(), auth.clone(), cache.clone());
-            let (answer, joined) = cache
+            let (mut answer, joined) = cache
                 .flights
                 .run(flight_key, move || async move {
                     let since = cache2.begin();
@@ -88,6 +107,12 @@ impl NotionClient {
                     answer
                 })
                 .await;
+            // Another identity's failure (its rate limit, its refusal) is not this one's: ask itself.
+            if let (true, Err(_), Some((req, read))) = (joined, &answer, retry) {
+                let since = cache.begin();
+                answer = self.send_to_notion(auth, req).await.map(Arc::new);
+                settle(cache, auth, &read, since, answer.as_ref());
+            }
             let result = match (joined, proving) {
                 (true, _) => "coalesced",
                 (false, true) => "proof",
@@ -134,6 +159,7 @@ fn settle(
             if let Some(id) = cache.access_of(read.access).object() {
                 cache.prove(identity, id, since);
             }
+            cache.prove_listed(identity, value, since);
             cache.store(read.key.clone(), value.clone(), &read.tags, since);
         }
         Err(e) if matches!(e.status(), Some(403 | 404)) => {

@@ -242,8 +242,9 @@ async fn main() -> Result<()> {
     if rate_limited > 0 && opts.notion_limit == Limit::Workspace {
         println!(
             "\nnote: {rate_limited} calls failed on Notion's rate limit. The fake gives the {} users' tokens one \
-             budget for the workspace; the server paces each token on its own (--pacing-rps per token), so \
-             together they exceed it. --notion-limit bot gives each token its own budget.",
+             budget for the workspace; the server paces each token (--pacing-rps) and their workspace \
+             (--workspace-pacing-rps), and the editing person's requests draw on the same budget unpaced. \
+             --notion-limit bot gives each token its own budget.",
             ws.users.len()
         );
     }

@@ -111,7 +111,12 @@ impl NotionClient {
                 Ok(ws)
             }
             // A refused token is refused for every request: nothing to pace by the workspace.
-            Err(e) if e.status().is_some_and(|s| (400..500).contains(&s) && s != 429) => Ok(None),
+            Err(e)
+                if e.status()
+                    .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
+            {
+                Ok(None)
+            }
             Err(e) => {
                 tracing::debug!(code = e.code(), "workspace not known yet");
                 Err(NotYet)

@@ -50,7 +50,10 @@ struct Fallback {
 impl Lane {
     /// Local buckets from `cfg`; with `shared`, one budget per key for all replicas while Redis is
     /// reachable.
-    pub(super) fn new(cfg: &PacingConfig, shared: Option<SharedState>) -> Result<Self, NotionError> {
+    pub(super) fn new(
+        cfg: &PacingConfig,
+        shared: Option<SharedState>,
+    ) -> Result<Self, NotionError> {
         let quota = cfg.quota()?;
         // Spread woken waiters over a tenth of the replenish period to avoid thundering herds.
         let jitter = Jitter::up_to(quota.replenish_interval() / 10);
