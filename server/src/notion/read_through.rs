@@ -87,7 +87,7 @@ impl NotionClient {
                 }
             }
         }
-        let result = if cache.is_trusted() {
+        if cache.is_trusted() {
             // An identity that has proven access may share another identity's read in flight (the
             // answer is the one the cache would hand it); otherwise only its own.
             let proven = !proving && object.is_some_and(|id| cache.proven(identity, id));
@@ -123,8 +123,7 @@ impl NotionClient {
         } else {
             looked_up(cache, endpoint, "bypass");
             self.send_to_notion(auth, req).await.map(Arc::new)
-        };
-        result
+        }
     }
 
     /// Read `object` with the caller's own token, remembering the proof and keeping the answer.
