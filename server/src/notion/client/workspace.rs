@@ -1,6 +1,6 @@
 //! The workspace of a connection whose grant did not name it (a plain integration token): learned
-//! once from Notion (`GET /v1/users/me` → `bot.workspace_id`, else `bot.workspace_name`) and remembered, so the connection's
-//! requests draw on the workspace's budget as well as on its own.
+//! once from Notion (`GET /v1/users/me` → `bot.workspace_id`, else `bot.workspace_name`) and
+//! remembered, so the connection's requests draw on the workspace's budget as well as on its own.
 
 use super::{Credentials, NotionAuth, NotionClient, Pacing};
 use crate::notion::pacer::WorkspaceBudget;
