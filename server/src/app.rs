@@ -115,6 +115,7 @@ pub fn build_with_store(
             per_second: args.pacing_rps,
             burst: args.pacing_burst,
             replicas: args.replicas,
+            workspace_per_second: args.workspace_pacing_rps.unwrap_or(args.pacing_rps),
             ..PacingConfig::default()
         },
         retry: RetryPolicy {

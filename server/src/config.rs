@@ -266,6 +266,13 @@ pub struct ServeArgs {
     #[arg(long, env = env::PACING_BURST, default_value_t = 10)]
     pub pacing_burst: u32,
 
+    /// Average Notion requests per second per workspace over all its connections (Notion limits a
+    /// whole workspace too: many tokens or grants of one workspace share this). Burst as
+    /// --pacing-burst. Default: --pacing-rps; 0 paces per connection only. A token's workspace is
+    /// asked of Notion once (`/v1/users/me`); a grant names its own.
+    #[arg(long, env = env::WORKSPACE_PACING_RPS)]
+    pub workspace_pacing_rps: Option<f64>,
+
     /// Number of server replicas sharing Notion's budget; each paces at 1/N of it.
     #[arg(long, env = env::REPLICAS, default_value_t = 1)]
     pub replicas: u32,
@@ -579,6 +586,14 @@ impl Settings {
         if args.pacing_burst == 0 {
             return Err(bad("--pacing-burst", "must be at least 1".into()));
         }
+        if let Some(rps) = args.workspace_pacing_rps
+            && !(rps >= 0.0 && rps.is_finite())
+        {
+            return Err(bad(
+                "--workspace-pacing-rps",
+                format!("must be a number ≥ 0 (0: per connection only), got {rps}"),
+            ));
+        }
         if args.replicas == 0 {
             return Err(bad("--replicas", "must be at least 1".into()));
         }
@@ -743,6 +758,9 @@ mod tests {
         assert_eq!(e.flag, "--allowed-origins");
         let e = Settings::from_args(args(&["--pacing-rps", "0"])).unwrap_err();
         assert_eq!(e.flag, "--pacing-rps");
+        let e = Settings::from_args(args(&["--workspace-pacing-rps", "inf"])).unwrap_err();
+        assert_eq!(e.flag, "--workspace-pacing-rps");
+        assert!(Settings::from_args(args(&["--workspace-pacing-rps", "0"])).is_ok());
         let e = Settings::from_args(args(&["--otlp-endpoint", "grpc://c:4317"])).unwrap_err();
         assert_eq!(e.flag, "--otlp-endpoint");
         let e = Settings::from_args(args(&["--auth-mode", "oauth"])).unwrap_err();

@@ -80,6 +80,7 @@ async fn pacing_keeps_a_burst_under_the_server_limit() {
         burst: 5,
         replicas: 1,
         enabled: true,
+        workspace_per_second: 0.0,
     };
     // No retries: a single 429 would fail a request.
     let (client, metrics) = client_with(&base, pacing, RetryPolicy::none());
@@ -131,6 +132,7 @@ async fn keys_are_paced_independently() {
         burst: 3,
         replicas: 1,
         enabled: true,
+        workspace_per_second: 0.0,
     };
     let (client, _) = client_with(&base, pacing, RetryPolicy::none());
     let a = NotionAuth::new(TOKEN, NotionVersion::default());

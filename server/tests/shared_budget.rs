@@ -287,7 +287,18 @@ async fn replicas_share_one_workspace_budget_through_redis() {
         failed.len(),
         &failed[..failed.len().min(5)]
     );
-    assert_eq!(granted, calls, "one Notion request per call");
+    // Each replica asks Notion once which workspace the token belongs to (its workspace budget).
+    let questions = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/users/me" && r.status == 200)
+        .count();
+    assert_eq!(questions, 3, "one workspace question per replica");
+    assert_eq!(
+        granted,
+        calls + questions,
+        "one Notion request per call, besides the questions"
+    );
     assert_eq!(fake.requests().len(), granted + limited);
     assert_eq!(
         limited,

@@ -9,7 +9,7 @@ mod common;
 
 use common::redis::RedisServer;
 use notion_mcp_remote::metrics::Metrics;
-use notion_mcp_remote::notion::pacer::{Pacer, PacingConfig};
+use notion_mcp_remote::notion::pacer::{Pacer, PacingConfig, WorkspaceBudget};
 use notion_mcp_remote::shared::{BusEvent, SharedError, SharedState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -337,14 +337,18 @@ async fn redis_down_degrades_and_recovers_by_itself() {
         burst: 5,
         replicas: 2,
         enabled: true,
+        workspace_per_second: 0.0,
     };
     let pacer = Pacer::new(&cfg, metrics.clone(), Some(state.clone())).unwrap();
     let key = unique("ws");
     for _ in 0..4 {
-        assert_eq!(pacer.acquire(&key).await, Duration::ZERO);
+        assert_eq!(
+            pacer.acquire(&key, &WorkspaceBudget::None).await,
+            Duration::ZERO
+        );
     }
     assert!(
-        pacer.acquire(&key).await > Duration::ZERO,
+        pacer.acquire(&key, &WorkspaceBudget::None).await > Duration::ZERO,
         "the shared burst is 4"
     );
     let mut conn = raw(&redis.url()).await;
@@ -383,13 +387,13 @@ async fn redis_down_degrades_and_recovers_by_itself() {
     );
     // Local pacing: the key's local bucket starts empty (the shared one was just spent), then 10/s.
     let started = Instant::now();
-    let first = pacer.acquire(&key).await;
+    let first = pacer.acquire(&key, &WorkspaceBudget::None).await;
     assert!(
         first > Duration::from_millis(50),
         "first local wait {first:?}"
     );
     for _ in 0..5 {
-        pacer.acquire(&key).await;
+        pacer.acquire(&key, &WorkspaceBudget::None).await;
     }
     let six = started.elapsed();
     assert!(
@@ -416,7 +420,7 @@ async fn redis_down_degrades_and_recovers_by_itself() {
         "{wait:?}"
     );
     // And the pacer is on the shared budget again.
-    pacer.acquire(&key).await;
+    pacer.acquire(&key, &WorkspaceBudget::None).await;
     let exists: i64 = redis::cmd("EXISTS")
         .arg(format!("notion-mcp:budget:{key}"))
         .query_async(&mut raw(&redis.url()).await)

@@ -128,6 +128,7 @@ async fn run(
             burst: pacer_burst,
             replicas: 1,
             enabled: true,
+            workspace_per_second: 0.0,
         },
         ..ClientConfig::default()
     };

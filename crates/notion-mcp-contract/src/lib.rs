@@ -58,6 +58,7 @@ pub mod env {
     pub const NOTION_VERSION: &str = "NOTION_VERSION";
     pub const PACING_RPS: &str = "NOTION_MCP_PACING_RPS";
     pub const PACING_BURST: &str = "NOTION_MCP_PACING_BURST";
+    pub const WORKSPACE_PACING_RPS: &str = "NOTION_MCP_WORKSPACE_PACING_RPS";
     pub const REPLICAS: &str = "NOTION_MCP_REPLICAS";
     pub const RETRY_MAX: &str = "NOTION_MCP_RETRY_MAX";
     pub const RETRY_MAX_WAIT_SECS: &str = "NOTION_MCP_RETRY_MAX_WAIT_SECS";

@@ -91,7 +91,7 @@ impl Block {
     pub fn rich_text(&self) -> Vec<RichText> {
         self.data()
             .and_then(|d| d.get("rich_text"))
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .and_then(|v| Vec::<RichText>::deserialize(v).ok())
             .unwrap_or_default()
     }
 }

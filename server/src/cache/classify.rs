@@ -137,7 +137,9 @@ pub fn classify(req: &NotionRequest, version: NotionVersion, identity: &str) -> 
                 return Class::Pass;
             };
             let tags = vec![Tag::children(id), Tag::member(id)];
-            (Access::DataSource(id), tags, false)
+            // Reading a query again costs what the proof does (one request) and proves its rows too.
+            let proves_itself = endpoint == "POST /v1/data_sources/{id}/query";
+            (Access::DataSource(id), tags, proves_itself)
         }
         "GET /v1/data_sources/{id}" => {
             let Some(id) = object(1) else {
@@ -259,6 +261,7 @@ mod tests {
             q(json!({"page_size": 10})).key,
             q(json!({"page_size": 20})).key
         );
+        assert!(q(json!({})).proves_itself, "a query is its own proof");
     }
 
     #[test]

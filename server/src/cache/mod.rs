@@ -250,6 +250,22 @@ impl ReadCache {
         }
     }
 
+    /// Remember that `identity` read every page, data source and database a list answer of its own
+    /// token shows (see [`tags::listed_objects`]).
+    pub fn prove_listed(&self, identity: &str, answer: &Value, since: u64) {
+        let Some(kept) = &self.kept else { return };
+        let listed = tags::listed_objects(answer);
+        if listed.is_empty() {
+            return;
+        }
+        let index = self.lock();
+        if !index.stale(since, &[], true) {
+            for object in listed {
+                kept.proofs.insert((Arc::from(identity), object), ());
+            }
+        }
+    }
+
     /// Forget a proof (Notion refused the identity this object).
     pub fn forget_proof(&self, identity: &str, object: Uuid) {
         if let Some(kept) = &self.kept {

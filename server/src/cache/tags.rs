@@ -191,6 +191,30 @@ pub fn parent_ids(object: &Value) -> Vec<Uuid> {
         .collect()
 }
 
+/// The pages, data sources and databases a list answer (query results, search results) shows: Notion
+/// showed each of them to the token that asked, which proves that identity's access to them.
+pub fn listed_objects(answer: &Value) -> Vec<Uuid> {
+    if answer.get("object").and_then(Value::as_str) != Some("list") {
+        return Vec::new();
+    }
+    answer
+        .get("results")
+        .and_then(Value::as_array)
+        .map(|results| {
+            results
+                .iter()
+                .filter(|o| {
+                    matches!(
+                        o.get("object").and_then(Value::as_str),
+                        Some("page" | "data_source" | "database")
+                    )
+                })
+                .filter_map(id_of)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Block types whose children are another object's content (not walked as part of a subtree).
 fn is_own_object(block_type: &str) -> bool {
     matches!(block_type, "child_page" | "child_database")
@@ -284,5 +308,19 @@ mod tests {
         let (tags, _) = from_answer(&row);
         assert_eq!(tags, vec![Tag::object(a), Tag::member(b)]);
         assert_eq!(parent_ids(&row), vec![b, b]);
+    }
+
+    #[test]
+    fn list_answers_name_the_objects_they_show() {
+        let (a, b) = (parse_id(A).unwrap(), parse_id(B).unwrap());
+        let found = json!({"object": "list", "results": [
+            {"object": "page", "id": A},
+            {"object": "data_source", "id": B},
+            {"object": "block", "id": B},
+            {"object": "page"},
+        ]});
+        assert_eq!(listed_objects(&found), vec![a, b]);
+        // A single page is not a list; blocks are covered by their page's proof.
+        assert!(listed_objects(&json!({"object": "page", "id": A})).is_empty());
     }
 }

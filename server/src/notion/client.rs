@@ -1,11 +1,11 @@
 //! The Notion HTTP client. Every request goes through [`NotionClient::send`], which paces per
-//! connection, applies the attempt timeout, retries per [`RetryPolicy`], records metrics and traces —
+//! connection and per workspace, applies the attempt timeout, retries per [`RetryPolicy`], records metrics and traces —
 //! so no tool can forget any of it. Credentials are per call ([`NotionAuth`]); one client serves every
 //! tenant. Tokens never appear in logs, errors or `Debug` output.
 
 use super::breaker::{Breaker, BreakerConfig};
 use super::error::NotionError;
-use super::pacer::{Pacer, PacingConfig};
+use super::pacer::{Pacer, PacingConfig, WorkspaceBudget};
 pub use super::request::NotionRequest;
 use super::retry::RetryPolicy;
 use crate::cache::{CacheConfig, ReadCache};
@@ -20,6 +20,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod exchange;
+mod workspace;
+
+/// Which budgets one request draws on: its connection's, and its workspace's (see
+/// [`NotionClient::workspace_of`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pacing<'a> {
+    pub key: &'a str,
+    pub workspace: &'a WorkspaceBudget,
+}
 
 /// A `Notion-Version` this server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -108,6 +117,8 @@ pub struct NotionAuth {
     renewer: Option<Arc<dyn TokenRenewer>>,
     /// Requests with the same key share one pacing budget (a bot id or workspace id when known).
     pub pacing_key: String,
+    /// The workspace whose budget the requests also draw on; learned from Notion when not given.
+    workspace: Option<Arc<str>>,
     pub version: NotionVersion,
 }
 
@@ -121,8 +132,22 @@ impl NotionAuth {
             token: Arc::new(std::sync::RwLock::new(Arc::from(token))),
             renewer: None,
             pacing_key: format!("token:{hex}"),
+            workspace: None,
             version,
         }
+    }
+
+    /// The Notion workspace of this connection (an OAuth grant's `workspace_id`): its requests
+    /// also draw on the workspace's budget. Without it the client asks Notion once (`/v1/users/me`).
+    pub fn with_workspace(mut self, workspace_id: impl AsRef<str>) -> Self {
+        let id = workspace_id.as_ref().trim();
+        self.workspace = (!id.is_empty()).then(|| Arc::from(id));
+        self
+    }
+
+    /// The workspace given with [`Self::with_workspace`], if any.
+    pub fn workspace(&self) -> Option<&str> {
+        self.workspace.as_deref()
     }
 
     /// Pace by this key instead (e.g. the bot id or workspace id of an OAuth grant).
@@ -167,6 +192,7 @@ impl fmt::Debug for NotionAuth {
         f.debug_struct("NotionAuth")
             .field("token", &"[redacted]")
             .field("pacing_key", &self.pacing_key)
+            .field("workspace", &self.workspace)
             .field("version", &self.version)
             .finish()
     }
@@ -229,6 +255,7 @@ struct Inner {
     pacer: Pacer,
     breaker: Breaker,
     cache: Arc<ReadCache>,
+    workspaces: workspace::Workspaces,
     metrics: Metrics,
 }
 
@@ -288,6 +315,7 @@ impl NotionClient {
                 pacer,
                 breaker,
                 cache,
+                workspaces: workspace::Workspaces::default(),
                 metrics,
             }),
         })
@@ -325,26 +353,21 @@ impl NotionClient {
         auth: &NotionAuth,
         req: NotionRequest,
     ) -> Result<Value, NotionError> {
+        let workspace = self.workspace_of(auth).await;
+        let pacing = Pacing {
+            key: &auth.pacing_key,
+            workspace: &workspace,
+        };
         let token = auth.expose_token();
         let first = self
-            .execute(
-                Credentials::Bearer(&token),
-                &auth.pacing_key,
-                auth.version,
-                &req,
-            )
+            .execute(Credentials::Bearer(&token), pacing, auth.version, &req)
             .await;
         match (&auth.renewer, first) {
             (Some(renewer), Err(e)) if e.is_unauthorized() => {
                 let fresh = renewer.renew(&token).await?;
                 auth.replace_token(&fresh);
-                self.execute(
-                    Credentials::Bearer(&fresh),
-                    &auth.pacing_key,
-                    auth.version,
-                    &req,
-                )
-                .await
+                self.execute(Credentials::Bearer(&fresh), pacing, auth.version, &req)
+                    .await
             }
             (_, result) => result,
         }
@@ -357,8 +380,8 @@ impl NotionClient {
         req: NotionRequest,
     ) -> Result<T, NotionError> {
         let endpoint = req.endpoint;
-        let value = self.send(auth, req).await?;
-        decode(endpoint, value)
+        let value = self.send_shared(auth, req).await?;
+        decode_ref(endpoint, &value)
     }
 
     /// `POST /v1/oauth/token` (code exchange or refresh) with HTTP Basic client credentials.
@@ -414,7 +437,11 @@ impl NotionClient {
             client_id,
             client_secret,
         };
-        self.execute(creds, &key, self.inner.cfg.default_version, &req)
+        let pacing = Pacing {
+            key: &key,
+            workspace: &WorkspaceBudget::None,
+        };
+        self.execute(creds, pacing, self.inner.cfg.default_version, &req)
             .await
     }
 }
@@ -422,6 +449,17 @@ impl NotionClient {
 /// Decode a response body into `T`, naming the endpoint on failure.
 pub fn decode<T: DeserializeOwned>(endpoint: &'static str, value: Value) -> Result<T, NotionError> {
     serde_json::from_value(value).map_err(|e| NotionError::Decode {
+        endpoint,
+        message: format!("unexpected shape: {e}"),
+    })
+}
+
+/// As [`decode`], reading a shared answer in place (a cached answer is not copied first).
+pub fn decode_ref<T: DeserializeOwned>(
+    endpoint: &'static str,
+    value: &Value,
+) -> Result<T, NotionError> {
+    T::deserialize(value).map_err(|e| NotionError::Decode {
         endpoint,
         message: format!("unexpected shape: {e}"),
     })

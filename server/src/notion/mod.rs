@@ -29,7 +29,7 @@ pub use client::{
 };
 pub use error::NotionError;
 pub use notion_model::ids::{IdError, NotionRef, parse_id, parse_ref};
-pub use pacer::{Pacer, PacingConfig};
+pub use pacer::{Pacer, PacingConfig, WorkspaceBudget};
 pub use pagination::{Collected, collect};
 pub use request::FilePart;
 pub use retry::RetryPolicy;

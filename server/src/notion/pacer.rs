@@ -1,6 +1,10 @@
 //! Client-side pacing: one token bucket per pacing key (a Notion connection or workspace), so a busy
 //! tenant waits for its own budget instead of collecting 429s, and tenants never slow each other down.
 //!
+//! Two lanes: every request takes from its connection's bucket (an OAuth grant's bot, or a token's
+//! fingerprint), then from its workspace's (`workspace_per_second`), since Notion limits a whole
+//! workspace as well: twenty tokens of one workspace share its budget instead of sending twenty times it.
+//!
 //! One request of the burst is kept as headroom against arrival-time skew. With several replicas behind
 //! a load balancer each one paces at `per_second / replicas` with an equal share of the rest of the
 //! burst (rounded down, so together they never exceed Notion's burst). Idle keys
@@ -15,12 +19,9 @@
 use super::error::NotionError;
 use crate::metrics::Metrics;
 use crate::shared::SharedState;
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Jitter, Quota, RateLimiter};
-use std::collections::HashSet;
+use governor::Quota;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How fast requests for one pacing key may go out.
@@ -34,6 +35,9 @@ pub struct PacingConfig {
     pub replicas: u32,
     /// When false, requests are never delayed.
     pub enabled: bool,
+    /// Sustained requests per second per workspace, all its connections together and across all
+    /// replicas (Notion limits a whole workspace too); burst as `burst`. 0 turns the lane off.
+    pub workspace_per_second: f64,
 }
 
 impl Default for PacingConfig {
@@ -43,6 +47,7 @@ impl Default for PacingConfig {
             burst: 10,
             replicas: 1,
             enabled: true,
+            workspace_per_second: 3.0,
         }
     }
 }
@@ -67,6 +72,15 @@ impl PacingConfig {
         self.burst.max(1).saturating_sub(BURST_HEADROOM).max(1)
     }
 
+    /// The workspace lane's settings (the same burst and replicas), unless it is off.
+    pub fn workspace_lane(&self) -> Option<PacingConfig> {
+        (self.workspace_per_second > 0.0).then(|| PacingConfig {
+            per_second: self.workspace_per_second,
+            workspace_per_second: 0.0,
+            ..self.clone()
+        })
+    }
+
     /// The quota one replica enforces, or an error naming the bad setting.
     pub fn quota(&self) -> Result<Quota, NotionError> {
         let replicas = self.replicas.max(1);
@@ -89,52 +103,48 @@ impl PacingConfig {
     }
 }
 
-type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+mod lane;
 
-/// Longest local wait between two looks at whether the shared budget is back.
-const FALLBACK_RECHECK: Duration = Duration::from_millis(100);
+use lane::Lane;
 
 /// How often idle keys are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Per-key token buckets.
+/// Which workspace budget a request draws on besides its connection's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceBudget {
+    /// None (workspaces are not paced, or the connection has none).
+    None,
+    Known(Arc<str>),
+    /// The workspace is not known yet (the request that asks Notion for it): all such requests
+    /// share one budget at the workspace rate with a burst of 1. Each is charged to its workspace
+    /// once known ([`Pacer::charge_workspace`]).
+    Unknown,
+    /// Known, while some connection's workspace is being asked: draws on both budgets, so requests
+    /// of a workspace and questions that turn out to be of the same workspace never add up to more
+    /// than its rate.
+    KnownWhileAsking(Arc<str>),
+}
+
+/// Per-key token buckets: one lane per connection and, when set, one per workspace.
 pub struct Pacer {
-    limiter: Option<KeyedLimiter>,
-    jitter: Jitter,
+    connection: Option<Lane>,
+    workspace: Option<Lane>,
+    /// For [`WorkspaceBudget::Unknown`].
+    unknown: Option<Lane>,
     metrics: Metrics,
     last_sweep: Mutex<Instant>,
-    shared: Option<SharedBudget>,
-}
-
-/// The budget shared by the replicas on Redis, and what the pacer remembers about falling back.
-struct SharedBudget {
-    state: SharedState,
-    per_second: f64,
-    burst: u32,
-    /// Burst of one local bucket (emptied when falling back).
-    local_burst: u32,
-    /// How long an empty bucket takes to fill up (`burst / per_second`).
-    refill: Duration,
-    fallback: Mutex<Fallback>,
-}
-
-#[derive(Default)]
-struct Fallback {
-    /// Pacing on the local buckets because Redis is unreachable.
-    active: bool,
-    /// When the pacer went from the shared budget to the local buckets.
-    left_shared_at: Option<Instant>,
-    /// The shared budget was used since the last fallback.
-    used_shared: bool,
-    /// Keys whose local bucket was emptied in this fallback.
-    drained: HashSet<String>,
 }
 
 impl std::fmt::Debug for Pacer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pacer")
-            .field("enabled", &self.limiter.is_some())
-            .field("shared", &self.shared.as_ref().map(|s| &s.state))
+            .field("enabled", &self.connection.is_some())
+            .field("workspace", &self.workspace.is_some())
+            .field(
+                "shared",
+                &self.connection.as_ref().and_then(Lane::shared_state),
+            )
             .field("keys", &self.tracked_keys())
             .finish()
     }
@@ -148,46 +158,81 @@ impl Pacer {
         metrics: Metrics,
         shared: Option<SharedState>,
     ) -> Result<Self, NotionError> {
-        let (limiter, jitter) = if cfg.enabled {
-            let quota = cfg.quota()?;
-            // Spread woken waiters over a tenth of the replenish period to avoid thundering herds.
-            let jitter = Jitter::up_to(quota.replenish_interval() / 10);
-            (Some(RateLimiter::keyed(quota)), jitter)
-        } else {
-            (None, Jitter::up_to(Duration::ZERO))
-        };
-        let shared = shared
-            .filter(|_| limiter.is_some())
-            .map(|state| SharedBudget {
-                state,
-                per_second: cfg.per_second,
-                burst: cfg.shared_burst(),
-                local_burst: cfg.replica_burst(),
-                refill: Duration::from_secs_f64(
-                    (f64::from(cfg.burst.max(1)) / cfg.per_second).min(86_400.0),
-                ),
-                fallback: Mutex::new(Fallback::default()),
+        let (connection, workspace, unknown) = if cfg.enabled {
+            let connection = Lane::new(cfg, shared.clone())?;
+            let lanes = cfg.workspace_lane().map(|ws| {
+                // A burst of 2 is 1 usable request with the headroom.
+                let one_at_a_time = PacingConfig {
+                    burst: 2,
+                    ..ws.clone()
+                };
+                (
+                    Lane::new(&ws, shared.clone()),
+                    Lane::new(&one_at_a_time, shared),
+                )
             });
+            match lanes {
+                Some((ws, unknown)) => (Some(connection), Some(ws?), Some(unknown?)),
+                None => (Some(connection), None, None),
+            }
+        } else {
+            (None, None, None)
+        };
         Ok(Pacer {
-            limiter,
-            jitter,
+            connection,
+            workspace,
+            unknown,
             metrics,
             last_sweep: Mutex::new(Instant::now()),
-            shared,
         })
     }
 
-    /// Wait until a request for `key` may go out; returns how long it waited.
-    pub async fn acquire(&self, key: &str) -> Duration {
-        let Some(limiter) = &self.limiter else {
+    /// Take one request from `workspace`'s budget alone: one that went out before its workspace was
+    /// known. Returns how long it waited.
+    pub async fn charge_workspace(&self, workspace: &str) -> Duration {
+        let Some(lane) = &self.workspace else {
+            return Duration::ZERO;
+        };
+        let started = Instant::now();
+        if !lane.wait(&format!("workspace:{workspace}")).await {
+            return Duration::ZERO;
+        }
+        let waited = started.elapsed();
+        self.metrics.observe_wait("pacing", waited);
+        waited
+    }
+
+    /// Whether requests are also paced per workspace (then callers should name the workspace).
+    pub fn paces_workspaces(&self) -> bool {
+        self.workspace.is_some()
+    }
+
+    /// Whether the budgets are shared with other replicas on Redis.
+    pub fn is_shared(&self) -> bool {
+        self.connection.as_ref().is_some_and(Lane::is_shared)
+    }
+
+    /// Wait until a request for connection `key` of `workspace` may go out; returns how long it
+    /// waited. The connection's bucket is taken first, then the workspace's.
+    pub async fn acquire(&self, key: &str, workspace: &WorkspaceBudget) -> Duration {
+        let Some(connection) = &self.connection else {
             return Duration::ZERO;
         };
         self.maybe_sweep();
         let started = Instant::now();
-        let waited = match &self.shared {
-            Some(shared) => self.wait_shared(shared, limiter, key).await,
-            None => self.wait_local(limiter, key).await,
+        let mut waited = connection.wait(key).await;
+        let (known, unknown) = match workspace {
+            WorkspaceBudget::None => (None, false),
+            WorkspaceBudget::Known(ws) => (Some(ws), false),
+            WorkspaceBudget::KnownWhileAsking(ws) => (Some(ws), true),
+            WorkspaceBudget::Unknown => (None, true),
         };
+        if let (Some(ws), Some(lane)) = (known, &self.workspace) {
+            waited |= lane.wait(&format!("workspace:{ws}")).await;
+        }
+        if let (true, Some(lane)) = (unknown, &self.unknown) {
+            waited |= lane.wait("workspace:?").await;
+        }
         if !waited {
             return Duration::ZERO;
         }
@@ -196,67 +241,13 @@ impl Pacer {
         waited
     }
 
-    /// Waits for the local bucket of `key`; whether it had to wait.
-    async fn wait_local(&self, limiter: &KeyedLimiter, key: &str) -> bool {
-        let key = key.to_owned();
-        if limiter.check_key(&key).is_ok() {
-            return false;
-        }
-        limiter.until_key_ready_with_jitter(&key, self.jitter).await;
-        true
-    }
-
-    /// Waits for the shared budget, or for the local bucket while Redis is unreachable; a request
-    /// waiting locally moves to the shared budget as soon as Redis is back, so no local queue keeps
-    /// sending once the replicas share again. Whether it had to wait.
-    async fn wait_shared(&self, shared: &SharedBudget, limiter: &KeyedLimiter, key: &str) -> bool {
-        let mut waited = false;
-        let owned = key.to_owned();
-        loop {
-            if !shared.state.is_degraded() {
-                shared.back_to_shared();
-                if let Some(slept) = self.take_shared(shared, key).await {
-                    return waited || slept;
-                }
-            }
-            shared.fall_back(limiter, key);
-            match limiter.check_key(&owned) {
-                Ok(()) => return waited,
-                Err(not_until) => {
-                    let wait = self.jitter + not_until.wait_time_from(limiter.clock().now());
-                    tokio::time::sleep(wait.min(FALLBACK_RECHECK)).await;
-                    waited = true;
-                }
-            }
-        }
-    }
-
-    /// One request from the shared budget: asks Redis, sleeps as long as it says, asks again.
-    /// `Some(slept)` once granted; `None` when Redis fails (then the caller paces locally).
-    async fn take_shared(&self, shared: &SharedBudget, key: &str) -> Option<bool> {
-        let mut slept = false;
-        loop {
-            match shared
-                .state
-                .take(key, shared.per_second, shared.burst)
-                .await
-            {
-                Ok(wait) if wait.is_zero() => return Some(slept),
-                Ok(wait) => {
-                    tokio::time::sleep(wait).await;
-                    slept = true;
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "shared budget unavailable, pacing locally");
-                    return None;
-                }
-            }
-        }
-    }
-
-    /// Keys with live bucket state (before the next sweep).
+    /// Keys with live bucket state (before the next sweep), over both lanes.
     pub fn tracked_keys(&self) -> usize {
-        self.limiter.as_ref().map_or(0, KeyedLimiter::len)
+        [&self.connection, &self.workspace, &self.unknown]
+            .into_iter()
+            .flatten()
+            .map(Lane::tracked_keys)
+            .sum()
     }
 
     /// Drop buckets that are full again (idle keys); at most once per [`SWEEP_EVERY`].
@@ -274,44 +265,11 @@ impl Pacer {
 
     /// Drop idle keys now.
     pub fn sweep_now(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
-    }
-}
-
-impl SharedBudget {
-    /// The shared budget answers again: a later fallback starts afresh.
-    fn back_to_shared(&self) {
-        let mut f = self.fallback.lock().unwrap_or_else(|p| p.into_inner());
-        if f.active || !f.used_shared {
-            f.active = false;
-            f.used_shared = true;
-            f.left_shared_at = None;
-            f.drained = HashSet::new();
-        }
-    }
-
-    /// Pacing `key` locally because the shared budget is unavailable. Within a refill time of leaving
-    /// the shared budget, a key's local bucket is emptied the first time: the shared bucket may have
-    /// just been spent, by this replica or the others, and Notion's with it.
-    fn fall_back(&self, limiter: &KeyedLimiter, key: &str) {
-        let mut f = self.fallback.lock().unwrap_or_else(|p| p.into_inner());
-        if !f.active {
-            f.active = true;
-            f.left_shared_at = f.used_shared.then(Instant::now);
-        }
-        let recent = f
-            .left_shared_at
-            .is_some_and(|at| at.elapsed() < self.refill);
-        if recent && f.drained.insert(key.to_owned()) {
-            let key = key.to_owned();
-            for _ in 0..self.local_burst {
-                if limiter.check_key(&key).is_err() {
-                    break;
-                }
-            }
+        for lane in [&self.connection, &self.workspace, &self.unknown]
+            .into_iter()
+            .flatten()
+        {
+            lane.sweep();
         }
     }
 }
@@ -328,6 +286,7 @@ mod tests {
             burst: 10,
             replicas: 3,
             enabled: true,
+            ..Default::default()
         };
         let q = cfg.quota().unwrap();
         assert_eq!(q.replenish_interval(), Duration::from_secs(1));
@@ -337,6 +296,7 @@ mod tests {
             burst: 1,
             replicas: 1,
             enabled: true,
+            ..Default::default()
         };
         assert_eq!(
             slow.quota().unwrap().replenish_interval(),
@@ -363,6 +323,7 @@ mod tests {
                     burst,
                     replicas,
                     enabled: true,
+                    ..Default::default()
                 };
                 let each = cfg.quota().unwrap().burst_size().get();
                 assert!(each >= 1);
@@ -401,14 +362,64 @@ mod tests {
             burst: 3,
             replicas: 1,
             enabled: true,
+            ..Default::default()
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
-        assert_eq!(p.acquire("a").await, Duration::ZERO);
-        assert_eq!(p.acquire("a").await, Duration::ZERO);
-        assert!(p.acquire("a").await > Duration::ZERO);
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        assert!(p.acquire("a", &WorkspaceBudget::None).await > Duration::ZERO);
         // Another key has its own full bucket.
-        assert_eq!(p.acquire("b").await, Duration::ZERO);
+        assert_eq!(p.acquire("b", &WorkspaceBudget::None).await, Duration::ZERO);
         assert_eq!(p.tracked_keys(), 2);
+    }
+
+    fn known(ws: &str) -> WorkspaceBudget {
+        WorkspaceBudget::Known(Arc::from(ws))
+    }
+
+    #[tokio::test]
+    async fn connections_of_one_workspace_share_its_budget() {
+        // Each connection may send 2 at once; the workspace too (a burst of 3 less the headroom).
+        let cfg = PacingConfig {
+            per_second: 5.0,
+            burst: 3,
+            workspace_per_second: 5.0,
+            ..Default::default()
+        };
+        let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
+        assert!(p.paces_workspaces());
+        assert_eq!(p.acquire("a", &known("w")).await, Duration::ZERO);
+        assert_eq!(p.acquire("b", &known("w")).await, Duration::ZERO);
+        // A third connection of the same workspace has its own bucket full, but waits for the workspace's.
+        let waited = p.acquire("c", &known("w")).await;
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        // Another workspace, and a connection whose workspace is unknown, do not wait.
+        assert_eq!(p.acquire("d", &known("v")).await, Duration::ZERO);
+        assert_eq!(p.acquire("e", &WorkspaceBudget::None).await, Duration::ZERO);
+        // Requests of unknown workspaces go one at a time.
+        assert_eq!(
+            p.acquire("f", &WorkspaceBudget::Unknown).await,
+            Duration::ZERO
+        );
+        assert!(p.acquire("g", &WorkspaceBudget::Unknown).await >= Duration::from_millis(150));
+        // With the workspace lane off, only connections are paced.
+        let off = Pacer::new(
+            &PacingConfig {
+                workspace_per_second: 0.0,
+                ..cfg
+            },
+            Metrics::new(),
+            None,
+        )
+        .unwrap();
+        assert!(!off.paces_workspaces());
+        assert_eq!(
+            off.acquire("a", &WorkspaceBudget::Unknown).await,
+            Duration::ZERO
+        );
+        for key in ["a", "b", "c", "d"] {
+            assert_eq!(off.acquire(key, &known("w")).await, Duration::ZERO);
+        }
     }
 
     #[tokio::test]
@@ -418,10 +429,11 @@ mod tests {
             burst: 1,
             replicas: 1,
             enabled: true,
+            ..Default::default()
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
         for i in 0..20 {
-            p.acquire(&format!("k{i}")).await;
+            p.acquire(&format!("k{i}"), &WorkspaceBudget::None).await;
         }
         assert_eq!(p.tracked_keys(), 20);
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -438,13 +450,14 @@ mod tests {
             burst: 5,
             replicas: 2,
             enabled: true,
+            ..Default::default()
         };
         let p = Pacer::new(&cfg, Metrics::new(), Some(shared)).unwrap();
         // The local bucket of one of 2 replicas: burst 2 (never emptied: the shared budget was
         // never used), then 10/s.
-        assert_eq!(p.acquire("a").await, Duration::ZERO);
-        assert_eq!(p.acquire("a").await, Duration::ZERO);
-        let waited = p.acquire("a").await;
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
+        let waited = p.acquire("a", &WorkspaceBudget::None).await;
         assert!(
             waited >= Duration::from_millis(80) && waited < Duration::from_millis(500),
             "{waited:?}"
@@ -460,7 +473,7 @@ mod tests {
         };
         let p = Pacer::new(&cfg, Metrics::new(), None).unwrap();
         for _ in 0..100 {
-            assert_eq!(p.acquire("a").await, Duration::ZERO);
+            assert_eq!(p.acquire("a", &WorkspaceBudget::None).await, Duration::ZERO);
         }
     }
 }

@@ -2,6 +2,10 @@
 //! the caller has proven access to, identical reads in flight are shared, and writes invalidate
 //! what they touched before the caller sees their answer.
 //!
+//! Identical reads in flight are shared by one identity, and by every identity that has proven
+//! access to what they read. Pages, data sources and databases that a list answer of an identity's
+//! own token shows (query rows, search results) count as proven for it.
+//!
 //! Tool output is the same whether an answer came from the cache or from Notion; only the cache
 //! metrics and a debug event (`notion cache`, exported to traces as an event of the tool call's span)
 //! tell them apart. A cache hit sends nothing to Notion, so it has no Notion span.
@@ -16,6 +20,16 @@ use std::sync::Arc;
 impl NotionClient {
     /// Send a request through the cache: see the module comment.
     pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
+        self.send_shared(auth, req).await.map(Arc::unwrap_or_clone)
+    }
+
+    /// As [`Self::send`], but a cached answer is handed out as it is kept, without a copy: callers
+    /// that only decode it (see [`NotionClient::call`]) read it in place.
+    pub async fn send_shared(
+        &self,
+        auth: &NotionAuth,
+        req: NotionRequest,
+    ) -> Result<Arc<Value>, NotionError> {
         let cache = self.cache().clone();
         match cache::classify(&req, auth.version, auth.identity()) {
             Class::Pass if req.endpoint == super::async_tasks::POLL_ENDPOINT => {
@@ -23,9 +37,16 @@ impl NotionClient {
                 let answer = self.send_to_notion(auth, req).await?;
                 let plan = cache::writes::task_plan(&answer);
                 cache.apply(&plan, Source::Write);
-                Ok(answer)
+                Ok(Arc::new(answer))
             }
-            Class::Pass => self.send_to_notion(auth, req).await,
+            Class::Pass if req.endpoint == "POST /v1/search" => {
+                // Search is never cached, but what it found this identity may read.
+                let since = cache.begin();
+                let answer = self.send_to_notion(auth, req).await?;
+                cache.prove_listed(auth.identity(), &answer, since);
+                Ok(Arc::new(answer))
+            }
+            Class::Pass => self.send_to_notion(auth, req).await.map(Arc::new),
             Class::Write => {
                 let endpoint = req.endpoint;
                 let plan_req = req.clone();
@@ -35,7 +56,7 @@ impl NotionClient {
                     tracing::debug!(endpoint, changes = plan.len(), "write invalidates cache");
                 }
                 cache.apply(&plan, Source::Write);
-                result
+                result.map(Arc::new)
             }
             Class::Read(read) => self.read_through(&cache, auth, req, read).await,
         }
@@ -54,7 +75,7 @@ impl NotionClient {
         auth: &NotionAuth,
         req: NotionRequest,
         read: Read,
-    ) -> Result<Value, NotionError> {
+    ) -> Result<Arc<Value>, NotionError> {
         let endpoint = req.endpoint;
         let identity = auth.identity();
         let access = cache.access_of(read.access);
@@ -80,10 +101,18 @@ impl NotionClient {
                 }
             }
         }
-        let result = if cache.is_trusted() {
-            let flight_key: Arc<str> = Arc::from(format!("{identity}\n{}", read.key));
+        if cache.is_trusted() {
+            // An identity that has proven access may share another identity's read in flight (the
+            // answer is the one the cache would hand it); otherwise only its own.
+            let proven = !proving && object.is_some_and(|id| cache.proven(identity, id));
+            let flight_key: Arc<str> = if proven {
+                read.key.clone()
+            } else {
+                Arc::from(format!("{identity}\n{}", read.key))
+            };
+            let retry = proven.then(|| (req.clone(), read.clone()));
             let (client, auth2, cache2) = (self.clone(), auth.clone(), cache.clone());
-            let (answer, joined) = cache
+            let (mut answer, joined) = cache
                 .flights
                 .run(flight_key, move || async move {
                     let since = cache2.begin();
@@ -92,6 +121,12 @@ impl NotionClient {
                     answer
                 })
                 .await;
+            // Another identity's failure (its rate limit, its refusal) is not this one's: ask itself.
+            if let (true, Err(_), Some((req, read))) = (joined, &answer, retry) {
+                let since = cache.begin();
+                answer = self.send_to_notion(auth, req).await.map(Arc::new);
+                settle(cache, auth, &read, since, answer.as_ref());
+            }
             let result = match (joined, proving) {
                 (true, _) => "coalesced",
                 (false, true) => "proof",
@@ -102,8 +137,7 @@ impl NotionClient {
         } else {
             looked_up(cache, endpoint, "bypass");
             self.send_to_notion(auth, req).await.map(Arc::new)
-        };
-        result.map(Arc::unwrap_or_clone)
+        }
     }
 
     /// Read `object` with the caller's own token, remembering the proof and keeping the answer.
@@ -138,6 +172,7 @@ fn settle(
             if let Some(id) = cache.access_of(read.access).object() {
                 cache.prove(identity, id, since);
             }
+            cache.prove_listed(identity, value, since);
             cache.store(read.key.clone(), value.clone(), &read.tags, since);
         }
         Err(e) if matches!(e.status(), Some(403 | 404)) => {
@@ -149,9 +184,9 @@ fn settle(
     }
 }
 
-fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Value {
+fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Arc<Value> {
     looked_up(cache, endpoint, result);
-    Value::clone(answer)
+    answer.clone()
 }
 
 /// Count a cache lookup and say how it went (`hit`, `proof`, `miss`, `coalesced`, `bypass`).

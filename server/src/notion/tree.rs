@@ -84,7 +84,12 @@ pub async fn fetch_block_tree(
             break;
         }
         let page = ctx
-            .list(root_id, cursor.as_deref(), left.min(MAX_PAGE_SIZE as usize))
+            .list(
+                root_id,
+                cursor.as_deref(),
+                left.min(MAX_PAGE_SIZE as usize),
+                false,
+            )
             .await?;
         let ListResponse {
             results,
@@ -125,7 +130,7 @@ pub async fn fetch_block_tree(
                 next
             } else {
                 // Notion cursors mark page ends: ask for a page ending after the last kept block.
-                ctx.list(root_id, cursor.as_deref(), kept)
+                ctx.list(root_id, cursor.as_deref(), kept, false)
                     .await?
                     .next_cursor
             };
@@ -174,7 +179,8 @@ struct Ctx<'a> {
     requests: Semaphore,
     max_depth: usize,
     concurrency: usize,
-    /// Pages of children already read in this fetch: a synced original shown twice is read once.
+    /// Pages of synced blocks' children already read in this fetch: a synced original shown twice is
+    /// read once.
     pages: std::sync::Mutex<HashMap<PageKey, ListResponse<Block>>>,
 }
 
@@ -197,11 +203,15 @@ impl Ctx<'_> {
         granted
     }
 
+    /// One page of `id`'s children. With `memo` (the children of a synced block, which a page may
+    /// show more than once) the page is kept for the rest of this fetch; other lists are read once
+    /// and not copied.
     async fn list(
         &self,
         id: &str,
         cursor: Option<&str>,
         size: usize,
+        memo: bool,
     ) -> Result<ListResponse<Block>, NotionError> {
         let _permit = self
             .requests
@@ -211,6 +221,9 @@ impl Ctx<'_> {
                 message: "tree fetch request limiter closed".into(),
             })?;
         let size = u32::try_from(size.max(1)).unwrap_or(MAX_PAGE_SIZE);
+        if !memo {
+            return list_block_children(self.c, self.auth, id, cursor, Some(size)).await;
+        }
         let key = (id.to_owned(), cursor.map(str::to_owned), size);
         let read = self
             .pages
@@ -271,7 +284,9 @@ impl Ctx<'_> {
             }
             // A synced-block reference holds no children of its own: read the original's.
             let source = synced_source(&block).unwrap_or_else(|| block.id.clone());
-            let (children, fetched_all, complete) = self.children(&source, depth + 1).await?;
+            let synced = block.kind == "synced_block";
+            let (children, fetched_all, complete) =
+                self.children(&source, depth + 1, synced).await?;
             let node = BlockNode {
                 block: Some(block),
                 children,
@@ -330,6 +345,7 @@ impl Ctx<'_> {
         &self,
         id: &str,
         depth: usize,
+        memo: bool,
     ) -> Result<(Vec<BlockNode>, bool, bool), NotionError> {
         let mut out = Vec::new();
         let mut complete = true;
@@ -343,7 +359,7 @@ impl Ctx<'_> {
             if size == 0 {
                 return Ok((out, false, false));
             }
-            let page = match self.list(id, cursor.as_deref(), size).await {
+            let page = match self.list(id, cursor.as_deref(), size, memo).await {
                 Ok(p) => p,
                 // An unshared synced original or a block we may not read: keep the rest of the tree.
                 Err(e) if matches!(e.code(), "object_not_found" | "restricted_resource") => {

@@ -122,6 +122,7 @@ impl GrantService {
         });
         let notion = NotionAuth::new(grant.notion.access_token.clone(), self.version)
             .with_pacing_key(format!("bot:{}", grant.notion.bot_id))
+            .with_workspace(&grant.notion.workspace_id)
             .with_renewer(renewer);
         Ok(Principal {
             kind: PrincipalKind::OAuth,

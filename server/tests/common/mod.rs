@@ -30,6 +30,9 @@ pub fn test_args() -> ServeArgs {
     let mut a = Cli::try_parse_from(["notion-mcp-remote"]).unwrap().serve;
     a.pacing_rps = 1000.0;
     a.pacing_burst = 1000;
+    // No workspace lane: tests that count Notion requests would see each token's workspace
+    // question (workspace_budget.rs turns it on).
+    a.workspace_pacing_rps = Some(0.0);
     a.retry_max_wait_secs = 10;
     a.shutdown_grace_secs = 1;
     a.auth_mode = notion_mcp_remote::config::AuthMode::NotionToken;

@@ -212,6 +212,7 @@ async fn fake_pacing_avoids_429s() {
         burst: 5,
         replicas: 1,
         enabled: true,
+        workspace_per_second: 0.0,
     };
     let (c, _) = client_with(running.base_url(), pacing, RetryPolicy::none());
     let calls = (0..50).map(|_| {

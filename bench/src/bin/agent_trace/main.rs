@@ -242,8 +242,9 @@ async fn main() -> Result<()> {
     if rate_limited > 0 && opts.notion_limit == Limit::Workspace {
         println!(
             "\nnote: {rate_limited} calls failed on Notion's rate limit. The fake gives the {} users' tokens one \
-             budget for the workspace; the server paces each token on its own (--pacing-rps per token), so \
-             together they exceed it. --notion-limit bot gives each token its own budget.",
+             budget for the workspace; the server paces each token (--pacing-rps) and their workspace \
+             (--workspace-pacing-rps), and the editing person's requests draw on the same budget unpaced. \
+             --notion-limit bot gives each token its own budget.",
             ws.users.len()
         );
     }
@@ -291,12 +292,17 @@ async fn run_trace(run: &Run<'_>) -> Result<Outcome> {
     let ws = run.ws;
     let fake = FakeNotion::start(ws.fixture.clone()).await?;
     let http = http_client(ws.users.len() + 2)?;
-    let extra: &[&str] = if run.cache {
-        &["--webhook-verification-token", WEBHOOK_TOKEN]
+    let mut extra: Vec<&str> = if run.cache {
+        vec!["--webhook-verification-token", WEBHOOK_TOKEN]
     } else {
-        &["--cache-max-age-secs", "0"]
+        vec!["--cache-max-age-secs", "0"]
     };
-    let mut server = ServerProcess::ours_auth(fake.base_url(), "notion-token", RATE, BURST, extra)?;
+    if run.limit == Limit::Bot {
+        // Each token has a budget of its own here: nothing to share per workspace.
+        extra.extend(["--workspace-pacing-rps", "0"]);
+    }
+    let mut server =
+        ServerProcess::ours_auth(fake.base_url(), "notion-token", RATE, BURST, &extra)?;
     server
         .wait_ready(&http, "/readyz", false, Duration::from_secs(20))
         .await?;

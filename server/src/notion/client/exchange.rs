@@ -3,7 +3,7 @@
 //! OpenTelemetry client span per attempt. Attributes name the endpoint's template, the status, the
 //! retry number and the pacing wait; never a token, a path with ids, a query or a body.
 
-use super::{Credentials, NotionClient, NotionVersion};
+use super::{Credentials, NotionClient, NotionVersion, Pacing};
 use crate::notion::error::NotionError;
 use crate::notion::request::{Body, NotionRequest};
 use crate::notion::retry::Decision;
@@ -18,7 +18,7 @@ impl NotionClient {
     pub(super) async fn execute(
         &self,
         creds: Credentials<'_>,
-        pacing_key: &str,
+        pacing: Pacing<'_>,
         version: NotionVersion,
         req: &NotionRequest,
     ) -> Result<Value, NotionError> {
@@ -32,7 +32,7 @@ impl NotionClient {
             otel.status_code = Empty,
         );
         let result = self
-            .retrying(&creds, pacing_key, version, req)
+            .retrying(&creds, pacing, version, req)
             .instrument(span.clone())
             .await;
         if let Err(e) = &result {
@@ -45,7 +45,7 @@ impl NotionClient {
     async fn retrying(
         &self,
         creds: &Credentials<'_>,
-        pacing_key: &str,
+        pacing: Pacing<'_>,
         version: NotionVersion,
         req: &NotionRequest,
     ) -> Result<Value, NotionError> {
@@ -55,7 +55,7 @@ impl NotionClient {
         loop {
             // While Notion keeps failing, fail fast (also between retries).
             let permit = self.inner.breaker.admit()?;
-            let paced = self.inner.pacer.acquire(pacing_key).await;
+            let paced = self.inner.pacer.acquire(pacing.key, pacing.workspace).await;
             let result = self
                 .traced_attempt(creds, version, req, retries, paced)
                 .await;
