@@ -2,6 +2,7 @@
 //! parent accepts `{"page_id": …}`, `{"database_id": …}`, `{"data_source_id": …}`, the Notion API's
 //! `{"type": "page_id", "page_id": …}` and `{"workspace": true}`, and refuses other shapes saying what
 //! to send.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 mod write_support;

@@ -70,9 +70,8 @@ impl ToolPolicy {
 
     /// Whether a tool (that writes, or not) is exposed.
     pub fn exposes(&self, tool: &str, writes: bool) -> bool {
-        !(self.read_only && writes)
-            && !self.deny.contains(tool)
-            && (self.allow.is_empty() || self.allow.contains(tool))
+        let hidden = (self.read_only && writes) || self.deny.contains(tool);
+        !hidden && (self.allow.is_empty() || self.allow.contains(tool))
     }
 
     /// The exposed tools of `defs`, in order.
