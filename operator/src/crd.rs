@@ -145,6 +145,15 @@ pub struct NotionMcpRemoteSpec {
     /// only to DNS and HTTPS (Notion, the Kubernetes API), and to the Redis and OTLP collector ports when set.
     #[serde(default)]
     pub network_policy: bool,
+
+    /// Expose only the tools that do not write to Notion, for every caller.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+
+    /// Tools to expose: `name` allows a tool (then only allowed ones are exposed), `-name` denies one. API-key
+    /// scopes narrow further. An unknown name stops the server at startup, naming it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
 }
 
 /// Container image of the MCP server.

@@ -240,6 +240,21 @@ fn webhook_token_and_redis_url_come_from_secret_key_refs() {
 }
 
 #[test]
+fn read_only_and_tool_selection_reach_the_server() {
+    let minimal = example("minimal.yaml");
+    let config = builders::config_map::server_env(&minimal, &facts());
+    assert!(
+        !config.contains_key("NOTION_MCP_READ_ONLY") && !config.contains_key("NOTION_MCP_TOOLS")
+    );
+    let mut narrowed = minimal.clone();
+    narrowed.spec.read_only = true;
+    narrowed.spec.tools = vec!["search".into(), "fetch".into(), "-get_self".into()];
+    let config = builders::config_map::server_env(&narrowed, &facts());
+    assert_eq!(config["NOTION_MCP_READ_ONLY"], "true");
+    assert_eq!(config["NOTION_MCP_TOOLS"], "search,fetch,-get_self");
+}
+
+#[test]
 fn webhook_and_redis_secret_changes_roll_the_pods() {
     // Env from a secretKeyRef is read at container start: the pod-template checksum covers the referenced
     // Secrets (Facts::secrets_checksum, computed from every referenced Secret by the reconciler).

@@ -147,10 +147,9 @@ pub fn build_with_store(
         Duration::from_secs(args.token_idle_secs),
         args.notion_version,
     ));
-    let tools = mcp::registry();
+    let (tools, names) = mcp::registry_with(args.read_only, &args.tools)?;
     let api_keys = match &args.oauth.api_keys_file {
         Some(path) => {
-            let names: Vec<String> = tools.tools().iter().map(|t| t.name.to_string()).collect();
             let known: Vec<&str> = names.iter().map(String::as_str).collect();
             let keys = ApiKeys::load(path, &known)?;
             tracing::info!(count = keys.len(), ids = ?keys.ids(), "API keys loaded");

@@ -46,6 +46,7 @@ pub fn run(args: ServeArgs, out: &mut impl Write) -> anyhow::Result<()> {
     }
     let settings = Settings::from_args(args)?;
     let a = &settings.args;
+    crate::mcp::registry_with(a.read_only, &a.tools)?;
     let name = |v: Option<clap::builder::PossibleValue>| {
         v.map_or_else(|| "default".to_string(), |p| p.get_name().to_string())
     };

@@ -350,6 +350,15 @@ pub struct ServeArgs {
     #[arg(long, env = env::SESSIONS, default_value_t = false)]
     pub sessions: bool,
 
+    /// Expose only the tools that do not write to Notion (on top of API-key scopes).
+    #[arg(long, env = env::READ_ONLY, default_value_t = false)]
+    pub read_only: bool,
+
+    /// Tools to expose: `name` allows (then only allowed tools are exposed), `-name` denies;
+    /// comma-separated. Unknown names fail startup.
+    #[arg(long, env = env::TOOLS, value_delimiter = ',')]
+    pub tools: Vec<String>,
+
     /// Seconds to drain in-flight requests after SIGTERM before exiting.
     #[arg(long, env = env::SHUTDOWN_GRACE_SECS, default_value_t = 25)]
     pub shutdown_grace_secs: u64,

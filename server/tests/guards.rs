@@ -93,18 +93,37 @@ async fn rate_limit_refuses_tool_calls_over_budget_and_lets_the_rest_through() {
     for _ in 0..2 {
         assert_eq!(send(&router, call("a")).await.0, StatusCode::OK);
     }
+    // Over the budget, a tool call is answered in JSON-RPC with a tool error the model can act on,
+    // not with an HTTP error a client shows as a broken connection.
     let (status, headers, body) = send(&router, call("a")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(headers.get("retry-after").is_none());
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert_eq!(body["id"], 1);
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    let error = &body["result"]["structuredContent"]["error"];
+    assert_eq!(error["code"], "rate_limited");
+    assert_eq!(error["retry_after_seconds"], 1);
+    let text = body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("this server's per-caller limit")
+            && text.contains("60 tool calls per minute for this caller")
+            && text.contains("wait 1 s")
+            && text.contains("not a Notion rate limit"),
+        "{text}"
+    );
+
+    // A tool call without a request id cannot be answered in JSON-RPC: HTTP 429 with Retry-After.
+    let no_id = json!({"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "search"}});
+    let req = post()
+        .header("x-caller", "a")
+        .body(Body::from(no_id.to_string()))
+        .unwrap();
+    let (status, headers, body) = send(&router, req).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers["retry-after"], "1");
     assert_eq!(body["error"], "rate_limited");
     assert_eq!(body["retry_after_seconds"], 1);
-    let description = body["error_description"].as_str().unwrap();
-    assert!(
-        description.contains("this server's per-caller limit")
-            && description.contains("60 tool calls per minute for this caller")
-            && description.contains("not a Notion rate limit"),
-        "{description}"
-    );
 
     // Other messages of the same caller, and other callers, are not limited.
     for method in ["tools/list", "initialize", "ping", "resources/list"] {
@@ -124,7 +143,7 @@ async fn rate_limit_refuses_tool_calls_over_budget_and_lets_the_rest_through() {
     assert!(
         metrics
             .render()
-            .contains("notion_mcp_rate_limited_total{kind=\"api-key\"} 1")
+            .contains("notion_mcp_rate_limited_total{kind=\"api-key\"} 2")
     );
 
     // The bucket refills: one call a second.

@@ -80,6 +80,10 @@ pub mod env {
     pub const MAX_ACTIVE_TOKENS: &str = "NOTION_MCP_MAX_ACTIVE_TOKENS";
     pub const TOKEN_IDLE_SECS: &str = "NOTION_MCP_TOKEN_IDLE_SECS";
     pub const SESSIONS: &str = "NOTION_MCP_SESSIONS";
+    /// Expose only the tools that do not write to Notion.
+    pub const READ_ONLY: &str = "NOTION_MCP_READ_ONLY";
+    /// Comma-separated tool names to allow (`name`) or deny (`-name`).
+    pub const TOOLS: &str = "NOTION_MCP_TOOLS";
     pub const SHUTDOWN_GRACE_SECS: &str = "NOTION_MCP_SHUTDOWN_GRACE_SECS";
     pub const LOG_FORMAT: &str = "NOTION_MCP_LOG_FORMAT";
     pub const LOG: &str = "NOTION_MCP_LOG";

@@ -100,6 +100,12 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
         );
         set(env::RATE_LIMIT_BURST, rate.burst.to_string());
     }
+    if spec.read_only {
+        set(env::READ_ONLY, "true".into());
+    }
+    if !spec.tools.is_empty() {
+        set(env::TOOLS, spec.tools.join(","));
+    }
     env
 }
 

@@ -129,6 +129,120 @@ fn coerce(value: &mut Value, allowed: &[String]) {
     }
 }
 
+/// A `parent` argument: a page, database or data source id or URL, or `"workspace"`.
+///
+/// Listed to clients as a plain string (the compact schema), but the object forms models often send
+/// instead are accepted too: `{"page_id": "…"}`, `{"database_id": "…"}`, `{"data_source_id": "…"}`,
+/// the Notion API's own `{"type": "page_id", "page_id": "…"}`, and `{"workspace": true}` (also as a
+/// JSON-encoded string). Any other shape is refused with what to send instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentArg(String);
+
+/// The keys a parent object may name its target with.
+const PARENT_KEYS: [&str; 3] = ["page_id", "database_id", "data_source_id"];
+
+impl ParentArg {
+    /// Read a parent from the JSON a client sent.
+    pub fn from_value(value: Value) -> Result<Self, String> {
+        match value {
+            Value::String(s) => {
+                let trimmed = s.trim();
+                if trimmed.starts_with('{')
+                    && let Ok(Value::Object(o)) = serde_json::from_str::<Value>(trimmed)
+                {
+                    return Self::from_object(&o);
+                }
+                Ok(ParentArg(s))
+            }
+            Value::Object(o) => Self::from_object(&o),
+            other => Err(format!(
+                "expected a string, got {}; {}",
+                kind_of(&other),
+                PARENT_HELP
+            )),
+        }
+    }
+
+    fn from_object(o: &Map<String, Value>) -> Result<Self, String> {
+        let declared = o.get("type").and_then(Value::as_str);
+        if declared == Some("workspace") || o.contains_key("workspace") {
+            return match o.get("workspace") {
+                None | Some(Value::Bool(true)) => Ok(ParentArg("workspace".into())),
+                Some(_) => Err(format!("`workspace` must be true; {PARENT_HELP}")),
+            };
+        }
+        let named: Vec<&str> = PARENT_KEYS
+            .into_iter()
+            .filter(|k| o.contains_key(*k))
+            .collect();
+        let key = match (declared, named.as_slice()) {
+            (Some(t), _) if !PARENT_KEYS.contains(&t) => {
+                return Err(format!("unknown parent type \"{t}\"; {PARENT_HELP}"));
+            }
+            (Some(t), _) => t,
+            (None, [one]) => *one,
+            (None, []) => {
+                let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "an object with keys [{}] is not a parent; {PARENT_HELP}",
+                    keys.join(", ")
+                ));
+            }
+            (None, _) => {
+                return Err(format!(
+                    "the object names more than one parent ({}); {PARENT_HELP}",
+                    named.join(", ")
+                ));
+            }
+        };
+        match o.get(key).and_then(Value::as_str) {
+            Some(id) if !id.trim().is_empty() => Ok(ParentArg(id.to_string())),
+            _ => Err(format!(
+                "`{key}` must be a non-empty id string; {PARENT_HELP}"
+            )),
+        }
+    }
+}
+
+const PARENT_HELP: &str = "send the parent's id or URL as a string (or \"workspace\")";
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl std::ops::Deref for ParentArg {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ParentArg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        ParentArg::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for ParentArg {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
 /// serde messages mention Rust types ("a map", "u32"); keep them but make them read naturally.
 fn tidy(msg: &str) -> String {
     msg.replace("a map", "an object")
@@ -210,6 +324,85 @@ mod tests {
         assert!(e.to_string().contains("`limit`"), "{e}");
         let e = decode::<Args>(obj(json!({"id":"x","bogus": 1})), &types()).unwrap_err();
         assert!(e.to_string().contains("unknown field `bogus`"), "{e}");
+    }
+
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct WithParent {
+        /// Page id/URL or "workspace".
+        parent: ParentArg,
+    }
+
+    fn parent_of(v: Value) -> Result<String, ToolError> {
+        let schema = serde_json::to_value(schemars::schema_for!(WithParent)).expect("schema");
+        let types = FieldTypes::from_schema(schema.as_object().expect("object"));
+        decode::<WithParent>(obj(json!({ "parent": v })), &types).map(|a| a.parent.to_string())
+    }
+
+    #[test]
+    fn parents_are_accepted_in_the_shapes_models_send() {
+        let id = "59833787-2cf9-4fdf-8782-e53db20768a5";
+        for v in [
+            json!(id),
+            json!({"page_id": id}),
+            json!({"database_id": id}),
+            json!({"data_source_id": id}),
+            json!({"type": "page_id", "page_id": id}),
+            json!({"type": "data_source_id", "data_source_id": id, "database_id": "x"}),
+            json!(format!("{{\"page_id\": \"{id}\"}}")),
+        ] {
+            assert_eq!(parent_of(v.clone()).expect("accepted"), id, "{v}");
+        }
+        for v in [
+            json!("workspace"),
+            json!({"workspace": true}),
+            json!({"type": "workspace", "workspace": true}),
+        ] {
+            assert_eq!(parent_of(v.clone()).expect("accepted"), "workspace", "{v}");
+        }
+    }
+
+    #[test]
+    fn other_parent_shapes_say_what_to_send() {
+        for (v, why) in [
+            (
+                json!({"block_id": "abc"}),
+                "keys [block_id] is not a parent",
+            ),
+            (
+                json!({"type": "block_id", "block_id": "abc"}),
+                "unknown parent type \"block_id\"",
+            ),
+            (
+                json!({"page_id": "a", "database_id": "b"}),
+                "more than one parent",
+            ),
+            (
+                json!({"page_id": 5}),
+                "`page_id` must be a non-empty id string",
+            ),
+            (json!({"workspace": false}), "`workspace` must be true"),
+            (json!(42), "expected a string, got a number"),
+        ] {
+            match parent_of(v.clone()).expect_err("refused") {
+                ToolError::InvalidArgument { field, message } => {
+                    assert_eq!(field, "parent", "{v}");
+                    assert!(message.contains(why), "{v}: {message}");
+                    assert!(
+                        message.contains("send the parent's id or URL as a string"),
+                        "{message}"
+                    );
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_parent_is_listed_as_a_plain_string() {
+        let schema = serde_json::to_value(schemars::schema_for!(WithParent)).expect("schema");
+        assert_eq!(schema["properties"]["parent"]["type"], "string", "{schema}");
+        assert!(schema.get("$defs").is_none(), "{schema}");
     }
 
     #[test]

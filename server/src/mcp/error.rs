@@ -31,6 +31,12 @@ pub enum ToolError {
     /// The caller may not use this tool (read-only access, or a tool outside its list).
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// This server's per-caller limit on tool calls was reached (not a Notion rate limit).
+    #[error("{detail}")]
+    CallerRateLimited {
+        detail: String,
+        retry_after_seconds: u64,
+    },
 }
 
 impl ToolError {
@@ -50,6 +56,7 @@ impl ToolError {
             ToolError::Cancelled => "cancelled".into(),
             ToolError::Unauthenticated(_) => "unauthorized".into(),
             ToolError::Forbidden(_) => "forbidden".into(),
+            ToolError::CallerRateLimited { .. } => "rate_limited".into(),
         }
     }
 
@@ -64,6 +71,7 @@ impl ToolError {
             ToolError::Cancelled => "cancelled",
             ToolError::Unauthenticated(_) => "unauthenticated",
             ToolError::Forbidden(_) => "forbidden",
+            ToolError::CallerRateLimited { .. } => "rate_limited",
         }
     }
 
@@ -115,6 +123,12 @@ impl ToolError {
                 if let Some(id) = e.committed_resource_id() {
                     body.insert("committed_resource_id".into(), json!(id));
                 }
+            }
+            ToolError::CallerRateLimited {
+                retry_after_seconds,
+                ..
+            } => {
+                body.insert("retry_after_seconds".into(), json!(retry_after_seconds));
             }
             ToolError::Deadline { .. }
             | ToolError::Cancelled

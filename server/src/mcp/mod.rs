@@ -12,6 +12,7 @@ mod prompts;
 mod registry;
 mod resources;
 mod server;
+mod tool_policy;
 mod tools;
 pub mod transport;
 
@@ -19,8 +20,22 @@ pub use context::Limits;
 pub use error::ToolError;
 pub use registry::Registry;
 pub use server::{NotionMcp, Shared};
+pub use tool_policy::{ToolPolicy, ToolPolicyError};
 
 /// The registry of every tool this server offers.
 pub fn registry() -> Registry {
     Registry::new(tools::all())
+}
+
+/// The tools exposed under `--read-only` / `--tools` (see [`ToolPolicy`]), and the names of every
+/// tool, exposed or not (API keys may name any).
+pub fn registry_with(
+    read_only: bool,
+    tools: &[String],
+) -> Result<(Registry, Vec<String>), ToolPolicyError> {
+    let defs = tools::all();
+    let names: Vec<String> = defs.iter().map(|d| d.tool.name.to_string()).collect();
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    let policy = ToolPolicy::parse(read_only, tools, &known)?;
+    Ok((Registry::new(policy.apply(defs)), names))
 }

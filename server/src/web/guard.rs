@@ -36,6 +36,9 @@ pub struct McpMessage {
     pub method: String,
     /// For `tools/call`: the tool's name.
     pub tool: Option<String>,
+    /// The JSON-RPC request id (absent for notifications and responses), so a refusal can answer
+    /// the request in JSON-RPC.
+    pub id: Option<Value>,
 }
 
 impl McpMessage {
@@ -103,6 +106,7 @@ pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) 
         is_initialize,
         method: method.to_string(),
         tool,
+        id: obj.get("id").filter(|id| !id.is_null()).cloned(),
     });
 
     let req = Request::from_parts(parts, Body::from(bytes));

@@ -1,12 +1,16 @@
 //! Per-caller rate limit for `/mcp`: a token bucket per authenticated principal (by `subject`) that
 //! counts tool calls only, so one caller cannot monopolise the server or its Notion budget.
 //!
-//! It runs after authentication. A caller over its budget gets 429 with `Retry-After` and a JSON body
-//! saying this is the server's per-caller limit (not Notion's). Buckets of idle callers are dropped
-//! periodically, so memory follows the number of recently active callers.
+//! It runs after authentication. A `tools/call` over the caller's budget is answered in JSON-RPC with
+//! a tool error (`isError: true`, code `rate_limited`, `retry_after_seconds`), which clients show to
+//! the model instead of a broken connection; only a message that cannot be answered in JSON-RPC (no
+//! request id) gets HTTP 429 with `Retry-After`. Either way the text says this is the server's
+//! per-caller limit (not Notion's). Buckets of idle callers are dropped periodically, so memory
+//! follows the number of recently active callers.
 
 use super::McpMessage;
 use crate::auth::Principal;
+use crate::mcp::ToolError;
 use crate::metrics::Metrics;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -109,17 +113,39 @@ impl CallerRateLimit {
         self.sweep();
     }
 
-    fn too_many(&self, kind: &str, wait: Duration) -> Response {
-        self.inner.metrics.observe_rate_limited(kind);
+    /// What the caller is told: whose limit it is, and when to retry (whole seconds, at least 1).
+    fn refusal(&self, wait: Duration) -> (String, u64) {
         let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         let per_minute = self.inner.cfg.per_minute;
+        let text = format!(
+            "this server's per-caller limit allows {per_minute} tool calls per minute for this caller \
+             (bursts of {}) and it has been reached; wait {seconds} s before the next tool call. \
+             This is not a Notion rate limit.",
+            self.inner.cfg.burst.max(1)
+        );
+        (text, seconds)
+    }
+
+    /// The JSON-RPC answer to tool call `id` over the limit: a tool error result, HTTP 200.
+    fn tool_refusal(&self, kind: &str, id: &serde_json::Value, wait: Duration) -> Response {
+        self.inner.metrics.observe_rate_limited(kind);
+        let (detail, retry_after_seconds) = self.refusal(wait);
+        let result = ToolError::CallerRateLimited {
+            detail,
+            retry_after_seconds,
+        }
+        .into_result();
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result});
+        (StatusCode::OK, Json(body)).into_response()
+    }
+
+    /// HTTP 429 with `Retry-After`, for what cannot be answered in JSON-RPC.
+    fn too_many(&self, kind: &str, wait: Duration) -> Response {
+        self.inner.metrics.observe_rate_limited(kind);
+        let (description, seconds) = self.refusal(wait);
         let body = serde_json::json!({
             "error": "rate_limited",
-            "error_description": format!(
-                "this server's per-caller limit allows {per_minute} tool calls per minute for this caller \
-                 (bursts of {}); retry in {seconds} s. This is not a Notion rate limit.",
-                self.inner.cfg.burst.max(1)
-            ),
+            "error_description": description,
             "retry_after_seconds": seconds,
         });
         let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
@@ -135,11 +161,11 @@ pub async fn rate_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    let is_tool_call = req
+    let message = req
         .extensions()
         .get::<McpMessage>()
-        .is_some_and(McpMessage::is_tool_call);
-    if is_tool_call
+        .filter(|m| m.is_tool_call());
+    if let Some(message) = message
         && let Some(principal) = req.extensions().get::<Principal>()
         && let Err(wait) = limit.check(&principal.subject)
     {
@@ -148,7 +174,11 @@ pub async fn rate_limit(
             wait_ms = wait.as_millis() as u64,
             "tool call refused by the per-caller rate limit"
         );
-        return limit.too_many(principal.kind.as_str(), wait);
+        let kind = principal.kind.as_str();
+        return match &message.id {
+            Some(id) => limit.tool_refusal(kind, id, wait),
+            None => limit.too_many(kind, wait),
+        };
     }
     next.run(req).await
 }
@@ -224,6 +254,31 @@ mod tests {
                 .metrics
                 .render()
                 .contains("notion_mcp_rate_limited_total{kind=\"api-key\"} 2")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tool_call_refusal_is_a_tool_error_result() {
+        let l = CallerRateLimit::new(RateLimitConfig::default(), Metrics::new());
+        let resp = l.tool_refusal(
+            "api-key",
+            &serde_json::json!(7),
+            Duration::from_millis(1_500),
+        );
+        assert_eq!(resp.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["result"]["isError"], true);
+        let error = &body["result"]["structuredContent"]["error"];
+        assert_eq!(error["code"], "rate_limited");
+        assert_eq!(error["retry_after_seconds"], 2);
+        let text = body["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("wait 2 s") && text.contains("per-caller limit"),
+            "{text}"
         );
     }
 }

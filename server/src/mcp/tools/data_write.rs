@@ -4,6 +4,7 @@
 
 use super::id_arg;
 use super::pages_write::arg_error;
+use crate::mcp::args::ParentArg;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -106,7 +107,7 @@ fn data_sources_line(db: &Value) -> String {
 #[serde(deny_unknown_fields)]
 pub struct CreateDbArgs {
     /// Page id/URL or "workspace".
-    parent: String,
+    parent: ParentArg,
     title: String,
     properties: Option<Map<String, Value>>,
     description: Option<String>,

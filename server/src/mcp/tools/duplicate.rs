@@ -6,6 +6,7 @@
 
 use super::id_arg;
 use super::pages_write::arg_error;
+use crate::mcp::args::ParentArg;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -36,7 +37,7 @@ pub fn tools() -> Vec<ToolDef> {
 pub struct DuplicateArgs {
     /// Page id or URL.
     id: String,
-    parent: Option<String>,
+    parent: Option<ParentArg>,
     title: Option<String>,
     mode: Option<String>,
 }

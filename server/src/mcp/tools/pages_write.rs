@@ -3,6 +3,7 @@
 //! (which also restores).
 
 use super::id_arg;
+use crate::mcp::args::ParentArg;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -76,7 +77,7 @@ pub(crate) fn arg_error(e: impl Into<NotionError>) -> ToolError {
 #[serde(deny_unknown_fields)]
 pub struct CreateArgs {
     /// Page/database id/URL or "workspace".
-    parent: String,
+    parent: ParentArg,
     title: Option<String>,
     properties: Option<Map<String, Value>>,
     /// Markdown.
@@ -379,7 +380,7 @@ async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
 pub struct MoveArgs {
     id: String,
     /// Page, database or data source id/URL.
-    parent: String,
+    parent: ParentArg,
 }
 
 async fn move_page(ctx: ToolCtx, a: MoveArgs) -> Result<String, ToolError> {
