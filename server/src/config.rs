@@ -557,6 +557,13 @@ impl Settings {
             allowed_hosts.push(h);
         }
         let mut allowed_origins = vec![origin.clone()];
+        if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
+            // A loopback server is one origin under any of its loopback names.
+            let port = public.port().unwrap_or(args.listen.port());
+            for h in ["localhost", "127.0.0.1", "[::1]"] {
+                allowed_origins.push(format!("{}://{h}:{port}", public.scheme()));
+            }
+        }
         for o in &args.allowed_origins {
             let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
             if o.is_empty() {
@@ -717,6 +724,8 @@ mod tests {
         let s = Settings::from_args(args(&["--listen", "127.0.0.1:9000"])).expect("valid");
         assert_eq!(s.mcp_url(), "http://localhost:9000/mcp");
         assert!(s.allowed_hosts.contains(&"127.0.0.1:9000".to_string()));
+        assert!(s.allowed_origins.contains(&"http://127.0.0.1:9000".to_string()));
+        assert!(!s.allowed_origins.contains(&"http://127.0.0.1:9001".to_string()));
     }
 
     #[test]
