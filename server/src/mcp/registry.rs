@@ -295,7 +295,8 @@ mod tests {
 
     #[test]
     fn any_json_property_is_an_object_schema() {
-        let mut v = json!({"type": "object", "properties": {"filter": true, "id": {"type": "string"}}});
+        let mut v =
+            json!({"type": "object", "properties": {"filter": true, "id": {"type": "string"}}});
         strip_noise(&mut v, true);
         assert_eq!(v["properties"]["filter"], json!({}));
         assert_eq!(v["properties"]["id"], json!({"type": "string"}));

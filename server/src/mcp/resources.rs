@@ -56,12 +56,10 @@ pub async fn read(uri: &str, ctx: Option<ToolCtx>) -> Result<ReadResourceResult,
         Ok(md) => Ok(ReadResourceResult::new(vec![
             ResourceContents::text(md, uri).with_mime_type("text/markdown"),
         ])),
-        Err(ToolError::Notion(e)) if e.status() == Some(404) => {
-            Err(McpError::resource_not_found(
-                e.to_string(),
-                Some(serde_json::json!({ "uri": uri })),
-            ))
-        }
+        Err(ToolError::Notion(e)) if e.status() == Some(404) => Err(McpError::resource_not_found(
+            e.to_string(),
+            Some(serde_json::json!({ "uri": uri })),
+        )),
         Err(ToolError::InvalidArgument { message, .. }) => {
             Err(McpError::invalid_params(message, None))
         }

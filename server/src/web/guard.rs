@@ -335,11 +335,14 @@ mod tests {
 
     #[test]
     fn stateless_header_must_match_meta() {
-        let m = msg(json!({"method":"server/discover","params":{"_meta":{META_VERSION_KEY:"v999.0.0"}}}));
+        let m = msg(
+            json!({"method":"server/discover","params":{"_meta":{META_VERSION_KEY:"v999.0.0"}}}),
+        );
         let r = stateless_refusal(&headers_with(Some("2026-07-28")), &m, false).expect("refused");
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         // An older header with a newer _meta stays lenient (the _meta wins, see above).
-        let m = msg(json!({"method":"tools/list","params":{"_meta":{META_VERSION_KEY:"2026-07-28"}}}));
+        let m =
+            msg(json!({"method":"tools/list","params":{"_meta":{META_VERSION_KEY:"2026-07-28"}}}));
         assert!(stateless_refusal(&headers_with(Some("2025-11-25")), &m, false).is_none());
     }
 
