@@ -60,7 +60,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         format!("Bearer token:  {DEMO_TOKEN}   (optional in demo mode)")
     };
-    println!("{}", banner(&url, &bearer_line, &fake.base_url()));
+    println!("{}", banner(&url, &bearer_line, fake.base_url()));
     let demo_token = (!args.oauth).then(|| DEMO_TOKEN.to_string());
     let result = app::run_on(settings, demo_token, listener).await;
     fake.shutdown().await;
