@@ -372,11 +372,36 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
 
 /// Bind the configured address and serve until shutdown.
 pub async fn run(settings: Settings, demo_token: Option<String>) -> anyhow::Result<()> {
-    let listen = settings.args.listen;
+    let listener = bind(settings.args.listen).await?;
+    run_on(settings, demo_token, listener).await
+}
+
+/// Bind `addr`, with an error that names the address and what to do about it.
+pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                "another process is using it; stop it or choose another with --listen HOST:PORT"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "not permitted; ports below 1024 need privileges, choose another with --listen"
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                "this machine has no such address; use 127.0.0.1 or 0.0.0.0"
+            }
+            _ => "choose another with --listen HOST:PORT",
+        };
+        anyhow::anyhow!("cannot listen on {addr}: {e} ({hint})")
+    })
+}
+
+/// Serve on an already bound listener until shutdown.
+pub async fn run_on(
+    settings: Settings,
+    demo_token: Option<String>,
+    listener: TcpListener,
+) -> anyhow::Result<()> {
     let app = build(settings, demo_token).await?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
     tracing::info!(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         mcp_url = %app.settings.mcp_url(),

@@ -40,6 +40,31 @@ pub enum Command {
     CheckConfig(Box<ServeArgs>),
 }
 
+/// Parse `--listen`: an IP address and port, or a host name and port (`localhost:8080`), resolved
+/// here; IPv4 is preferred when the name has both.
+pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !s
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    {
+        return Err(format!(
+            "'{s}' is not HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("cannot resolve '{s}': {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| format!("'{s}' resolves to no address"))
+}
+
 /// `127.0.0.1` on the server's usual port.
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], notion_mcp_contract::HTTP_PORT))
@@ -212,7 +237,7 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = env::LISTEN, default_value_t = default_listen())]
+    #[arg(long, env = env::LISTEN, default_value_t = default_listen(), value_parser = parse_listen_addr)]
     pub listen: SocketAddr,
 
     /// Public base URL clients use (scheme://host[:port]); the MCP endpoint is `<public-url>/mcp`.
@@ -480,7 +505,7 @@ pub struct StoreArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Address to listen on.
-    #[arg(long, env = env::LISTEN, default_value_t = default_listen())]
+    #[arg(long, env = env::LISTEN, default_value_t = default_listen(), value_parser = parse_listen_addr)]
     pub listen: SocketAddr,
     /// Seed the fake Notion from this JSON or YAML fixture instead of the built-in sample workspace.
     #[arg(long)]
@@ -573,6 +598,13 @@ impl Settings {
             allowed_hosts.push(h);
         }
         let mut allowed_origins = vec![origin.clone()];
+        if host == "localhost" || host == "127.0.0.1" || host == "[::1]" {
+            // A loopback server is one origin under any of its loopback names.
+            let port = public.port().unwrap_or(args.listen.port());
+            for h in ["localhost", "127.0.0.1", "[::1]"] {
+                allowed_origins.push(format!("{}://{h}:{port}", public.scheme()));
+            }
+        }
         for o in &args.allowed_origins {
             let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
             if o.is_empty() {
@@ -741,6 +773,14 @@ mod tests {
         let s = Settings::from_args(args(&["--listen", "127.0.0.1:9000"])).expect("valid");
         assert_eq!(s.mcp_url(), "http://localhost:9000/mcp");
         assert!(s.allowed_hosts.contains(&"127.0.0.1:9000".to_string()));
+        assert!(
+            s.allowed_origins
+                .contains(&"http://127.0.0.1:9000".to_string())
+        );
+        assert!(
+            !s.allowed_origins
+                .contains(&"http://127.0.0.1:9001".to_string())
+        );
     }
 
     #[test]

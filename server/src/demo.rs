@@ -12,6 +12,9 @@ const DEMO_OAUTH_CLIENT_SECRET: &str = "demo-oauth-integration-secret";
 
 /// Start the fake, then serve MCP against it until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // Bind first: a port in use fails here, before anything is started or printed.
+    let listener = app::bind(args.listen).await?;
+    let listen = listener.local_addr().context("reading the bound address")?;
     let fixture = match &args.fixture {
         Some(path) => notion_fake::Fixture::from_path(path)
             .with_context(|| format!("loading fixture {}", path.display()))?,
@@ -23,7 +26,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut serve = Cli::try_parse_from(["notion-mcp-remote"])
         .context("default settings")?
         .serve;
-    serve.listen = args.listen;
+    serve.listen = listen;
     serve.auth_mode = if args.oauth {
         AuthMode::Oauth
     } else {
@@ -38,7 +41,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     serve.pacing_burst = 50;
     if args.oauth {
         // The fake's integration accepts our callback; grants live in memory.
-        let callback = format!("http://localhost:{}/oauth/callback", args.listen.port());
+        let callback = format!("http://localhost:{}/oauth/callback", listen.port());
         fake.fake.register_oauth_client(
             DEMO_OAUTH_CLIENT_ID,
             DEMO_OAUTH_CLIENT_SECRET,
@@ -57,19 +60,44 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         format!("Bearer token:  {DEMO_TOKEN}   (optional in demo mode)")
     };
-    println!(
-        "\nnotion-mcp-remote demo — a sample Notion workspace (\"Acme Demo\") served by an embedded fake.\n\n\
-         MCP endpoint:  {url}\n\
-         {bearer_line}\n\
-         Fake Notion:   {}\n\n\
-         Try it:\n  \
-         npx @modelcontextprotocol/inspector@latest --cli {url} --transport http --method tools/list\n  \
-         claude mcp add --transport http notion-demo {url}\n\n\
-         Press Ctrl-C to stop.\n",
-        fake.base_url()
-    );
+    println!("{}", banner(&url, &bearer_line, fake.base_url()));
     let demo_token = (!args.oauth).then(|| DEMO_TOKEN.to_string());
-    let result = app::run(settings, demo_token).await;
+    let result = app::run_on(settings, demo_token, listener).await;
     fake.shutdown().await;
     result
+}
+
+/// What `demo` prints once it is listening: where to connect, what to ask, and client commands that
+/// work as printed.
+fn banner(url: &str, auth_line: &str, fake_url: &str) -> String {
+    format!(
+        "\nnotion-mcp-remote demo — a sample Notion workspace (\"Acme Demo\") served by an embedded fake.\n\n\
+         MCP endpoint:  {url}\n\
+         {auth_line}\n\
+         Fake Notion:   {fake_url}\n\n\
+         Connect a client:\n  \
+         npx -y @modelcontextprotocol/inspector@latest --cli {url} --transport http --method tools/list\n  \
+         npx -y @modelcontextprotocol/inspector@latest --cli {url} --transport http --method tools/call --tool-name search --tool-arg query=Handbook\n  \
+         claude mcp add --transport http notion-demo {url}\n\n\
+         Then ask your assistant, for example:\n  \
+         \"Search for Handbook and summarise the leave policy.\"\n  \
+         \"What's overdue in Tasks, and who owns it?\"\n  \
+         \"Which projects in Projects are in progress, and what is their budget?\"\n\n\
+         Press Ctrl-C to stop.\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_names_the_endpoint_and_runnable_commands() {
+        let b = banner("http://localhost:9/mcp", "Auth: none", "http://127.0.0.1:1");
+        assert!(b.contains(
+            "npx -y @modelcontextprotocol/inspector@latest --cli http://localhost:9/mcp"
+        ));
+        assert!(b.contains("claude mcp add --transport http notion-demo http://localhost:9/mcp"));
+        assert!(b.contains("Handbook") && b.contains("Tasks"));
+    }
 }

@@ -38,20 +38,28 @@ PYTHON="${E2E_PYTHON:-python3}"
 VENV="${E2E_VENV:-$REPO_ROOT/target/e2e-venv}"
 PIP_TIMEOUT=600                               # seconds, for creating the virtualenv and pip install
 
-# The generic conformance scenarios (the others need test_* fixtures this server does not ship).
+# The conformance scenarios that need no test_* fixtures of the suite's reference server. Checks
+# known not to pass are listed, with the reason, in conformance-expected-failures.txt.
 SCENARIOS=(
   server-initialize
+  server-session-lifecycle
+  server-stateless
   ping
-  tools-list
-  resources-list
-  prompts-list
   logging-set-level
   completion-complete
+  tools-list
+  server-sse-polling
   server-sse-multiple-streams
+  resources-list
+  sep-2164-resource-not-found
+  prompts-list
   dns-rebinding-protection
+  caching
+  http-header-validation
 )
 # Scenarios that need MCP sessions (Mcp-Session-Id); they run against the server started with sessions.
-SESSION_SCENARIOS=" server-sse-multiple-streams "
+SESSION_SCENARIOS=" server-session-lifecycle server-sse-polling server-sse-multiple-streams "
+EXPECTED_FAILURES="$E2E_DIR/conformance-expected-failures.txt"
 
 export CI="${CI:-true}" NO_COLOR=1 FORCE_COLOR=0 MCP_AUTO_OPEN_ENABLED=false
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
@@ -311,21 +319,31 @@ for scenario in "${SCENARIOS[@]}"; do
   dir="$OUT/conformance/$scenario"
   mkdir -p "$dir"
   run_step "$step" "$NODE" "$CONFORMANCE" server --url "$url" --scenario "$scenario" -o "$dir"
-  # Pass = exit 0, at least one SUCCESS check and no FAILURE (a run of only warnings proves nothing).
+  # Pass = at least one SUCCESS check, every FAILURE or WARNING listed in $EXPECTED_FAILURES, and
+  # every check listed there for this scenario still failing (a fixed one must leave the list). The
+  # suite exits 1 on any failed check, so with expected failures (verdict 3) exit 1 is normal.
   verdict="$("$NODE" -e '
     const fs = require("fs"), path = require("path");
-    const dir = process.argv[1];
+    const [dir, scenario, listFile] = process.argv.slice(1);
+    const expected = new Map(fs.readFileSync(listFile, "utf8").split("\n")
+      .map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
+      .map((l) => l.split(/\s+/)).filter(([s]) => s === scenario).map(([, id, ...why]) => [id, why.join(" ")]));
     const sub = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, "checks.json"))) : [];
     if (sub.length === 0) { console.log("no checks.json written"); process.exit(1); }
     const checks = JSON.parse(fs.readFileSync(path.join(dir, sub[0], "checks.json"), "utf8"));
     const n = (s) => checks.filter((c) => c.status === s).length;
     const bad = checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING");
-    const why = bad.map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? JSON.stringify(c.details ?? {})}`).join("; ");
-    const line = `${n("SUCCESS")} succeeded, ${n("FAILURE")} failed, ${n("WARNING")} warnings${why ? " — " + why : ""}`;
+    const unexpected = bad.filter((c) => !expected.has(c.id));
+    const fixed = [...expected.keys()].filter((id) => !bad.some((c) => c.id === id));
+    const why = [
+      ...unexpected.map((c) => `${c.status} ${c.id}: ${c.errorMessage ?? JSON.stringify(c.details ?? {})}`),
+      ...fixed.map((id) => `${id} is listed in conformance-expected-failures.txt but no longer fails: remove it`),
+    ].join("; ");
+    const line = `${n("SUCCESS")} succeeded, ${n("FAILURE")} failed, ${n("WARNING")} warnings, ${bad.length - unexpected.length} expected${why ? " — " + why : ""}`;
     console.log(line.length > 600 ? line.slice(0, 600) + "…" : line);
-    process.exit(n("FAILURE") === 0 && n("SUCCESS") > 0 ? 0 : 1);
-  ' "$dir" 2>&1)" && ok=1 || ok=0
-  if [ "$STEP_RC" -eq 0 ] && [ "$ok" -eq 1 ]; then
+    process.exit(unexpected.length === 0 && fixed.length === 0 && n("SUCCESS") > 0 ? (expected.size > 0 ? 3 : 0) : 1);
+  ' "$dir" "$scenario" "$EXPECTED_FAILURES" 2>&1)" && vrc=0 || vrc=$?
+  if { [ "$vrc" -eq 0 ] && [ "$STEP_RC" -eq 0 ]; } || { [ "$vrc" -eq 3 ] && [ "$STEP_RC" -le 1 ]; }; then
     pass "$step" "$verdict, ${STEP_SECS}s"
   else
     show "$OUT/$step.out"

@@ -237,7 +237,14 @@ fn strip_noise(v: &mut Value, top: bool) {
     }
     // Recurse into subschemas only (never into the `properties` map's keys, which are names).
     if let Some(Value::Object(props)) = o.get_mut("properties") {
-        props.values_mut().for_each(|p| strip_noise(p, false));
+        for p in props.values_mut() {
+            // An any-JSON field (`Value`) comes out as the boolean schema `true`, which MCP's own
+            // schema refuses for a property; `{}` means the same and is an object.
+            if *p == Value::Bool(true) {
+                *p = Value::Object(Default::default());
+            }
+            strip_noise(p, false);
+        }
     }
     for key in ["items", "additionalProperties", "not"] {
         if let Some(sub) = o.get_mut(key) {
@@ -284,5 +291,14 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn any_json_property_is_an_object_schema() {
+        let mut v =
+            json!({"type": "object", "properties": {"filter": true, "id": {"type": "string"}}});
+        strip_noise(&mut v, true);
+        assert_eq!(v["properties"]["filter"], json!({}));
+        assert_eq!(v["properties"]["id"], json!({"type": "string"}));
     }
 }

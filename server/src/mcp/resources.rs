@@ -42,7 +42,7 @@ pub async fn read(uri: &str, ctx: Option<ToolCtx>) -> Result<ReadResourceResult,
     let Some(raw_id) = uri.strip_prefix(PAGE_PREFIX) else {
         return Err(McpError::resource_not_found(
             format!("unknown resource '{uri}': use {PAGE_PREFIX}{{id}} or {GUIDE_URI}"),
-            None,
+            Some(serde_json::json!({ "uri": uri })),
         ));
     };
     let Some(ctx) = ctx else {
@@ -56,9 +56,10 @@ pub async fn read(uri: &str, ctx: Option<ToolCtx>) -> Result<ReadResourceResult,
         Ok(md) => Ok(ReadResourceResult::new(vec![
             ResourceContents::text(md, uri).with_mime_type("text/markdown"),
         ])),
-        Err(ToolError::Notion(e)) if e.status() == Some(404) => {
-            Err(McpError::resource_not_found(e.to_string(), None))
-        }
+        Err(ToolError::Notion(e)) if e.status() == Some(404) => Err(McpError::resource_not_found(
+            e.to_string(),
+            Some(serde_json::json!({ "uri": uri })),
+        )),
         Err(ToolError::InvalidArgument { message, .. }) => {
             Err(McpError::invalid_params(message, None))
         }

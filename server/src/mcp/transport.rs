@@ -3,20 +3,22 @@
 //! Stateless serving needs no `Mcp-Session-Id`, so clients that drop or never send it (claude.ai does)
 //! work, and any replica can answer any request. With `--sessions`, clients that initialize also get a
 //! session (and GET streams); a request whose session is unknown or missing is still answered
-//! statelessly instead of failing, since no state lives in the session anyway.
+//! statelessly instead of failing, since no state lives in the session anyway. Only a session the
+//! client itself ended here (DELETE) is answered 404, as the transport requires, so it starts anew.
 
 use super::server::{NotionMcp, Shared};
 use crate::oauth::grants::ReauthSignal;
 use crate::web::McpGuard;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::Method;
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +27,27 @@ const SESSION_HEADER: &str = "mcp-session-id";
 const SESSION_CHANNEL_CAPACITY: usize = 8;
 /// How long finished request streams stay available for a client that reconnects with Last-Event-ID.
 const SESSION_REPLAY_TTL: Duration = Duration::from_secs(10);
+/// How many client-ended session ids are remembered (to answer 404 for them); the oldest are forgotten.
+const TERMINATED_SESSIONS_KEPT: usize = 1024;
+
+/// Ids of sessions clients ended with DELETE, newest last, bounded.
+#[derive(Default)]
+struct TerminatedSessions(Mutex<VecDeque<String>>);
+
+impl TerminatedSessions {
+    fn insert(&self, id: String) {
+        let mut ids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.len() >= TERMINATED_SESSIONS_KEPT {
+            ids.pop_front();
+        }
+        ids.push_back(id);
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        let ids = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        ids.iter().any(|t| t == id)
+    }
+}
 
 /// The services behind `/mcp`.
 pub struct McpEndpoint {
@@ -35,6 +58,7 @@ pub struct McpEndpoint {
         StreamableHttpService<NotionMcp, LocalSessionManager>,
         Arc<LocalSessionManager>,
     )>,
+    terminated: TerminatedSessions,
 }
 
 impl McpEndpoint {
@@ -78,6 +102,7 @@ impl McpEndpoint {
             reauth_challenge: None,
             stateless,
             sessions,
+            terminated: TerminatedSessions::default(),
         }
     }
 }
@@ -123,9 +148,54 @@ async fn route(ep: &McpEndpoint, req: Request) -> Response {
                 .await
                 .unwrap_or(false),
         };
+        if let Some(id) = &sid
+            && !use_session
+            && ep.terminated.contains(id)
+        {
+            return session_ended(id);
+        }
         if use_session {
-            return svc.handle(req).await.map(Body::new);
+            let deleting = req.method() == Method::DELETE;
+            let resp = svc.handle(req).await.map(Body::new);
+            if deleting
+                && resp.status().is_success()
+                && let Some(id) = sid
+            {
+                ep.terminated.insert(id);
+            }
+            return resp;
         }
     }
     ep.stateless.handle(req).await.map(Body::new)
+}
+
+/// 404 for a request naming a session its client ended: it must initialize a new one.
+fn session_ended(id: &str) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {
+            "code": -32600,
+            "message": format!("session '{id}' was ended by DELETE; send initialize to start a new one"),
+        },
+    });
+    (http::StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminated_sessions_are_remembered_and_bounded() {
+        let t = TerminatedSessions::default();
+        t.insert("first".into());
+        assert!(t.contains("first"));
+        assert!(!t.contains("other"));
+        for i in 0..TERMINATED_SESSIONS_KEPT {
+            t.insert(format!("s{i}"));
+        }
+        assert!(!t.contains("first"));
+        assert!(t.contains(&format!("s{}", TERMINATED_SESSIONS_KEPT - 1)));
+    }
 }

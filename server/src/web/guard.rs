@@ -20,6 +20,10 @@ const HANDSHAKE_VERSIONS: &[&str] = &["2024-11-05", "2025-03-26", "2025-06-18", 
 const STATELESS_VERSION: &str = "2026-07-28";
 const META_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
 const PROTOCOL_HEADER: &str = "mcp-protocol-version";
+/// JSON-RPC: the method does not exist.
+const METHOD_NOT_FOUND: i64 = -32601;
+/// MCP (2026-07-28): an HTTP header disagrees with the JSON-RPC body.
+const HEADER_MISMATCH: i64 = -32020;
 
 /// Settings of the guard.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +101,9 @@ pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) 
     let method = obj.get("method").and_then(Value::as_str).unwrap_or("");
     let is_initialize = method == "initialize";
 
+    if let Some(refusal) = stateless_refusal(&parts.headers, obj, is_initialize) {
+        return refusal;
+    }
     ensure_media_types(&mut parts.headers);
     normalise_protocol_header(&mut parts.headers, obj, is_initialize);
     let tool = (method == "tools/call")
@@ -111,6 +118,47 @@ pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) 
 
     let req = Request::from_parts(parts, Body::from(bytes));
     next.run(req).await
+}
+
+/// The version the message's per-request `_meta` names, if any.
+fn meta_version(msg: &serde_json::Map<String, Value>) -> Option<&str> {
+    msg.get("params")
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(META_VERSION_KEY))
+        .and_then(Value::as_str)
+}
+
+/// Errors the stateless revision requires before any leniency applies: `initialize` does not exist
+/// under it (404, method not found), and a client that declares it in `MCP-Protocol-Version` must
+/// name the same version in the body (400, header mismatch). Clients of the handshake revisions never
+/// send per-request `_meta` versions, so the header quirks below are unaffected.
+fn stateless_refusal(
+    headers: &http::HeaderMap,
+    msg: &serde_json::Map<String, Value>,
+    is_initialize: bool,
+) -> Option<Response> {
+    let meta = meta_version(msg)?;
+    let id = msg.get("id").cloned().unwrap_or(Value::Null);
+    if is_initialize && meta == STATELESS_VERSION {
+        return Some(jsonrpc_error_for(
+            StatusCode::NOT_FOUND,
+            id,
+            METHOD_NOT_FOUND,
+            "Method not found: initialize does not exist in protocol 2026-07-28; call server/discover instead",
+        ));
+    }
+    let header = headers.get(PROTOCOL_HEADER).and_then(|v| v.to_str().ok())?;
+    if header == STATELESS_VERSION && meta != header {
+        return Some(jsonrpc_error_for(
+            StatusCode::BAD_REQUEST,
+            id,
+            HEADER_MISMATCH,
+            &format!(
+                "Header mismatch: MCP-Protocol-Version is {header} but the request's _meta names {meta}; send the same version in both"
+            ),
+        ));
+    }
+    None
 }
 
 /// Clients must accept JSON and SSE and send JSON; fill in what lenient clients leave out.
@@ -159,12 +207,7 @@ fn normalise_protocol_header(
         }
         return;
     }
-    let meta_version = msg
-        .get("params")
-        .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get(META_VERSION_KEY))
-        .and_then(Value::as_str);
-    let wanted = match (meta_version, header_value.as_deref()) {
+    let wanted = match (meta_version(msg), header_value.as_deref()) {
         // Per-request metadata is authoritative.
         (Some(meta), h) if Some(meta) != h => Some(meta.to_string()),
         (Some(_), _) => return,
@@ -219,7 +262,11 @@ fn too_large(limit: usize) -> Response {
 }
 
 fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
-    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    jsonrpc_error_for(status, Value::Null, code, message)
+}
+
+fn jsonrpc_error_for(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
     (status, axum::Json(body)).into_response()
 }
 
@@ -277,6 +324,30 @@ mod tests {
         let mut h = headers_with(Some("2026-07-28"));
         normalise_protocol_header(&mut h, &msg(json!({"method":"initialize"})), true);
         assert_eq!(version(&h), None);
+    }
+
+    #[test]
+    fn stateless_initialize_is_not_found() {
+        let m = msg(json!({"jsonrpc":"2.0","id":7,"method":"initialize",
+            "params":{"_meta":{META_VERSION_KEY:"2026-07-28"}}}));
+        let r = stateless_refusal(&headers_with(Some("2026-07-28")), &m, true).expect("refused");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // A handshake-era initialize is left alone.
+        let m = msg(json!({"method":"initialize","params":{"protocolVersion":"2025-11-25"}}));
+        assert!(stateless_refusal(&headers_with(Some("2026-07-28")), &m, true).is_none());
+    }
+
+    #[test]
+    fn stateless_header_must_match_meta() {
+        let m = msg(
+            json!({"method":"server/discover","params":{"_meta":{META_VERSION_KEY:"v999.0.0"}}}),
+        );
+        let r = stateless_refusal(&headers_with(Some("2026-07-28")), &m, false).expect("refused");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        // An older header with a newer _meta stays lenient (the _meta wins, see above).
+        let m =
+            msg(json!({"method":"tools/list","params":{"_meta":{META_VERSION_KEY:"2026-07-28"}}}));
+        assert!(stateless_refusal(&headers_with(Some("2025-11-25")), &m, false).is_none());
     }
 
     #[test]
