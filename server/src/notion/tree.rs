@@ -319,7 +319,8 @@ impl Ctx<'_> {
             else {
                 continue;
             };
-            let (children, fetched_all, tab_complete) = self.children(tab, depth + 1, false).await?;
+            let (children, fetched_all, tab_complete) =
+                self.children(tab, depth + 1, false).await?;
             complete &= fetched_all && tab_complete;
             let heading: Block = serde_json::from_value(serde_json::json!({
                 "id": tab, "type": "heading_3", "has_children": false,
