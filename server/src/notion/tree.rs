@@ -64,16 +64,7 @@ pub async fn fetch_block_tree(
     limits: TreeLimits,
     start_cursor: Option<String>,
 ) -> Result<BlockTree, NotionError> {
-    let concurrency = limits.concurrency.max(1);
-    let ctx = Ctx {
-        c,
-        auth,
-        budget: AtomicUsize::new(limits.max_blocks.max(1)),
-        requests: Semaphore::new(concurrency),
-        max_depth: limits.max_depth.max(1),
-        concurrency,
-        pages: std::sync::Mutex::new(HashMap::new()),
-    };
+    let ctx = Ctx::new(c, auth, limits);
     let mut tree = BlockTree::default();
     let mut cursor = start_cursor;
     loop {
@@ -102,8 +93,8 @@ pub async fn fetch_block_tree(
         let mut cut = false;
         {
             // In document order; dropping the stream at a cut cancels the subtrees still in flight.
-            let mut nodes =
-                stream::iter(results.into_iter().map(|b| ctx.top_node(b))).buffered(concurrency);
+            let mut nodes = stream::iter(results.into_iter().map(|b| ctx.top_node(b)))
+                .buffered(ctx.concurrency);
             while let Some(next) = nodes.next().await {
                 let Some((node, complete)) = next? else {
                     cut = true; // no budget left even for the block itself
@@ -153,16 +144,7 @@ pub async fn fetch_block_node(
     block: Block,
     limits: TreeLimits,
 ) -> Result<BlockNode, NotionError> {
-    let concurrency = limits.concurrency.max(1);
-    let ctx = Ctx {
-        c,
-        auth,
-        budget: AtomicUsize::new(limits.max_blocks.max(1)),
-        requests: Semaphore::new(concurrency),
-        max_depth: limits.max_depth.max(1),
-        concurrency,
-        pages: std::sync::Mutex::new(HashMap::new()),
-    };
+    let ctx = Ctx::new(c, auth, limits);
     ctx.claim(1);
     ctx.node(block, 1).await.map(|(node, _)| node)
 }
@@ -190,7 +172,20 @@ type PageKey = (String, Option<String>, u32);
 /// A node and whether its subtree is complete (nothing left out for lack of budget).
 type Fetched = (BlockNode, bool);
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(c: &'a NotionClient, auth: &'a NotionAuth, limits: TreeLimits) -> Self {
+        let concurrency = limits.concurrency.max(1);
+        Ctx {
+            c,
+            auth,
+            budget: AtomicUsize::new(limits.max_blocks.max(1)),
+            requests: Semaphore::new(concurrency),
+            max_depth: limits.max_depth.max(1),
+            concurrency,
+            pages: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Take up to `want` blocks from the budget; returns how many were granted.
     fn claim(&self, want: usize) -> usize {
         let mut granted = 0;
