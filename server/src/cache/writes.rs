@@ -20,12 +20,7 @@ pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<I
         Err(NotionError::UpstreamUnavailable { .. }) => return Vec::new(),
         Err(_) => return vec![Invalidation::Everything],
     };
-    let path_id = req
-        .path
-        .trim_start_matches("/v1/")
-        .split('/')
-        .nth(1)
-        .and_then(parse_id);
+    let path_id = path_id(req);
     if answer.get("object").and_then(Value::as_str) == Some("async_task") {
         return pending_plan(req);
     }
@@ -138,16 +133,20 @@ pub fn plan(req: &NotionRequest, outcome: Result<&Value, &NotionError>) -> Vec<I
     plan
 }
 
+/// The object id in a request's path (`/v1/pages/{id}/…` → the page id).
+fn path_id(req: &NotionRequest) -> Option<uuid::Uuid> {
+    req.path
+        .trim_start_matches("/v1/")
+        .split('/')
+        .nth(1)
+        .and_then(parse_id)
+}
+
 /// What a write accepted as an async task may change before it is known to have finished: its
 /// page (and everything below it) for a Markdown write, the parent's lists for a page create (the
 /// new page's id is not known yet). Applied at the 202 and again when a task is handed back pending.
 pub fn pending_plan(req: &NotionRequest) -> Vec<Invalidation> {
-    let path_id = req
-        .path
-        .trim_start_matches("/v1/")
-        .split('/')
-        .nth(1)
-        .and_then(parse_id);
+    let path_id = path_id(req);
     let mut plan = match (req.endpoint, path_id) {
         ("PATCH /v1/pages/{id}/markdown", Some(id)) => vec![
             Invalidation::Tag(Tag::object(id)),

@@ -157,7 +157,7 @@ impl ParentArg {
             Value::Object(o) => Self::from_object(&o),
             other => Err(format!(
                 "expected a string, got {}; {}",
-                kind_of(&other),
+                crate::notion::endpoints::json_kind(&other),
                 PARENT_HELP
             )),
         }
@@ -205,17 +205,6 @@ impl ParentArg {
 }
 
 const PARENT_HELP: &str = "send the parent's id or URL as a string (or \"workspace\")";
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 impl std::ops::Deref for ParentArg {
     type Target = str;

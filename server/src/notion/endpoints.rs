@@ -100,7 +100,8 @@ fn paginate_body(
     Ok(Value::Object(map))
 }
 
-fn json_kind(v: &Value) -> &'static str {
+/// How an unexpected JSON value is named in an error ("a string", "an array", …).
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

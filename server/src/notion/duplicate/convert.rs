@@ -8,19 +8,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-/// Property kinds Notion computes; a copy cannot set them.
-pub const READ_ONLY_PROPERTIES: &[&str] = &[
-    "formula",
-    "rollup",
-    "created_time",
-    "created_by",
-    "last_edited_time",
-    "last_edited_by",
-    "unique_id",
-    "verification",
-    "button",
-    "unsupported",
-];
+/// Property kinds a copy cannot set: those Notion computes, and those the API cannot write.
+pub fn read_only_property(kind: &str) -> bool {
+    notion_model::property_kinds::COMPUTED.contains(&kind)
+        || matches!(kind, "unsupported" | "place")
+}
 
 /// Block kinds whose payload is a file object.
 pub const FILE_BLOCKS: &[&str] = &["image", "video", "audio", "pdf", "file"];
@@ -206,7 +198,7 @@ impl Converter {
         value: &Value,
         relation_ids: Option<&[String]>,
     ) -> Option<Value> {
-        if READ_ONLY_PROPERTIES.contains(&kind) {
+        if read_only_property(kind) {
             return None;
         }
         let v = match kind {

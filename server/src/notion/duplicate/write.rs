@@ -123,7 +123,7 @@ impl<'a> Writer<'a> {
                                 .unwrap_or(name)
                                 .to_string()
                         }
-                        _ if super::convert::READ_ONLY_PROPERTIES.contains(&pv.kind.as_str()) => {
+                        _ if super::convert::read_only_property(&pv.kind) => {
                             continue;
                         }
                         _ => {
