@@ -106,6 +106,12 @@ async fn repeated_reads_cost_nothing_and_a_second_identity_one_proof() {
         Vec::<String>::new(),
         "a repeated read went to Notion"
     );
+    // It was the page as rendered before, not decoded and rendered again.
+    assert!(
+        h.metrics().await.contains(
+            "notion_mcp_cache_lookups_total{endpoint=\"rendered page\",result=\"hit\"} 1"
+        )
+    );
 
     // Carol can see the page: one small request (the page itself, which proves her access to its
     // whole block tree), then the same answer.

@@ -14,6 +14,7 @@
 
 pub mod bus;
 pub mod classify;
+pub mod derived;
 pub mod flight;
 pub mod metrics;
 pub mod tags;
@@ -46,7 +47,8 @@ impl CacheConfig {
         max_age: Duration::ZERO,
     };
 
-    fn keeps_anything(&self) -> bool {
+    /// Whether answers are kept at all (else reads in flight are only shared).
+    pub fn keeps_anything(&self) -> bool {
         self.max_bytes > 0 && !self.max_age.is_zero()
     }
 }
@@ -121,6 +123,9 @@ struct Kept {
     /// The page a nested block belongs to: access to a page is access to its blocks, so one proof
     /// per page covers its whole tree.
     owners: moka::sync::Cache<Uuid, Uuid>,
+    /// Answers built from several entries ([`derived`]), with the entries they hold, in a quarter of
+    /// the byte budget.
+    derived: moka::sync::Cache<Arc<str>, Arc<derived::Derived>>,
 }
 
 /// The cache. One per server; cheap to share behind an `Arc`.
@@ -150,7 +155,7 @@ impl ReadCache {
             let evictions = metrics.clone();
             Kept {
                 entries: moka::sync::Cache::builder()
-                    .max_capacity(config.max_bytes)
+                    .max_capacity(config.max_bytes - config.max_bytes / 4)
                     .weigher(|_k: &Arc<str>, e: &Arc<Entry>| e.weight)
                     .time_to_live(config.max_age)
                     .eviction_listener(move |_k, _v, cause| {
@@ -168,6 +173,11 @@ impl ReadCache {
                     .build(),
                 owners: moka::sync::Cache::builder()
                     .max_capacity(MAX_PROOFS)
+                    .time_to_live(config.max_age)
+                    .build(),
+                derived: moka::sync::Cache::builder()
+                    .max_capacity(config.max_bytes / 4)
+                    .weigher(|_k: &Arc<str>, d: &Arc<derived::Derived>| d.weight)
                     .time_to_live(config.max_age)
                     .build(),
             }
@@ -305,6 +315,15 @@ impl ReadCache {
         if index.stale(since, &entry.tags, false) {
             return;
         }
+        // The same answer again (another identity's proof read): keep the entry that answers
+        // built on it ([`derived`]) still point at.
+        if kept
+            .entries
+            .get(&key)
+            .is_some_and(|old| old.value == entry.value && old.tags == entry.tags)
+        {
+            return;
+        }
         for tag in entry.tags.iter() {
             if index.by_tag.entry(*tag).or_default().insert(key.clone()) {
                 index.registrations += 1;
@@ -415,6 +434,7 @@ fn invalidate(kept: &Kept, index: &mut Index, inv: &Invalidation) {
         Invalidation::Proofs => kept.proofs.invalidate_all(),
         Invalidation::Everything => {
             kept.entries.invalidate_all();
+            kept.derived.invalidate_all();
             kept.proofs.invalidate_all();
             index.by_tag.clear();
             index.registrations = 0;

@@ -197,3 +197,66 @@ fn off_keeps_nothing_and_size_is_bounded() {
     }
     assert!(small.entry_count() < 200);
 }
+
+/// Keep a derived answer built from the entry under `key`, as the fetch tool does.
+fn derive(c: &ReadCache, key: &str, object: Uuid) {
+    let (_, deps) = futures::executor::block_on(derived::record(async {
+        derived::used(&Arc::from(key), c.entry(key), Some(object));
+    }));
+    c.store_derived("rendered", "page text".to_string(), 9, deps);
+}
+
+#[test]
+fn a_derived_answer_lives_only_while_what_it_was_built_from_is_unchanged() {
+    let c = cache();
+    let since = c.begin();
+    c.store(
+        Arc::from("k"),
+        children(PAGE, &[(CHILD, false)]),
+        &[Tag::children(id(PAGE))],
+        since,
+    );
+    c.prove("alice", id(PAGE), since);
+    derive(&c, "k", id(PAGE));
+    assert_eq!(
+        c.derived::<String>("rendered", "alice").as_deref(),
+        Some("page text")
+    );
+    // An identity that has not proven access to the page gets nothing.
+    assert!(c.derived::<String>("rendered", "bob").is_none());
+    // The same answer stored again (a proof read) keeps the entry, and the derived answer.
+    c.store(
+        Arc::from("k"),
+        children(PAGE, &[(CHILD, false)]),
+        &[Tag::children(id(PAGE))],
+        c.begin(),
+    );
+    assert!(c.derived::<String>("rendered", "alice").is_some());
+    // A changed answer replaces the entry: the derived one is gone.
+    c.store(
+        Arc::from("k"),
+        children(PAGE, &[(CHILD, false), (DEEP, false)]),
+        &[Tag::children(id(PAGE))],
+        c.begin(),
+    );
+    assert!(c.derived::<String>("rendered", "alice").is_none());
+    // Built again, then an invalidation of a block it shows drops it.
+    derive(&c, "k", id(PAGE));
+    assert!(c.derived::<String>("rendered", "alice").is_some());
+    c.apply(&[Invalidation::Tag(Tag::object(id(DEEP)))], Source::Webhook);
+    assert!(c.derived::<String>("rendered", "alice").is_none());
+}
+
+#[test]
+fn a_derived_answer_built_on_a_read_that_was_not_kept_is_not_kept() {
+    let c = cache();
+    let (_, deps) = futures::executor::block_on(derived::record(async {
+        derived::used(&Arc::from("k"), None, Some(id(PAGE)));
+    }));
+    c.store_derived("rendered", "page text".to_string(), 9, deps);
+    c.prove("alice", id(PAGE), c.begin());
+    assert!(c.derived::<String>("rendered", "alice").is_none());
+    // Reads outside a recording are not noted anywhere (and do not panic).
+    derived::used(&Arc::from("k"), None, None);
+    derived::uncached();
+}

@@ -25,6 +25,11 @@ impl ToolOutput {
         }
     }
 
+    /// Bytes of text held (data and notes).
+    pub fn bytes(&self) -> usize {
+        self.data.len() + self.notes.len()
+    }
+
     /// Adds a note of the server's own after the data (an empty note adds nothing).
     pub fn with_note(mut self, note: impl AsRef<str>) -> ToolOutput {
         let note = note.as_ref().trim();

@@ -46,7 +46,10 @@ impl NotionClient {
                 cache.prove_listed(auth.identity(), &answer, since);
                 Ok(Arc::new(answer))
             }
-            Class::Pass => self.send_to_notion(auth, req).await.map(Arc::new),
+            Class::Pass => {
+                cache::derived::uncached();
+                self.send_to_notion(auth, req).await.map(Arc::new)
+            }
             Class::Write => {
                 let endpoint = req.endpoint;
                 let plan_req = req.clone();
@@ -82,11 +85,11 @@ impl NotionClient {
         let object = access.object();
         // A cached answer this identity may not see yet: reading it again is its proof.
         let mut proving = false;
-        if let Some(answer) = cache.get(&read.key) {
+        if let Some(entry) = cache.entry(&read.key) {
             match object {
-                None => return Ok(hit(cache, endpoint, "hit", &answer)),
+                None => return Ok(hit(cache, endpoint, "hit", &read, entry, object)),
                 Some(id) if cache.proven(identity, id) => {
-                    return Ok(hit(cache, endpoint, "hit", &answer));
+                    return Ok(hit(cache, endpoint, "hit", &read, entry, object));
                 }
                 // Reading it again costs what proving access costs: fall through to Notion.
                 Some(_) if read.proves_itself => proving = true,
@@ -94,8 +97,8 @@ impl NotionClient {
                     if let Some(proof) = access.proof_request() {
                         self.prove_access(cache, auth, proof).await?;
                         // The proof may have found the object changed: serve only a still-current answer.
-                        if let Some(answer) = cache.get(&read.key) {
-                            return Ok(hit(cache, endpoint, "proof", &answer));
+                        if let Some(entry) = cache.entry(&read.key) {
+                            return Ok(hit(cache, endpoint, "proof", &read, entry, object));
                         }
                     }
                 }
@@ -111,6 +114,7 @@ impl NotionClient {
                 Arc::from(format!("{identity}\n{}", read.key))
             };
             let retry = proven.then(|| (req.clone(), read.clone()));
+            let key = read.key.clone();
             let (client, auth2, cache2) = (self.clone(), auth.clone(), cache.clone());
             let (mut answer, joined) = cache
                 .flights
@@ -133,9 +137,15 @@ impl NotionClient {
                 (false, false) => "miss",
             };
             looked_up(cache, endpoint, result);
+            if let Ok(value) = &answer {
+                // Note the entry this answer was kept as (none if it was not kept).
+                let kept = cache.entry(&key).filter(|e| Arc::ptr_eq(&e.value, value));
+                cache::derived::used(&key, kept, object);
+            }
             answer
         } else {
             looked_up(cache, endpoint, "bypass");
+            cache::derived::uncached();
             self.send_to_notion(auth, req).await.map(Arc::new)
         }
     }
@@ -184,9 +194,18 @@ fn settle(
     }
 }
 
-fn hit(cache: &ReadCache, endpoint: &'static str, result: &str, answer: &Arc<Value>) -> Arc<Value> {
+fn hit(
+    cache: &ReadCache,
+    endpoint: &'static str,
+    result: &str,
+    read: &Read,
+    entry: Arc<cache::Entry>,
+    object: Option<uuid::Uuid>,
+) -> Arc<Value> {
     looked_up(cache, endpoint, result);
-    answer.clone()
+    let value = entry.value.clone();
+    cache::derived::used(&read.key, Some(entry), object);
+    value
 }
 
 /// Count a cache lookup and say how it went (`hit`, `proof`, `miss`, `coalesced`, `bypass`).

@@ -4,6 +4,7 @@
 //! read up to a block bound and end with a continuation marker carrying a cursor.
 
 use super::{Format, json_out};
+use crate::cache::derived;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::output::ToolOutput;
@@ -100,8 +101,39 @@ fn wrong_kind(e: &NotionError) -> bool {
         && matches!(e.code(), "object_not_found" | "validation_error")
 }
 
-/// Page properties, then its content.
+/// Page properties, then its content. A page rendered before is served again while every read it
+/// was built from is unchanged in the cache and the caller has proven access (see [`derived`]).
 pub(crate) async fn fetch_page(
+    ctx: &ToolCtx,
+    id: &str,
+    cursor: Option<String>,
+    opts: &RenderOptions,
+    json: bool,
+) -> Result<ToolOutput, ToolError> {
+    let cache = ctx.notion.cache();
+    if json || !cache.config().keeps_anything() {
+        return render_page(ctx, id, cursor, opts, json).await;
+    }
+    let limits = tree_limits(ctx);
+    let key = format!(
+        "fetch {:?} {id} {cursor:?} {} {} {} {}",
+        ctx.auth.version,
+        opts.include_block_ids,
+        opts.max_chars,
+        limits.max_blocks,
+        limits.max_depth,
+    );
+    if let Some(out) = cache.derived::<ToolOutput>(&key, ctx.auth.identity()) {
+        return Ok(out);
+    }
+    let (result, deps) = derived::record(render_page(ctx, id, cursor, opts, false)).await;
+    if let Ok(out) = &result {
+        cache.store_derived(&key, out.clone(), out.bytes(), deps);
+    }
+    result
+}
+
+async fn render_page(
     ctx: &ToolCtx,
     id: &str,
     cursor: Option<String>,
