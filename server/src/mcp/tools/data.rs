@@ -11,7 +11,7 @@ use notion_markdown as markdown;
 use notion_model::types::{Database, Page};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -47,6 +47,7 @@ pub struct QueryArgs {
     /// Data source or database id/URL.
     id: String,
     /// Notion filter object.
+    #[schemars(with = "Option<Map<String, Value>>")]
     filter: Option<Value>,
     /// Sort order, first key first.
     sorts: Option<Vec<SortKey>>,

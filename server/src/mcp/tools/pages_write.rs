@@ -82,6 +82,7 @@ pub struct CreateArgs {
     properties: Option<Map<String, Value>>,
     /// Markdown.
     content: Option<String>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     blocks: Option<Vec<Value>>,
     /// "default" or a template id.
     template: Option<String>,

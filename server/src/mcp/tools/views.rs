@@ -32,7 +32,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Manage views",
             "create (data_source, name, type) as a tab of `database`, a linked database on `page` or a \
              widget of `dashboard`; update `view` (name, filter, sorts, quick_filters, configuration; \
-             \"none\" clears); delete `view` (not a database's last).",
+             {} or [] clears); delete `view` (not a database's last).",
             Effect::Write {
                 destructive: true,
                 idempotent: false,
@@ -228,9 +228,14 @@ pub struct ManageArgs {
     name: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    // Typed for clients as objects/arrays; `{}`, `[]` or "none" clears a setting.
+    #[schemars(with = "Option<Map<String, Value>>")]
     filter: Option<Value>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     sorts: Option<Value>,
+    #[schemars(with = "Option<Map<String, Value>>")]
     quick_filters: Option<Value>,
+    #[schemars(with = "Option<Map<String, Value>>")]
     configuration: Option<Value>,
 }
 
@@ -262,6 +267,16 @@ fn view_type_arg(kind: Option<&str>) -> Result<String, ToolError> {
     }
 }
 
+/// Whether a view setting means "clear it": `{}`, `[]` or `"none"`.
+fn clears(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.trim().eq_ignore_ascii_case("none"),
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
 /// Checks the shape of filter/sorts/quick_filters/configuration and copies them into `body`.
 fn copy_settings(
     a: &ManageArgs,
@@ -276,9 +291,7 @@ fn copy_settings(
     ];
     for (name, value, shape) in fields {
         let Some(v) = value else { continue };
-        if v.as_str()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("none"))
-        {
+        if clears(v) {
             body.insert(name.into(), Value::Null);
             continue;
         }
@@ -286,12 +299,14 @@ fn copy_settings(
         if !ok {
             return Err(ToolError::invalid(
                 name,
-                format!("must be a JSON {shape}, or \"none\" to clear it"),
+                format!("must be a JSON {shape}, or {{}}, [] or \"none\" to clear it"),
             ));
         }
         body.insert(name.into(), v.clone());
     }
-    if let (Some(kind), Some(Value::Object(c))) = (kind, &a.configuration) {
+    if let (Some(kind), Some(Value::Object(c))) = (kind, &a.configuration)
+        && !c.is_empty()
+    {
         match c.get("type").and_then(Value::as_str) {
             Some(t) if t == kind => {}
             Some(t) => {
