@@ -57,7 +57,7 @@ pub struct JoinArgs {
     then_via: Option<String>,
     /// Second-hop columns; default title.
     then_columns: Option<Vec<String>>,
-    /// pairs (default) or aggregate (a row per left row).
+    /// aggregate: a row per left row.
     mode: Option<Mode>,
     /// Max output rows (default 500, max 5000).
     max_rows: Option<u32>,

@@ -2,6 +2,7 @@
 //! see `view_query.rs`) and `manage_view` (create a tab, a linked database on a page or a dashboard
 //! widget; update; delete, never a database's last view).
 
+use super::relation_titles::RelationsAs;
 use super::{Format, id_arg, json_out, more, view_query};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -67,6 +68,7 @@ pub struct GetArgs {
     /// Max rows (default 50, max 500).
     limit: Option<u32>,
     cursor: Option<String>,
+    relations: Option<RelationsAs>,
     format: Option<Format>,
 }
 
@@ -81,6 +83,7 @@ async fn get_views(ctx: ToolCtx, a: GetArgs) -> Result<String, ToolError> {
             columns: a.columns,
             limit: a.limit,
             cursor: a.cursor,
+            relations: a.relations,
             format: a.format,
         };
         return view_query::view_rows(ctx, request).await;
