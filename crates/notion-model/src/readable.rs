@@ -117,7 +117,10 @@ pub fn property_values(
 }
 
 /// Find a schema entry by name, then by property id.
-pub fn find_property<'a>(schema: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+pub fn find_property<'a>(
+    schema: &'a Map<String, Value>,
+    key: &str,
+) -> Option<(&'a String, &'a Value)> {
     schema.get_key_value(key).or_else(|| {
         schema
             .iter()

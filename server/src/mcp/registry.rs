@@ -311,7 +311,9 @@ mod tests {
     /// `type`, arrays without `items`, keywords outside [`PORTABLE_KEYWORDS`].
     fn portability_problems(path: &str, schema: &Value, out: &mut Vec<String>) {
         let Value::Object(o) = schema else {
-            out.push(format!("{path}: bare `{schema}` where a schema object belongs"));
+            out.push(format!(
+                "{path}: bare `{schema}` where a schema object belongs"
+            ));
             return;
         };
         match o.get("type") {

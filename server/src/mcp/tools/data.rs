@@ -150,7 +150,9 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<ToolOutput, Too
         _ => None,
     };
     if a.format == Some(Format::Json) {
-        let out = json_out(&json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor}));
+        let out = json_out(
+            &json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor}),
+        );
         return Ok(ToolOutput::data(out).with_note(titles_note.unwrap_or_default()));
     }
     let mut out = note;

@@ -179,7 +179,11 @@ async fn find_user(
         .await?;
         lookups.users = Some(got);
     }
-    let users = lookups.users.as_ref().map(|u| u.items.as_slice()).unwrap_or(&[]);
+    let users = lookups
+        .users
+        .as_ref()
+        .map(|u| u.items.as_slice())
+        .unwrap_or(&[]);
     let by_email = name.contains('@');
     let matches: Vec<&User> = users
         .iter()

@@ -31,9 +31,8 @@ pub(crate) async fn add_titles(
     rows: &mut [Page],
     columns: Option<&[String]>,
 ) -> Result<Option<String>, ToolError> {
-    let shown = |name: &str, id: &str| {
-        columns.is_none_or(|c| c.iter().any(|c| c == name || c == id))
-    };
+    let shown =
+        |name: &str, id: &str| columns.is_none_or(|c| c.iter().any(|c| c == name || c == id));
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     for row in rows.iter() {
