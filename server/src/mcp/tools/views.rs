@@ -270,12 +270,12 @@ fn view_type_arg(kind: Option<&str>) -> Result<String, ToolError> {
     }
 }
 
-/// Whether a view setting means "clear it": `{}`, `[]` or `"none"`.
-fn clears(v: &Value) -> bool {
+/// Whether a view setting means "clear it": `"none"`, or on update also `{}` or `[]`.
+fn clears(v: &Value, updating: bool) -> bool {
     match v {
         Value::String(s) => s.trim().eq_ignore_ascii_case("none"),
-        Value::Object(o) => o.is_empty(),
-        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => updating && o.is_empty(),
+        Value::Array(a) => updating && a.is_empty(),
         _ => false,
     }
 }
@@ -294,7 +294,7 @@ fn copy_settings(
     ];
     for (name, value, shape) in fields {
         let Some(v) = value else { continue };
-        if clears(v) {
+        if clears(v, matches!(a.action, Action::Update)) {
             body.insert(name.into(), Value::Null);
             continue;
         }
@@ -308,7 +308,7 @@ fn copy_settings(
         body.insert(name.into(), v.clone());
     }
     if let (Some(kind), Some(Value::Object(c))) = (kind, &a.configuration)
-        && !c.is_empty()
+        && !(c.is_empty() && matches!(a.action, Action::Update))
     {
         match c.get("type").and_then(Value::as_str) {
             Some(t) if t == kind => {}
@@ -425,7 +425,7 @@ async fn update(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
     }
     // The configuration must carry the view's type; fetch it when the caller left it out.
     let kind = match &a.configuration {
-        Some(Value::Object(c)) if !c.contains_key("type") => {
+        Some(Value::Object(c)) if !c.is_empty() && !c.contains_key("type") => {
             let view = api::retrieve_view(&ctx.notion, &ctx.auth, &id).await?;
             Some(str_of(&view, "type").to_string())
         }
