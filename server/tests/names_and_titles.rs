@@ -164,7 +164,7 @@ async fn people_by_name_and_email_and_relations_by_title_are_written_as_ids() {
         json!({"id": page, "properties": {"Owner": "bob@example.com", "Project": "Orion"}}),
     )
     .await;
-    assert_eq!(ids_of(&h, &page, "Owner").await, [bob.clone()]);
+    assert_eq!(ids_of(&h, &page, "Owner").await, [bob]);
     assert_eq!(ids_of(&h, &page, "Project").await, [id("orion-upper")]);
     h.shutdown().await;
 }
