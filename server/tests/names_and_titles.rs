@@ -164,8 +164,18 @@ async fn people_by_name_and_email_and_relations_by_title_are_written_as_ids() {
         json!({"id": page, "properties": {"Owner": "bob@example.com", "Project": "Orion"}}),
     )
     .await;
-    assert_eq!(ids_of(&h, &page, "Owner").await, [bob]);
+    assert_eq!(ids_of(&h, &page, "Owner").await, std::slice::from_ref(&bob));
     assert_eq!(ids_of(&h, &page, "Project").await, [id("orion-upper")]);
+    // Objects naming an email, a name or a title instead of an id.
+    h.text(
+        T,
+        "update_page",
+        json!({"id": page, "properties": {"Owner": [{"email": "ann@example.com"}, {"name": "Bob Stone"}],
+            "Project": {"title": "Mercury"}}}),
+    )
+    .await;
+    assert_eq!(ids_of(&h, &page, "Owner").await, [ann, bob]);
+    assert_eq!(ids_of(&h, &page, "Project").await, [id("mercury")]);
     h.shutdown().await;
 }
 

@@ -94,25 +94,42 @@ async fn resolve_value(
             Ok(Some(out))
         }
         Value::Array(items) => {
-            let names = items
-                .iter()
-                .any(|i| i.as_str().is_some_and(|s| ids::parse_id(s).is_err()));
-            if !names {
+            if !items.iter().any(|i| name_of(i).is_some()) {
                 return Ok(None);
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(match item.as_str() {
-                    Some(s) if ids::parse_id(s).is_err() => {
-                        json!(one(ctx, lookups, target, &format!("{field}[{i}]"), s.trim()).await?)
+                out.push(match name_of(item) {
+                    Some(name) => {
+                        json!(one(ctx, lookups, target, &format!("{field}[{i}]"), name).await?)
                     }
-                    _ => item.clone(),
+                    None => item.clone(),
                 });
             }
             Ok(Some(out))
         }
+        Value::Object(_) => match name_of(raw) {
+            Some(name) => Ok(Some(vec![json!(
+                one(ctx, lookups, target, field, name).await?
+            )])),
+            None => Ok(None),
+        },
         _ => Ok(None),
     }
+}
+
+/// The name an entry gives instead of an id: a string that is not an id, or an object without an
+/// `id` naming its `email`, `name` or `title` (as `{"email": "…"}`).
+fn name_of(item: &Value) -> Option<&str> {
+    let name = match item {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) if !o.contains_key("id") => ["email", "name", "title"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str))?,
+        _ => return None,
+    };
+    let name = name.trim();
+    (!name.is_empty() && ids::parse_id(name).is_err()).then_some(name)
 }
 
 /// The id `name` stands for: an id as it is, else the unique match, else an error.
