@@ -113,6 +113,29 @@ async fn views_are_listed_created_updated_and_deleted() {
         )
         .await;
     assert!(!cleared.contains("filter: "), "{cleared}");
+    // `{}` and `[]` clear too (the schema types these settings as an object and an array).
+    h.text(
+        T,
+        "manage_view",
+        json!({"action": "update", "view": board, "filter": {"property": "Done", "checkbox": {"equals": true}}}),
+    )
+    .await;
+    h.fake().reset_log();
+    let cleared = h
+        .text(
+            T,
+            "manage_view",
+            json!({"action": "update", "view": board, "filter": {}, "sorts": []}),
+        )
+        .await;
+    assert!(!cleared.contains("filter: "), "{cleared}");
+    let sent = h.fake().requests();
+    let patch = sent
+        .iter()
+        .find(|r| r.method == http::Method::PATCH)
+        .and_then(|r| r.body.clone())
+        .unwrap();
+    assert_eq!(patch, json!({"filter": null, "sorts": null}), "{sent:?}");
 
     let json_out = h
         .text(T, "get_views", json!({"view": board, "format": "json"}))

@@ -287,6 +287,19 @@ else
   failstep inspector-tools-list "$msg"
 fi
 
+# --strict lints every tool's input schema for portability (boolean schemas, untyped schemas, type
+# unions, remote refs) and exits 6 on an error; any finding at all, warnings included, fails the step.
+run_step inspector-schemas-strict "$NODE" "$INSPECTOR" --cli "$URL_STATELESS" --transport http --method tools/list --strict
+if [ "$STEP_RC" -ne 0 ]; then
+  grep -E '^(Error|Warning|  Path)' "$OUT/inspector-schemas-strict.out" | head -n 20 | sed -e 's/^/    /'
+  failstep inspector-schemas-strict "mcp-inspector --strict exited $STEP_RC: $(grep -m1 -E 'errors?, [0-9]+ warnings?' "$OUT/inspector-schemas-strict.out" || tail -n1 "$OUT/inspector-schemas-strict.out")"
+elif grep -qE '^(Error|Warning): tool|Schema portability' "$OUT/inspector-schemas-strict.out"; then
+  grep -E '^(Warning|  Path)' "$OUT/inspector-schemas-strict.out" | head -n 20 | sed -e 's/^/    /'
+  failstep inspector-schemas-strict "schema portability warnings: $(grep -m1 -E 'warnings? across' "$OUT/inspector-schemas-strict.out")"
+else
+  pass inspector-schemas-strict "no schema findings, ${STEP_SECS}s"
+fi
+
 run_step inspector-tools-call-search "$NODE" "$INSPECTOR" --cli "$URL_STATELESS" --transport http --method tools/call \
   --tool-name search --tool-arg "query=$SEARCH_QUERY" --format json
 show "$OUT/inspector-tools-call-search.out" | cut -c1-400 | head -n 8

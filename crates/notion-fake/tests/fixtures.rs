@@ -170,3 +170,27 @@ async fn builder_generators() {
     assert_eq!(s, 200);
     assert_eq!(title_of(&p), "P 2");
 }
+
+#[tokio::test]
+async fn users_of_the_same_name_are_distinct_people() {
+    let fixture = Fixture::builder()
+        .workspace("W", "ntn_w")
+        .user("Sam Park", "sam@a.example")
+        .user("Sam Park", "sam@b.example")
+        .build();
+    let api = Api::start(fixture, "ntn_w").await;
+    let users = api.get_all("/v1/users").await;
+    let sams: Vec<(&str, &str)> = users
+        .iter()
+        .filter(|u| u["name"] == "Sam Park")
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap(),
+                u["person"]["email"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sams.len(), 2, "{users:?}");
+    assert_ne!(sams[0].0, sams[1].0);
+    assert_eq!([sams[0].1, sams[1].1], ["sam@a.example", "sam@b.example"]);
+}

@@ -9,8 +9,9 @@ use notion_model::types::{PropertyValue, RichText};
 ///
 /// Rich text is inline Markdown; names (select, status, people, files) are verbatim so they can be
 /// reused in filters and updates; checkboxes are `yes`/`no`; numbers keep integers integral;
-/// dates are `start → end (time zone)`; relations list page ids. When Notion cut the value at 25
-/// references (`has_more`), the text ends with `…+more: get_page_property property_id=<id>`.
+/// dates are `start → end (time zone)`; relations list page ids (`Title (id)` for items given a
+/// `title`). When Notion cut the value at 25 references (`has_more`), the text ends with
+/// `…+more: get_page_property property_id=<id>`.
 /// Unknown types fall back to compact JSON. Empty values render as an empty string.
 pub fn property_value(p: &PropertyValue) -> String {
     let mut s = typed(&p.kind, p.value().unwrap_or(&Value::Null));
@@ -47,7 +48,7 @@ fn typed(kind: &str, v: &Value) -> String {
             text(v)
         }
         "formula" => nested(v),
-        "relation" => join(v, |r| str_of(r, "id").to_owned()),
+        "relation" => join(v, related_page),
         "rollup" => match str_of(v, "type") {
             "array" => join(v.get("array").unwrap_or(&Value::Null), nested),
             "incomplete" | "unsupported" => str_of(v, "type").to_owned(),
@@ -58,6 +59,15 @@ fn typed(kind: &str, v: &Value) -> String {
         "button" => String::new(),
         "place" | "location" => place(v),
         _ => text(v),
+    }
+}
+
+/// A relation item: its page id, or `Title (id)` when the server added the page's `title`.
+fn related_page(r: &Value) -> String {
+    let id = str_of(r, "id");
+    match str_of(r, "title") {
+        "" => id.to_owned(),
+        title => format!("{title} ({id})"),
     }
 }
 
@@ -206,6 +216,13 @@ mod tests {
 
     fn pv(v: Value) -> String {
         property_value(&serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn relations_show_ids_or_titled_ids() {
+        let v = json!({"id":"r","type":"relation","relation":[{"id":"p1"},{"id":"p2","title":"Alpha"},
+            {"id":"p3","title":""}]});
+        assert_eq!(pv(v), "p1, Alpha (p2), p3");
     }
 
     #[test]

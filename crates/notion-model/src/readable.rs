@@ -117,7 +117,10 @@ pub fn property_values(
 }
 
 /// Find a schema entry by name, then by property id.
-fn find_property<'a>(schema: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+pub fn find_property<'a>(
+    schema: &'a Map<String, Value>,
+    key: &str,
+) -> Option<(&'a String, &'a Value)> {
     schema.get_key_value(key).or_else(|| {
         schema
             .iter()
@@ -126,7 +129,7 @@ fn find_property<'a>(schema: &'a Map<String, Value>, key: &str) -> Option<(&'a S
 }
 
 /// Whether `raw` is already Notion's `{<type>: ...}` value shape.
-fn is_raw_value(kind: &str, raw: &Value) -> bool {
+pub fn is_raw_value(kind: &str, raw: &Value) -> bool {
     raw.as_object()
         .is_some_and(|o| o.contains_key(kind) || o.get("type").is_some_and(|t| t == kind))
 }

@@ -203,8 +203,9 @@ fn strip_noise(v: &mut Value, top: bool) {
         }
     }
     // `additionalProperties: false` costs bytes on every object and tells a model nothing it needs:
-    // unknown arguments are still refused, by name, when the arguments are decoded.
-    if o.get("additionalProperties") == Some(&Value::Bool(false)) {
+    // unknown arguments are still refused, by name, when the arguments are decoded. `true` is
+    // JSON Schema's default: a free-form object is plainly `{"type": "object"}`.
+    if matches!(o.get("additionalProperties"), Some(Value::Bool(_))) {
         o.remove("additionalProperties");
     }
     if let Some(Value::Array(values)) = o.get_mut("enum") {
@@ -291,6 +292,67 @@ mod tests {
                 }
             })
         );
+    }
+
+    /// Keywords every client's schema dialect understands (OpenAPI's subset included).
+    const PORTABLE_KEYWORDS: [&str; 9] = [
+        "type",
+        "description",
+        "properties",
+        "required",
+        "items",
+        "enum",
+        "minimum",
+        "maximum",
+        "default",
+    ];
+
+    /// What makes `schema` (at `path`) unportable: boolean schemas, a missing or multi-valued
+    /// `type`, arrays without `items`, keywords outside [`PORTABLE_KEYWORDS`].
+    fn portability_problems(path: &str, schema: &Value, out: &mut Vec<String>) {
+        let Value::Object(o) = schema else {
+            out.push(format!(
+                "{path}: bare `{schema}` where a schema object belongs"
+            ));
+            return;
+        };
+        match o.get("type") {
+            Some(Value::String(_)) => {}
+            Some(other) => out.push(format!("{path}: `type` is {other}, not one type name")),
+            None => out.push(format!("{path}: no `type`")),
+        }
+        if o.get("type") == Some(&json!("array")) && !o.contains_key("items") {
+            out.push(format!("{path}: an array without `items`"));
+        }
+        for key in o.keys() {
+            if !PORTABLE_KEYWORDS.contains(&key.as_str()) {
+                out.push(format!("{path}: unsupported keyword `{key}`"));
+            }
+        }
+        if let Some(props) = o.get("properties").and_then(Value::as_object) {
+            for (name, sub) in props {
+                portability_problems(&format!("{path}.properties.{name}"), sub, out);
+            }
+        }
+        if let Some(items) = o.get("items") {
+            portability_problems(&format!("{path}.items"), items, out);
+        }
+    }
+
+    #[test]
+    fn every_tool_schema_is_portable() {
+        let mut problems = Vec::new();
+        for def in crate::mcp::tools::all() {
+            let schema = Value::Object((*def.tool.input_schema).clone());
+            portability_problems(&def.tool.name, &schema, &mut problems);
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // The check itself refuses what it should.
+        let mut found = Vec::new();
+        let bad = json!({"type": "object", "properties": {"a": true, "b": {}, "c": {"type": "array"},
+            "d": {"type": ["string", "null"]}, "e": {"type": "object", "additionalProperties": true}}});
+        portability_problems("t", &bad, &mut found);
+        assert_eq!(found.len(), 5, "{found:?}");
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub struct AppendArgs {
     id: String,
     /// Markdown.
     content: Option<String>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     blocks: Option<Vec<Value>>,
     /// end (default), start or a block id.
     position: Option<String>,

@@ -1,6 +1,7 @@
 //! Databases and data sources: `query_data_source`, `get_data_source` (a database id gives the
 //! database and its first source's schema), `list_data_source_templates`.
 
+use super::relation_titles::{self, RelationsAs};
 use super::{Format, id_arg, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -11,7 +12,7 @@ use notion_markdown as markdown;
 use notion_model::types::{Database, Page};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 pub fn tools() -> Vec<ToolDef> {
     vec![
@@ -46,15 +47,15 @@ pub fn tools() -> Vec<ToolDef> {
 pub struct QueryArgs {
     /// Data source or database id/URL.
     id: String,
-    /// Notion filter object.
+    #[schemars(with = "Option<Map<String, Value>>")]
     filter: Option<Value>,
-    /// Sort order, first key first.
     sorts: Option<Vec<SortKey>>,
-    /// Only these properties as columns (names).
+    /// Property names to show.
     columns: Option<Vec<String>>,
     /// Max rows (default 50, max 2000).
     limit: Option<u32>,
     cursor: Option<String>,
+    relations: Option<RelationsAs>,
     format: Option<Format>,
 }
 
@@ -108,7 +109,7 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<ToolOutput, Too
         body["sorts"] = serde_json::to_value(sorts).unwrap_or_default();
     }
     let mut note = String::new();
-    let (ds_id, rows) = match run_query(&ctx, &id, &body, limit, a.cursor.clone()).await {
+    let (ds_id, mut rows) = match run_query(&ctx, &id, &body, limit, a.cursor.clone()).await {
         Ok(r) => (id.clone(), r),
         Err(ToolError::Notion(e)) if e.status() == Some(404) => {
             // Maybe a database id: resolve its data source(s).
@@ -142,8 +143,17 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<ToolOutput, Too
         }
         Err(e) => return Err(e),
     };
+    let titles_note = match a.relations {
+        Some(RelationsAs::Titles) => {
+            relation_titles::add_titles(&ctx, &mut rows.items, a.columns.as_deref()).await?
+        }
+        _ => None,
+    };
     if a.format == Some(Format::Json) {
-        return Ok(json_out(&json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor})).into());
+        let out = json_out(
+            &json!({"data_source_id": ds_id, "results": rows.items, "next_cursor": rows.next_cursor}),
+        );
+        return Ok(ToolOutput::data(out).with_note(titles_note.unwrap_or_default()));
     }
     let mut out = note;
     if rows.items.is_empty() {
@@ -160,7 +170,9 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<ToolOutput, Too
     {
         out.push_str(&format!(" Notion stopped early ({r}); narrow the filter."));
     }
-    Ok(ToolOutput::data(out).with_note(more("query_data_source", rows.next_cursor.as_deref())))
+    Ok(ToolOutput::data(out)
+        .with_note(titles_note.unwrap_or_default())
+        .with_note(more("query_data_source", rows.next_cursor.as_deref())))
 }
 
 async fn run_query(
@@ -231,7 +243,7 @@ async fn get_data_source(ctx: ToolCtx, a: IdArgs) -> Result<String, ToolError> {
 pub struct TemplateArgs {
     /// Data source id/URL.
     id: String,
-    /// Only templates whose name contains this.
+    /// Name contains this.
     name: Option<String>,
     cursor: Option<String>,
 }

@@ -21,7 +21,7 @@ pub fn tools() -> Vec<ToolDef> {
             "create_database",
             "Create database",
             "New database under a page. properties: name → type or {type: settings}, e.g. \
-             {\"Name\":\"title\",\"Tags\":{\"multi_select\":[\"a\"]},\"Due\":\"date\",\"Task\":{\"relation\":\"<id>\"}}.",
+             {\"Name\":\"title\",\"Tags\":{\"multi_select\":[\"a\"]},\"Task\":{\"relation\":\"<id>\"}}.",
             Effect::Write {
                 destructive: false,
                 idempotent: false,

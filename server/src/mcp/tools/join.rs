@@ -15,7 +15,7 @@ use futures::{StreamExt, stream};
 use notion_model::types::{DataSource, Page};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 
 mod table;
@@ -43,7 +43,9 @@ pub struct JoinArgs {
     /// Relation property (name or id).
     via: String,
     /// Notion filter for left rows.
+    #[schemars(with = "Option<Map<String, Value>>")]
     filter: Option<Value>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     sorts: Option<Vec<Value>>,
     /// Max left rows (default 100, max 1000).
     limit: Option<u32>,
@@ -55,7 +57,7 @@ pub struct JoinArgs {
     then_via: Option<String>,
     /// Second-hop columns; default title.
     then_columns: Option<Vec<String>>,
-    /// pairs (default) or aggregate (a row per left row).
+    /// aggregate: a row per left row.
     mode: Option<Mode>,
     /// Max output rows (default 500, max 5000).
     max_rows: Option<u32>,

@@ -41,7 +41,9 @@ pub fn tools() -> Vec<ToolDef> {
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
     query: Option<String>,
+    #[schemars(with = "Option<Map<String, Value>>")]
     filter: Option<Value>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     sort: Option<Vec<Value>>,
     limit: Option<u32>,
 }

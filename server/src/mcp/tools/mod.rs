@@ -16,6 +16,8 @@ mod markdown;
 mod meetings;
 mod pages;
 mod pages_write;
+mod property_refs;
+mod relation_titles;
 mod relations;
 mod search;
 mod tasks;

@@ -24,7 +24,8 @@ pub fn tools() -> Vec<ToolDef> {
             "create_page",
             "Create page",
             "Create a page in a page, database (a row) or the workspace. properties: readable \
-             ({\"Status\":\"Done\",\"Due\":\"2025-01-02\"}) or Notion JSON; body: Markdown `content` or `blocks`.",
+             ({\"Status\":\"Done\",\"Due\":\"2025-01-02\"}; people by name/email, relations by title) or \
+             Notion JSON; body: Markdown `content` or `blocks`.",
             Effect::Write {
                 destructive: false,
                 idempotent: false,
@@ -82,6 +83,7 @@ pub struct CreateArgs {
     properties: Option<Map<String, Value>>,
     /// Markdown.
     content: Option<String>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     blocks: Option<Vec<Value>>,
     /// "default" or a template id.
     template: Option<String>,
@@ -116,8 +118,10 @@ pub(crate) fn body_blocks(
     }
 }
 
-/// Readable or raw property values for a page under `container` (`title` merged in).
-fn page_properties(
+/// Readable or raw property values for a page under `container` (`title` merged in); people and
+/// relations may be given by name or title ([`super::property_refs`]).
+async fn page_properties(
+    ctx: &ToolCtx,
     container: &Container,
     title: Option<&str>,
     props: Option<&Map<String, Value>>,
@@ -126,7 +130,8 @@ fn page_properties(
     match container {
         Container::DataSource(ds) => {
             if let Some(p) = props {
-                out = readable::property_values(&ds.properties, p).map_err(arg_error)?;
+                let p = super::property_refs::resolve(ctx, &ds.properties, p).await?;
+                out = readable::property_values(&ds.properties, &p).map_err(arg_error)?;
             }
             if let Some(t) = title {
                 let name = ds
@@ -206,12 +211,16 @@ async fn create_page(ctx: ToolCtx, a: CreateArgs) -> Result<String, ToolError> {
     };
     let mut body = json!({});
     let props = match &container {
-        Some(c) => page_properties(c, a.title.as_deref(), a.properties.as_ref())?,
-        None => page_properties(
-            &Container::Page(String::new()),
-            a.title.as_deref(),
-            a.properties.as_ref(),
-        )?,
+        Some(c) => page_properties(&ctx, c, a.title.as_deref(), a.properties.as_ref()).await?,
+        None => {
+            page_properties(
+                &ctx,
+                &Container::Page(String::new()),
+                a.title.as_deref(),
+                a.properties.as_ref(),
+            )
+            .await?
+        }
     };
     body["properties"] = Value::Object(props);
     body["parent"] = match &container {
@@ -350,7 +359,8 @@ async fn update_page(ctx: ToolCtx, a: UpdateArgs) -> Result<String, ToolError> {
             )),
             None => Container::Page(id.clone()),
         };
-        let props = page_properties(&container, a.title.as_deref(), a.properties.as_ref())?;
+        let props =
+            page_properties(&ctx, &container, a.title.as_deref(), a.properties.as_ref()).await?;
         body["properties"] = Value::Object(props);
     }
     icon_cover(&ctx, &mut body, a.icon.as_deref(), a.cover.as_deref(), true).await?;

@@ -26,9 +26,7 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// Words to match in titles.
     query: Option<String>,
-    /// Pages or data sources only.
     #[serde(rename = "type")]
     kind: Option<Kind>,
     // By last edit: newest first (default) or oldest first.

@@ -3,6 +3,7 @@
 //! this pages through it, reads each row, and deletes the query once the last row was read. A
 //! continuation cursor keeps the query alive until it expires.
 
+use super::relation_titles::{self, RelationsAs};
 use super::{Format, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -19,6 +20,7 @@ pub(crate) struct RowsRequest {
     pub columns: Option<Vec<String>>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    pub relations: Option<RelationsAs>,
     pub format: Option<Format>,
 }
 
@@ -124,22 +126,31 @@ pub(crate) async fn view_rows(ctx: ToolCtx, a: RowsRequest) -> Result<String, To
         // Read to the end: drop Notion's copy now instead of letting it expire.
         let _ = api::delete_view_query(&ctx.notion, &ctx.auth, &view, &query_id).await;
     }
-    let (rows, gone) = read_rows(&ctx, &ids).await?;
+    let (mut rows, gone) = read_rows(&ctx, &ids).await?;
+    let titles_note = match a.relations {
+        Some(RelationsAs::Titles) => {
+            relation_titles::add_titles(&ctx, &mut rows, a.columns.as_deref()).await?
+        }
+        _ => None,
+    };
     let tool_cursor = cursor.as_ref().map(|c| format!("{query_id}:{c}"));
     if a.format == Some(Format::Json) {
         return Ok(json_out(&json!({
             "view_id": view, "total_count": header.get("total_count"),
             "results": rows, "next_cursor": tool_cursor, "request_status": status,
+            "note": titles_note.map(|n| n.trim().to_string()),
         })));
     }
-    Ok(render(
+    let mut out = render(
         &a,
         &header,
         &rows,
         gone,
         status.as_ref(),
         tool_cursor.as_deref(),
-    ))
+    );
+    out.push_str(&titles_note.unwrap_or_default());
+    Ok(out)
 }
 
 /// Reads each row (a few at a time, in order); rows trashed or unshared since the query are counted.

@@ -2,6 +2,7 @@
 //! see `view_query.rs`) and `manage_view` (create a tab, a linked database on a page or a dashboard
 //! widget; update; delete, never a database's last view).
 
+use super::relation_titles::RelationsAs;
 use super::{Format, id_arg, json_out, more, view_query};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -32,7 +33,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Manage views",
             "create (data_source, name, type) as a tab of `database`, a linked database on `page` or a \
              widget of `dashboard`; update `view` (name, filter, sorts, quick_filters, configuration; \
-             \"none\" clears); delete `view` (not a database's last).",
+             {} or [] clears); delete `view` (not a database's last).",
             Effect::Write {
                 destructive: true,
                 idempotent: false,
@@ -67,6 +68,7 @@ pub struct GetArgs {
     /// Max rows (default 50, max 500).
     limit: Option<u32>,
     cursor: Option<String>,
+    relations: Option<RelationsAs>,
     format: Option<Format>,
 }
 
@@ -81,6 +83,7 @@ async fn get_views(ctx: ToolCtx, a: GetArgs) -> Result<String, ToolError> {
             columns: a.columns,
             limit: a.limit,
             cursor: a.cursor,
+            relations: a.relations,
             format: a.format,
         };
         return view_query::view_rows(ctx, request).await;
@@ -228,9 +231,14 @@ pub struct ManageArgs {
     name: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    // Typed for clients as objects/arrays; `{}`, `[]` or "none" clears a setting.
+    #[schemars(with = "Option<Map<String, Value>>")]
     filter: Option<Value>,
+    #[schemars(with = "Option<Vec<Map<String, Value>>>")]
     sorts: Option<Value>,
+    #[schemars(with = "Option<Map<String, Value>>")]
     quick_filters: Option<Value>,
+    #[schemars(with = "Option<Map<String, Value>>")]
     configuration: Option<Value>,
 }
 
@@ -262,6 +270,16 @@ fn view_type_arg(kind: Option<&str>) -> Result<String, ToolError> {
     }
 }
 
+/// Whether a view setting means "clear it": `"none"`, or on update also `{}` or `[]`.
+fn clears(v: &Value, updating: bool) -> bool {
+    match v {
+        Value::String(s) => s.trim().eq_ignore_ascii_case("none"),
+        Value::Object(o) => updating && o.is_empty(),
+        Value::Array(a) => updating && a.is_empty(),
+        _ => false,
+    }
+}
+
 /// Checks the shape of filter/sorts/quick_filters/configuration and copies them into `body`.
 fn copy_settings(
     a: &ManageArgs,
@@ -276,9 +294,7 @@ fn copy_settings(
     ];
     for (name, value, shape) in fields {
         let Some(v) = value else { continue };
-        if v.as_str()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("none"))
-        {
+        if clears(v, matches!(a.action, Action::Update)) {
             body.insert(name.into(), Value::Null);
             continue;
         }
@@ -286,12 +302,14 @@ fn copy_settings(
         if !ok {
             return Err(ToolError::invalid(
                 name,
-                format!("must be a JSON {shape}, or \"none\" to clear it"),
+                format!("must be a JSON {shape}, or {{}}, [] or \"none\" to clear it"),
             ));
         }
         body.insert(name.into(), v.clone());
     }
-    if let (Some(kind), Some(Value::Object(c))) = (kind, &a.configuration) {
+    if let (Some(kind), Some(Value::Object(c))) = (kind, &a.configuration)
+        && !(c.is_empty() && matches!(a.action, Action::Update))
+    {
         match c.get("type").and_then(Value::as_str) {
             Some(t) if t == kind => {}
             Some(t) => {
@@ -407,7 +425,7 @@ async fn update(ctx: ToolCtx, a: ManageArgs) -> Result<String, ToolError> {
     }
     // The configuration must carry the view's type; fetch it when the caller left it out.
     let kind = match &a.configuration {
-        Some(Value::Object(c)) if !c.contains_key("type") => {
+        Some(Value::Object(c)) if !c.is_empty() && !c.contains_key("type") => {
             let view = api::retrieve_view(&ctx.notion, &ctx.auth, &id).await?;
             Some(str_of(&view, "type").to_string())
         }
