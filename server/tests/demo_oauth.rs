@@ -1,7 +1,8 @@
 //! `demo --oauth` end to end, as a browser and an MCP client see it: register, authorize, our consent
 //! page, the fake Notion's sign-in page with its page picker, the callback, the code exchange — and
 //! tool calls that see only the pages picked. Cancel at the fake Notion comes back to the client as
-//! `access_denied`, and a sign-in form is answered once.
+//! `access_denied`, and a sign-in form is answered once. Browser-based clients (the MCP Inspector) get
+//! the CORS preflight of the endpoints they call from their own origin.
 
 #![cfg(feature = "demo")]
 #![allow(clippy::unwrap_used)]
@@ -302,4 +303,57 @@ async fn cancel_at_sign_in_returns_access_denied_to_the_client() {
     assert_eq!(q["error"], "access_denied", "{back}");
     assert_eq!(q["state"], "client-state");
     assert!(!q.contains_key("code"), "{back}");
+}
+
+#[tokio::test]
+async fn browser_clients_get_their_cors_preflight_but_pages_do_not() {
+    let demo = start_demo();
+    let ep = &demo.ep;
+    let preflight = |path: &str, method: &str| {
+        ep.http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", ep.base))
+            .header("origin", "http://localhost:6274")
+            .header("access-control-request-method", method)
+            .header(
+                "access-control-request-headers",
+                "mcp-protocol-version, content-type",
+            )
+            .send()
+    };
+    for (path, method) in [
+        ("/.well-known/oauth-protected-resource/mcp", "GET"),
+        ("/.well-known/oauth-authorization-server", "GET"),
+        ("/register", "POST"),
+        ("/token", "POST"),
+        ("/revoke", "POST"),
+    ] {
+        let resp = preflight(path, method).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 204, "{path}");
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            h["access-control-allow-methods"]
+                .to_str()
+                .unwrap()
+                .contains(method),
+            "{path}"
+        );
+        assert_eq!(
+            h["access-control-allow-headers"], "mcp-protocol-version, content-type",
+            "{path}"
+        );
+        assert!(
+            h.get("access-control-allow-credentials").is_none(),
+            "{path}"
+        );
+    }
+    // The pages a browser navigates to are not for cross-origin scripts.
+    for path in ["/authorize", "/authorize/consent", "/oauth/callback"] {
+        let resp = preflight(path, "POST").await.unwrap();
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{path}: {}",
+            resp.status()
+        );
+    }
 }
