@@ -102,7 +102,7 @@ fn oauth_banner(url: &str, port: u16, fake_url: &str, auto_login: bool) -> Strin
     let login = if auto_login {
         "the fake Notion approves at once, sharing every page (--auto-login)"
     } else {
-        "the fake Notion's sign-in page: pick the pages to share, then Allow"
+        "the fake Notion's sign-in page lets you pick the pages to share"
     };
     format!(
         "\nnotion-mcp-remote demo --oauth — a sample Notion workspace (\"Acme Demo\") served by an embedded fake,\n\
@@ -110,10 +110,10 @@ fn oauth_banner(url: &str, port: u16, fake_url: &str, auto_login: bool) -> Strin
          MCP endpoint:  {url}\n\
          Fake Notion:   {fake_url}\n\n\
          Connecting runs the whole flow in your browser: the client registers, our consent page asks you to\n\
-         continue, then {login}; the client gets a token for just those pages.\n\n\
+         continue, then {login}.\nThe client's token sees only the pages shared.\n\n\
          Try it:\n  \
          MCP Inspector:  npx -y @modelcontextprotocol/inspector\n                  \
-         then Transport \"Streamable HTTP\", URL {url}, Connect\n  \
+         then connect it to {url} (transport Streamable HTTP)\n  \
          Claude Code:    claude mcp add --transport http notion-demo {url}\n                  \
          then /mcp in Claude Code, \"notion-demo\", Authenticate\n  \
          claude.ai:      needs a public https URL, e.g. a tunnel to this port:\n                  \
@@ -135,7 +135,10 @@ mod tests {
             b.contains("npx -y @modelcontextprotocol/inspector\n"),
             "{b}"
         );
-        assert!(b.contains("URL http://localhost:9/mcp"), "{b}");
+        assert!(
+            b.contains("connect it to http://localhost:9/mcp (transport Streamable HTTP)"),
+            "{b}"
+        );
         assert!(
             b.contains("cloudflared tunnel --url http://localhost:9\n"),
             "{b}"
