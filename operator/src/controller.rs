@@ -6,7 +6,9 @@ use crate::crd::NotionMcpRemote;
 use crate::reconcile::{Context, error_policy, reconcile};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Secret, Service, ServiceAccount,
+};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -110,6 +112,7 @@ pub async fn run(
         .owns(api::<Role>(&client, ns), children())
         .owns(api::<RoleBinding>(&client, ns), children())
         .owns(api::<ConfigMap>(&client, ns), children())
+        .owns(api::<PersistentVolumeClaim>(&client, ns), children())
         .owns(api::<Deployment>(&client, ns), children())
         .owns(api::<Service>(&client, ns), children())
         .owns(api::<Ingress>(&client, ns), children())

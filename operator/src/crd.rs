@@ -14,8 +14,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod content_index;
 mod observability;
 mod state;
+pub use content_index::{AccessMode, ContentIndexSpec, IndexClaim, IndexEmptyDir, IndexVolumeSpec};
 pub use observability::ObservabilitySpec;
 pub use state::{CacheSpec, SecretKeyRef, SharedStateSpec};
 
@@ -58,6 +60,11 @@ pub const RETAIN_FINALIZER: &str = "notionmcp.dev/retain-grants";
 )]
 #[x_kube(validation = Rule::new("has(self.publicUrl) || has(self.ingress)")
     .message("set publicUrl, ingress, or both: the server needs to know where clients reach it"))]
+#[x_kube(validation = Rule::new("!has(self.replicas) || self.replicas == 1 || !has(self.contentIndex) \
+    || (has(self.contentIndex.enabled) && !self.contentIndex.enabled) || !has(self.contentIndex.volume) \
+    || !has(self.contentIndex.volume.persistentVolumeClaim)")
+    .message("contentIndex.volume.persistentVolumeClaim serves one replica (one claim, one index writer): \
+        set replicas: 1, or use contentIndex.volume.emptyDir so each replica builds its own index"))]
 #[serde(rename_all = "camelCase")]
 pub struct NotionMcpRemoteSpec {
     /// Container image of the MCP server.
@@ -120,6 +127,11 @@ pub struct NotionMcpRemoteSpec {
     /// Bounds of the server's read cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSpec>,
+
+    /// The server's content index (searches answered from a local index its background crawl keeps) and the
+    /// volume it lives on.
+    #[serde(default)]
+    pub content_index: ContentIndexSpec,
 
     /// Where OAuth grants are stored.
     #[serde(default)]
@@ -362,6 +374,12 @@ pub struct PacingSpec {
     #[serde(default = "default_pacing_burst")]
     #[schemars(range(min = 1, max = 1000))]
     pub burst: i32,
+    /// Average requests per second per workspace over all its connections: Notion limits a whole workspace
+    /// too, so the tokens and grants of one workspace share this (burst as `burst`). `0` paces each
+    /// connection only; unset, it equals `requestsPerSecond`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub workspace_requests_per_second: Option<f64>,
 }
 
 impl Default for PacingSpec {
@@ -369,6 +387,7 @@ impl Default for PacingSpec {
         Self {
             requests_per_second: default_pacing_rps(),
             burst: default_pacing_burst(),
+            workspace_requests_per_second: None,
         }
     }
 }

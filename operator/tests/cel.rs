@@ -75,3 +75,80 @@ fn every_example_passes_every_rule() {
     }
     assert!(seen >= 4);
 }
+
+fn with_index(replicas: i64, index: Value) -> Value {
+    json!({"publicUrl": "https://m.example.com", "replicas": replicas, "contentIndex": index})
+}
+
+#[test]
+fn the_crawl_share_is_a_share() {
+    for good in [json!(0.3), json!(1.0), json!(1), json!(0.01)] {
+        check(with_index(1, json!({"crawlShare": good}))).unwrap();
+    }
+    for bad in [json!(0), json!(0.0), json!(-0.5), json!(1.5), json!(2)] {
+        refused(
+            with_index(1, json!({"crawlShare": bad})),
+            "contentIndex.crawlShare must be greater than 0 and at most 1",
+        );
+    }
+}
+
+#[test]
+fn the_index_volume_is_one_kind() {
+    check(with_index(
+        3,
+        json!({"volume": {"emptyDir": {"sizeLimit": "1Gi"}}}),
+    ))
+    .unwrap();
+    check(with_index(
+        1,
+        json!({"volume": {"persistentVolumeClaim": {"size": "5Gi"}}}),
+    ))
+    .unwrap();
+    refused(
+        with_index(
+            1,
+            json!({"volume": {"emptyDir": {}, "persistentVolumeClaim": {"size": "5Gi"}}}),
+        ),
+        "contentIndex.volume takes one of emptyDir or persistentVolumeClaim, not both",
+    );
+}
+
+#[test]
+fn the_claim_size_is_a_positive_quantity() {
+    for good in [json!("5Gi"), json!("500M"), json!("1073741824")] {
+        check(with_index(
+            1,
+            json!({"volume": {"persistentVolumeClaim": {"size": good}}}),
+        ))
+        .unwrap();
+    }
+    for bad in ["five gigs", "0", "-1Gi", ""] {
+        refused(
+            with_index(
+                1,
+                json!({"volume": {"persistentVolumeClaim": {"size": bad}}}),
+            ),
+            "persistentVolumeClaim.size must be a positive quantity",
+        );
+        refused(
+            with_index(1, json!({"volume": {"emptyDir": {"sizeLimit": bad}}})),
+            "emptyDir.sizeLimit must be a positive quantity",
+        );
+    }
+}
+
+#[test]
+fn a_claimed_index_serves_one_replica() {
+    let claim = |modes: Value| json!({"volume": {"persistentVolumeClaim": {"size": "5Gi", "accessModes": modes}}});
+    let message = "contentIndex.volume.persistentVolumeClaim serves one replica";
+    check(with_index(1, claim(json!(["ReadWriteOnce"])))).unwrap();
+    refused(with_index(2, claim(json!(["ReadWriteOnce"]))), message);
+    refused(with_index(3, claim(json!(["ReadWriteMany"]))), message);
+    // Without replicas (the default, 1) the claim is fine; with the index off no claim is made.
+    check(json!({"publicUrl": "https://m.example.com", "contentIndex": claim(json!(["ReadWriteOncePod"]))}))
+        .unwrap();
+    let mut off = claim(json!(["ReadWriteOnce"]));
+    off["enabled"] = json!(false);
+    check(with_index(3, off)).unwrap();
+}

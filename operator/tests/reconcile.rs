@@ -78,6 +78,7 @@ fn lists() -> Vec<String> {
         "/apis/rbac.authorization.k8s.io/v1/namespaces/notion-mcp/roles",
         "/apis/rbac.authorization.k8s.io/v1/namespaces/notion-mcp/rolebindings",
         "/api/v1/namespaces/notion-mcp/configmaps",
+        "/api/v1/namespaces/notion-mcp/persistentvolumeclaims",
         "/apis/apps/v1/namespaces/notion-mcp/deployments",
         "/api/v1/namespaces/notion-mcp/services",
         "/apis/networking.k8s.io/v1/namespaces/notion-mcp/ingresses",
@@ -245,6 +246,46 @@ async fn changed_spec_updates_config_deployment_and_adds_a_pdb() {
     assert!(
         fake.get("/apis/policy/v1/namespaces/notion-mcp/poddisruptionbudgets/notion-mcp")
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_claimed_index_creates_its_claim_first_and_prunes_it_when_moved() {
+    let (fake, client) = FakeApi::start();
+    fake.insert(&secrets("notion-oauth"), oauth_secret(true));
+    let ctx = support::context(client, false, false);
+    let claim_path = "/api/v1/namespaces/notion-mcp/persistentvolumeclaims/notion-mcp-index";
+    let deployment_path = "/apis/apps/v1/namespaces/notion-mcp/deployments/notion-mcp";
+    let mut spec = base_spec();
+    spec["contentIndex"] = json!({"volume": {"persistentVolumeClaim": {"size": "5Gi"}}});
+    let log = run(&fake, &ctx, spec).await;
+    let at = |line: &str| log.iter().position(|l| l == line).unwrap();
+    assert!(at(&format!("APPLY {claim_path}")) < at(&format!("APPLY {deployment_path}")));
+    let claim = fake.get(claim_path).unwrap();
+    assert_eq!(
+        claim["spec"]["resources"]["requests"]["storage"],
+        json!("5Gi")
+    );
+    assert_eq!(claim["metadata"]["ownerReferences"][0]["uid"], json!(UID));
+    let deployment = fake.get(deployment_path).unwrap();
+    assert_eq!(deployment["spec"]["strategy"]["type"], json!("Recreate"));
+    let volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["persistentVolumeClaim"]["claimName"] == "notion-mcp-index")
+    );
+
+    // Back to a scratch volume: the claim is pruned and the pods roll again with a surge pod.
+    let log = run(&fake, &ctx, base_spec()).await;
+    assert!(log.contains(&format!("DELETE {claim_path}")), "{log:#?}");
+    assert!(fake.get(claim_path).is_none());
+    let deployment = fake.get(deployment_path).unwrap();
+    assert_eq!(
+        deployment["spec"]["strategy"]["type"],
+        json!("RollingUpdate")
     );
 }
 

@@ -411,10 +411,14 @@ pub struct DemoArgs {
     /// Also offer MCP sessions (see `serve --sessions`).
     #[arg(long, env = env::SESSIONS, default_value_t = false)]
     pub sessions: bool,
-    /// Require OAuth like production: clients register, the user consents and "logs in" at the fake
-    /// Notion (which approves at once), grants are kept in memory.
+    /// Require OAuth like production: clients register, the user consents, then signs in at the fake
+    /// Notion and picks the pages to share; grants are kept in memory.
     #[arg(long, default_value_t = false)]
     pub oauth: bool,
+    /// With --oauth: the fake Notion approves each sign-in at once, sharing every page, instead of
+    /// showing its sign-in page (for scripted clients).
+    #[arg(long, default_value_t = false, requires = "oauth")]
+    pub auto_login: bool,
     /// Log format.
     #[arg(long, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,

@@ -3,13 +3,13 @@
 
 Usage: python3 tests/browser/consent_browser.py [--bin PATH] [--out DIR] [--screenshots DIR]
 
-Starts `notion-mcp-remote demo --oauth` (the embedded fake Notion approves logins at once) and a loopback
-HTTP listener standing in for native apps' redirect URIs, then, in Chromium:
+Starts `notion-mcp-remote demo --oauth` (the embedded fake Notion shows its sign-in page with a page picker)
+and a loopback HTTP listener standing in for native apps' redirect URIs, then, in Chromium:
 
 1. "Acme Notes", registered by DCR with a long loopback redirect URI: the page names this server's host,
    shows the redirect URI in full (wrapped inside the page, not cut), marks the name as self-declared and
-   notes the loopback redirect, with no warning and "Continue to Notion" first. Allow → fake Notion login →
-   /oauth/callback → the listener receives code, state and iss; the code is exchanged at /token (PKCE).
+   notes the loopback redirect, with no warning and "Continue to Notion" first. Allow → the fake Notion's
+   sign-in page (the user named, every page checkbox labelled, Allow first) → Allow access → /oauth/callback → the listener receives code, state and iss; the code is exchanged at /token (PKCE).
 2. "Claude" with a loopback redirect: the warning (Claude redirects to its own sites, not to a program on
    this computer), Cancel as the first button; "Continue anyway" still completes the login.
 3. "Claude" with a redirect on another website: the warning names that host (the page is not submitted).
@@ -336,6 +336,28 @@ def consent_common(browser: WebDriver, flow: Flow, name: str, redirect_uri: str)
     ok(f"{name!r}: server host {host}, full redirect URI ({len(shown)} chars, fits), self-declared name")
 
 
+def sign_in_at_fake_notion(browser: WebDriver, shot: Path | None) -> None:
+    """After Allow on the consent page: the fake Notion's sign-in page; Allow access with its defaults."""
+    deadline = time.monotonic() + 15
+    while "/v1/oauth/authorize" not in browser.url() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check("/v1/oauth/authorize" in browser.url(), f"not at the fake Notion's sign-in page: {browser.url()}")
+    heading = browser.text("h1") or ""
+    check(heading.startswith("Sign in as Alice Anders"), f"sign-in heading: {heading!r}")
+    unlabelled = browser.script(
+        "return [...document.querySelectorAll('input[type=checkbox]')]"
+        ".filter(i => i.labels.length !== 1 || !i.labels[0].textContent.trim()).length"
+    )
+    boxes = browser.script("return document.querySelectorAll('input[type=checkbox]').length")
+    check(boxes and unlabelled == 0, f"{unlabelled} of {boxes} page checkboxes without a label")
+    check(browser.text("form button") == "Allow access", "Allow access is not the first button")
+    no_csp_violations(browser, "fake Notion sign-in page")
+    if shot is not None:
+        browser.screenshot(shot)
+    ok(f"fake Notion sign-in page: {heading!r}, {boxes} labelled page checkboxes")
+    browser.click("button[value=allow]")
+
+
 def follow_to_redirect(browser: WebDriver, listener: Redirects, path: str, state: str, flow: Flow) -> str:
     """After Allow: the browser ends at the loopback listener, which got code, state and iss."""
     deadline = time.monotonic() + 15
@@ -354,7 +376,7 @@ def follow_to_redirect(browser: WebDriver, listener: Redirects, path: str, state
     check(q.get("iss") == flow.issuer, f"iss {q.get('iss')!r} ≠ issuer {flow.issuer!r}")
     at = browser.url()
     check(at.startswith(f"http://127.0.0.1:{listener.port()}{path}"), f"browser ended at {at}")
-    ok(f"Allow → fake Notion → callback → {path}: code {redact(q['code'])}, state and iss match")
+    ok(f"Allow → fake Notion sign-in → callback → {path}: code {redact(q['code'])}, state and iss match")
     return q["code"]
 
 
@@ -406,6 +428,7 @@ def run(args: argparse.Namespace, chromium: str, chromedriver: str, bin_path: Pa
         ok("'Acme Notes': no warning, loopback note, 'Continue to Notion' first")
         browser.screenshot(shots / "consent-normal.png")
         browser.click("button[value=approve]")
+        sign_in_at_fake_notion(browser, shots / "fake-notion-sign-in.png")
         code = follow_to_redirect(browser, listener, urllib.parse.urlsplit(redirect).path, state, flow)
         status, tok = call(
             "POST",
@@ -442,6 +465,7 @@ def run(args: argparse.Namespace, chromium: str, chromedriver: str, bin_path: Pa
         ok("'Claude' on loopback: warning shown, Cancel first")
         browser.screenshot(shots / "consent-warning-loopback.png")
         browser.click("button[value=approve]")
+        sign_in_at_fake_notion(browser, None)
         follow_to_redirect(browser, listener, "/claude/callback", state, flow)
 
         # 3. "Claude" redirecting to another website (never resolved here): the warning names it.

@@ -175,9 +175,9 @@ start_server() {
   local -a args=(demo) args_now=()
   local -a envs=(NOTION_MCP_LOG_FORMAT=json NOTION_MCP_LOG=info)
   # OAuth: clients register, the user consents and logs in at the embedded fake Notion, which approves
-  # at once; grants are kept in memory.
+  # at once (--auto-login: no sign-in page for these scripted clients); grants are kept in memory.
   # A short refresh-token reuse grace, so the TypeScript client can wait it out and replay a retired token.
-  [ "$mode" = --oauth ] && args+=(--oauth) && envs+=(NOTION_MCP_REFRESH_REUSE_GRACE_SECS="$OAUTH_REUSE_GRACE_SECS")
+  [ "$mode" = --oauth ] && args+=(--oauth --auto-login) && envs+=(NOTION_MCP_REFRESH_REUSE_GRACE_SECS="$OAUTH_REUSE_GRACE_SECS")
   [ "$mode" = --sessions ] && sessions=yes
   if [ -n "$sessions" ]; then
     # `serve` has --sessions / NOTION_MCP_SESSIONS; pass the flag to `demo` too when it accepts it.

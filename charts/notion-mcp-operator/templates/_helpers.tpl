@@ -79,7 +79,7 @@ Rules the operator needs where NotionMcpRemote resources live, derived from oper
   resources: [secrets]
   verbs: [get, list, watch, create, patch, update, delete]
 - apiGroups: [""]
-  resources: [configmaps, services, serviceaccounts]
+  resources: [configmaps, persistentvolumeclaims, services, serviceaccounts]
   verbs: [list, watch, create, patch, delete]
 - apiGroups: [apps]
   resources: [deployments]

@@ -22,6 +22,7 @@ pub mod faults;
 pub mod fixture;
 pub mod ids;
 pub mod log;
+pub mod login_page;
 pub mod pagination;
 pub mod properties;
 pub mod query;
@@ -244,6 +245,12 @@ impl FakeNotion {
     /// Makes `authorize` answer `error=access_denied` while set.
     pub fn set_oauth_deny(&self, deny: bool) {
         self.with_state(|s| s.oauth.deny = deny);
+    }
+
+    /// Makes `authorize` show a sign-in page (the user, the workspace's top-level pages to share,
+    /// Allow and Cancel) instead of approving at once; the pages chosen are all the grant can see.
+    pub fn set_oauth_login_page(&self, on: bool) {
+        self.with_state(|s| s.oauth.login_page = on);
     }
 
     /// Keeps the previous access token valid after a refresh when set.

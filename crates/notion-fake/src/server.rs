@@ -137,6 +137,19 @@ async fn handle_received(fake: FakeNotion, parts: http::request::Parts, bytes: B
     {
         return hosted_file(&fake, rest);
     }
+    let login_page =
+        crate::login_page::handles(&crate::lock(&fake.inner.state), &parts.method, &path);
+    if login_page {
+        let query = parse_query(parts.uri.query());
+        let form: Vec<(String, String)> =
+            url::form_urlencoded::parse(&bytes).into_owned().collect();
+        return crate::login_page::handle(
+            &mut crate::lock(&fake.inner.state),
+            &parts.method,
+            &query,
+            &form,
+        );
+    }
     let method = parts.method.clone();
     let mut headers = BTreeMap::new();
     for name in ["notion-version", "content-type", "user-agent"] {

@@ -293,6 +293,10 @@ pub struct OAuthState {
     pub keep_old_access_on_refresh: bool,
     /// Lifetime of authorization codes.
     pub code_ttl: std::time::Duration,
+    /// `authorize` shows a sign-in page with a page picker instead of approving at once.
+    pub login_page: bool,
+    /// Authorize requests shown on the sign-in page, by the page's single-use form token.
+    pub pending_logins: HashMap<String, crate::login_page::PendingLogin>,
 }
 
 /// Tunable limits (small values make limit behaviour cheap to test).

@@ -4,7 +4,8 @@
 //! `secretKeyRef`s in the Deployment, and keys are mounted as files.
 
 use super::{
-    API_KEYS_DIR, Facts, HTTP_PORT, KEYS_DIR, base_name, config_map_name, meta, public_base_url,
+    API_KEYS_DIR, Facts, HTTP_PORT, INDEX_DIR, KEYS_DIR, base_name, config_map_name, meta,
+    public_base_url,
 };
 use crate::crd::NotionMcpRemote;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -52,6 +53,9 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
         spec.notion.pacing.requests_per_second.to_string(),
     );
     set(env::PACING_BURST, spec.notion.pacing.burst.to_string());
+    if let Some(rps) = spec.notion.pacing.workspace_requests_per_second {
+        set(env::WORKSPACE_PACING_RPS, rps.to_string());
+    }
     set(env::REPLICAS, spec.replicas.max(1).to_string());
     set(env::LOG_FORMAT, "json".into());
     set(env::LOG, spec.log_level.clone());
@@ -77,6 +81,13 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
             env::API_KEYS_FILE,
             format!("{API_KEYS_DIR}/{}", api_keys.key),
         );
+    }
+    let index = &spec.content_index;
+    if index.enabled {
+        set(env::INDEX_DIR, INDEX_DIR.into());
+        set(env::INDEX_CRAWL_SHARE, index.crawl_share.to_string());
+    } else {
+        set(env::CONTENT_INDEX, "false".into());
     }
     if let Some(cache) = &spec.cache {
         if let Some(bytes) = cache.max_bytes {

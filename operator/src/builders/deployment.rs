@@ -4,8 +4,8 @@
 use super::config_map::SHUTDOWN_GRACE_SECS;
 use super::key_secret::declared_key_ids;
 use super::{
-    API_KEYS_DIR, CHECKSUM_ANNOTATION, Facts, HTTP_PORT, KEYS_DIR, base_name, config_map_name,
-    digest, key_secret_name, meta, selector_labels,
+    API_KEYS_DIR, CHECKSUM_ANNOTATION, Facts, HTTP_PORT, INDEX_DIR, KEYS_DIR, base_name,
+    config_map_name, digest, index_claim_name, key_secret_name, meta, selector_labels,
 };
 use crate::crd::NotionMcpRemote;
 use k8s_openapi::api::apps::v1::{
@@ -14,8 +14,9 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, LocalObjectReference,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -151,7 +152,65 @@ fn volumes(cr: &NotionMcpRemote) -> (Vec<Volume>, Vec<VolumeMount>) {
             ..VolumeMount::default()
         });
     }
+    if let Some(volume) = index_volume(cr) {
+        volumes.push(volume);
+        mounts.push(VolumeMount {
+            name: INDEX_VOLUME.into(),
+            mount_path: INDEX_DIR.into(),
+            ..VolumeMount::default()
+        });
+    }
     (volumes, mounts)
+}
+
+/// Name of the content index's volume in the pod.
+const INDEX_VOLUME: &str = "content-index";
+
+/// The content index's volume: the operator's claim, or an `emptyDir`; none when the index is off.
+fn index_volume(cr: &NotionMcpRemote) -> Option<Volume> {
+    let index = &cr.spec.content_index;
+    if !index.enabled {
+        return None;
+    }
+    let mut volume = Volume {
+        name: INDEX_VOLUME.into(),
+        ..Volume::default()
+    };
+    if index.claim().is_some() {
+        volume.persistent_volume_claim = Some(PersistentVolumeClaimVolumeSource {
+            claim_name: index_claim_name(cr),
+            read_only: None,
+        });
+    } else {
+        volume.empty_dir = Some(EmptyDirVolumeSource {
+            size_limit: index
+                .volume
+                .empty_dir
+                .as_ref()
+                .and_then(|e| e.size_limit.clone())
+                .map(Quantity),
+            ..EmptyDirVolumeSource::default()
+        });
+    }
+    Some(volume)
+}
+
+/// Rolling update with a surge pod, except with the index on a claim: a ReadWriteOnce volume cannot be
+/// attached to the old and the new pod on different nodes, so the old pod goes first (`Recreate`).
+fn strategy(cr: &NotionMcpRemote) -> DeploymentStrategy {
+    if cr.spec.content_index.claim().is_some() {
+        return DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        };
+    }
+    DeploymentStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateDeployment {
+            max_surge: Some(IntOrString::Int(1)),
+            max_unavailable: Some(IntOrString::Int(0)),
+        }),
+    }
 }
 
 fn container(cr: &NotionMcpRemote, mounts: Vec<VolumeMount>) -> Container {
@@ -238,13 +297,7 @@ pub fn deployment(cr: &NotionMcpRemote, config_map: &ConfigMap, facts: &Facts) -
                 match_labels: Some(selector_labels(cr)),
                 ..LabelSelector::default()
             },
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(IntOrString::Int(1)),
-                    max_unavailable: Some(IntOrString::Int(0)),
-                }),
-            }),
+            strategy: Some(strategy(cr)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),

@@ -6,6 +6,7 @@
 pub mod config_map;
 pub mod dashboard;
 pub mod deployment;
+pub mod index_claim;
 pub mod ingress;
 pub mod key_secret;
 pub mod network_policy;
@@ -19,7 +20,7 @@ pub mod service_monitor;
 
 use crate::crd::NotionMcpRemote;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -47,6 +48,8 @@ pub const HTTP_PORT: i32 = contract::HTTP_PORT as i32;
 pub const KEYS_DIR: &str = "/etc/notion-mcp/keys";
 /// Where the API-key Secret is mounted.
 pub const API_KEYS_DIR: &str = "/etc/notion-mcp/api-keys";
+/// Where the content-index volume is mounted (the server's index directory).
+pub const INDEX_DIR: &str = "/var/lib/notion-mcp/index";
 
 /// Facts the builders need that are not in the resource itself.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -69,6 +72,7 @@ pub struct Children {
     pub role: Role,
     pub role_binding: RoleBinding,
     pub config_map: ConfigMap,
+    pub index_claim: Option<PersistentVolumeClaim>,
     pub deployment: Deployment,
     pub service: Service,
     pub ingress: Option<Ingress>,
@@ -86,6 +90,7 @@ pub fn children(cr: &NotionMcpRemote, facts: &Facts) -> Children {
         service_account: service_account::service_account(cr),
         role: role::role(cr),
         role_binding: role_binding::role_binding(cr),
+        index_claim: index_claim::index_claim(cr),
         deployment: deployment::deployment(cr, &config_map, facts),
         config_map,
         service: service::service(cr),
@@ -106,6 +111,11 @@ pub fn base_name(cr: &NotionMcpRemote) -> String {
 /// Name of the ConfigMap.
 pub fn config_map_name(cr: &NotionMcpRemote) -> String {
     format!("{}-config", cr.name_any())
+}
+
+/// Name of the content index's PersistentVolumeClaim.
+pub fn index_claim_name(cr: &NotionMcpRemote) -> String {
+    format!("{}-index", cr.name_any())
 }
 
 /// Name of the generated encryption-key Secret.
@@ -225,6 +235,7 @@ pub fn child_kinds(
         ApiResource::erase::<Role>(&()),
         ApiResource::erase::<RoleBinding>(&()),
         ApiResource::erase::<ConfigMap>(&()),
+        ApiResource::erase::<PersistentVolumeClaim>(&()),
         ApiResource::erase::<Deployment>(&()),
         ApiResource::erase::<Service>(&()),
         ApiResource::erase::<Ingress>(&()),
@@ -248,6 +259,7 @@ impl Children {
             erased(&self.role),
             erased(&self.role_binding),
             erased(&self.config_map),
+            self.index_claim.as_ref().and_then(erased),
             erased(&self.deployment),
             erased(&self.service),
         ];

@@ -5,7 +5,7 @@ use super::{OAuthState, SCOPE, path};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -19,6 +19,33 @@ fn cacheable(body: serde_json::Value) -> Response {
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+/// `OPTIONS` on the endpoints browser-based clients call from their own origin (discovery,
+/// registration, token, revocation): the CORS preflight their requests need once they carry a
+/// header such as `MCP-Protocol-Version` or `Authorization`. Any origin, never credentials (`*`), as
+/// the answers themselves; the page-based endpoints (authorize, consent, callback) get none.
+pub async fn preflight(headers: HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    let requested = headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("content-type"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
     );
     resp
 }

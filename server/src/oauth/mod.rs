@@ -213,37 +213,46 @@ pub fn routes(state: Arc<OAuthState>) -> Router {
     Router::new()
         .route(
             "/.well-known/oauth-protected-resource",
-            get(metadata::protected_resource),
+            get(metadata::protected_resource).options(metadata::preflight),
         )
         .route(
             "/.well-known/oauth-protected-resource/mcp",
-            get(metadata::protected_resource),
+            get(metadata::protected_resource).options(metadata::preflight),
         )
         .route(
             "/.well-known/oauth-authorization-server",
-            get(metadata::authorization_server),
+            get(metadata::authorization_server).options(metadata::preflight),
         )
         .route(
             "/.well-known/oauth-authorization-server/mcp",
-            get(metadata::authorization_server),
+            get(metadata::authorization_server).options(metadata::preflight),
         )
         .route(
             "/.well-known/openid-configuration",
-            get(metadata::authorization_server),
+            get(metadata::authorization_server).options(metadata::preflight),
         )
         .route(
             "/.well-known/openid-configuration/mcp",
-            get(metadata::authorization_server),
+            get(metadata::authorization_server).options(metadata::preflight),
         )
         .route(
             "/mcp/.well-known/openid-configuration",
-            get(metadata::authorization_server),
+            get(metadata::authorization_server).options(metadata::preflight),
         )
-        .route(path::REGISTER, post(registration::register))
+        .route(
+            path::REGISTER,
+            post(registration::register).options(metadata::preflight),
+        )
         .route(path::AUTHORIZE, get(authorize::authorize))
         .route(path::CONSENT, post(authorize::consent))
         .route(path::CALLBACK, get(callback::callback))
-        .route(path::TOKEN, post(token_endpoint::token))
-        .route(path::REVOKE, post(revoke::revoke))
+        .route(
+            path::TOKEN,
+            post(token_endpoint::token).options(metadata::preflight),
+        )
+        .route(
+            path::REVOKE,
+            post(revoke::revoke).options(metadata::preflight),
+        )
         .with_state(state)
 }

@@ -1,4 +1,5 @@
-//! Public-integration OAuth: auto-approving `authorize`, `token` (authorization_code and
+//! Public-integration OAuth: auto-approving `authorize` (or, with the login page on, the checks and
+//! approval behind `crate::login_page`), `token` (authorization_code and
 //! refresh_token grants with rotation), `revoke` and `introspect`, with OAuth-shaped errors.
 
 use std::collections::HashSet;
@@ -118,44 +119,89 @@ fn pick_workspace(state: &State, wanted: Option<&str>) -> Option<Uuid> {
 }
 
 fn authorize(state: &mut State, query: &[(String, String)]) -> OAuthReply {
+    match check_authorize(state, query) {
+        Ok(request) => {
+            let shared: Option<HashSet<Uuid>> = param(query, "fake_share").map(|s| {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(fixture_id)
+                    .collect()
+            });
+            approve(state, &request, shared)
+        }
+        Err(reply) => reply,
+    }
+}
+
+/// A checked `authorize` request, waiting for the user's answer: who logs in to which workspace, and
+/// where the answer goes.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    pub client_id: String,
+    /// The `redirect_uri` the request named (the token exchange must repeat it), if any.
+    pub given_redirect: Option<String>,
+    /// Where the answer goes: the named or the only registered redirect URI.
+    pub redirect: String,
+    pub state: String,
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+}
+
+impl AuthorizeRequest {
+    /// The redirect carrying `error` (and the client's `state`).
+    pub fn refuse(&self, error: &str) -> OAuthReply {
+        let mut pairs = vec![("error", error)];
+        if !self.state.is_empty() {
+            pairs.push(("state", self.state.as_str()));
+        }
+        OAuthReply::Redirect(with_params(&self.redirect, &pairs))
+    }
+}
+
+/// Checks an `authorize` request as Notion does: the client and its redirect URI first (errors shown,
+/// never redirected), then the rest (errors redirected to the client); picks the workspace and user.
+pub fn check_authorize(
+    state: &State,
+    query: &[(String, String)],
+) -> Result<AuthorizeRequest, OAuthReply> {
     let Some(client) = param(query, "client_id")
         .and_then(|id| state.oauth.clients.get(id))
         .cloned()
     else {
-        return err(400, "invalid_client", "Unknown client_id.");
+        return Err(err(400, "invalid_client", "Unknown client_id."));
     };
     let given = param(query, "redirect_uri");
     let redirect = match given {
         Some(r) if client.redirect_uris.iter().any(|u| u == r) => r.to_string(),
         Some(_) => {
-            return err(
+            return Err(err(
                 400,
                 "invalid_request",
                 "redirect_uri is not registered for this client.",
-            );
+            ));
         }
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => return err(400, "invalid_request", "redirect_uri is required."),
+        None => return Err(err(400, "invalid_request", "redirect_uri is required.")),
     };
-    let st = param(query, "state").unwrap_or("");
-    let fail = |error: &str| {
-        let mut pairs = vec![("error", error)];
-        if !st.is_empty() {
-            pairs.push(("state", st));
-        }
-        OAuthReply::Redirect(with_params(&redirect, &pairs))
+    let mut request = AuthorizeRequest {
+        client_id: client.client_id.clone(),
+        given_redirect: given.map(str::to_string),
+        redirect,
+        state: param(query, "state").unwrap_or("").to_string(),
+        workspace_id: Uuid::nil(),
+        user_id: Uuid::nil(),
     };
     if param(query, "response_type") != Some("code") {
-        return fail("unsupported_response_type");
+        return Err(request.refuse("unsupported_response_type"));
     }
     if param(query, "owner") != Some("user") {
-        return fail("invalid_request");
+        return Err(request.refuse("invalid_request"));
     }
     if state.oauth.deny || matches!(param(query, "fake_deny"), Some("1" | "true")) {
-        return fail("access_denied");
+        return Err(request.refuse("access_denied"));
     }
     let Some(ws) = pick_workspace(state, param(query, "fake_workspace")) else {
-        return fail("access_denied");
+        return Err(request.refuse("access_denied"));
     };
     let users = state
         .workspaces
@@ -171,32 +217,38 @@ fn authorize(state: &mut State, query: &[(String, String)]) -> OAuthReply {
         None => users.first().copied(),
     };
     let Some(user) = user else {
-        return fail("access_denied");
+        return Err(request.refuse("access_denied"));
     };
-    let shared: Option<HashSet<Uuid>> = param(query, "fake_share").map(|s| {
-        s.split(',')
-            .filter(|x| !x.is_empty())
-            .map(fixture_id)
-            .collect()
-    });
+    request.workspace_id = ws;
+    request.user_id = user;
+    Ok(request)
+}
+
+/// Approves `request`: a single-use code for a grant that sees `shared` (and what is under it; `None`:
+/// the whole workspace), sent to the client's redirect URI.
+pub fn approve(
+    state: &mut State,
+    request: &AuthorizeRequest,
+    shared: Option<HashSet<Uuid>>,
+) -> OAuthReply {
     let code = fmt_id(&state.new_id());
     state.oauth.codes.insert(
         code.clone(),
         AuthCode {
-            client_id: client.client_id.clone(),
-            redirect_uri: given.map(str::to_string),
-            workspace_id: ws,
-            user_id: user,
+            client_id: request.client_id.clone(),
+            redirect_uri: request.given_redirect.clone(),
+            workspace_id: request.workspace_id,
+            user_id: request.user_id,
             shared,
             expires_at: Instant::now() + state.oauth.code_ttl,
             used: false,
         },
     );
     let mut pairs = vec![("code", code.as_str())];
-    if !st.is_empty() {
-        pairs.push(("state", st));
+    if !request.state.is_empty() {
+        pairs.push(("state", request.state.as_str()));
     }
-    OAuthReply::Redirect(with_params(&redirect, &pairs))
+    OAuthReply::Redirect(with_params(&request.redirect, &pairs))
 }
 
 fn grant_response(state: &State, bot: &Bot, access: &str, refresh: &str) -> Value {
