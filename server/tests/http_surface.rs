@@ -385,6 +385,33 @@ async fn stateless_2026_07_28_requests_are_served() {
         versions.contains("2026-07-28") && versions.contains("2025-06-18"),
         "{v}"
     );
+    // Cacheable results carry caching hints: listings a redeploy changes, private where they
+    // depend on the caller, a Notion page stale at once.
+    assert_eq!(v["result"]["ttlMs"], 300_000, "{v}");
+    assert_eq!(v["result"]["cacheScope"], "public", "{v}");
+    for (method, params, scope, ttl) in [
+        ("tools/list", json!({}), "private", 300_000),
+        ("prompts/list", json!({}), "public", 300_000),
+        ("resources/list", json!({}), "public", 300_000),
+        ("resources/templates/list", json!({}), "public", 300_000),
+        (
+            "resources/read",
+            json!({"uri": "notion://guide/markdown"}),
+            "public",
+            3_600_000,
+        ),
+    ] {
+        let mut params = params;
+        params["_meta"] = meta.clone();
+        let name = params["uri"]
+            .is_string()
+            .then_some("notion://guide/markdown");
+        let r = send(method, name, params).await.unwrap();
+        assert_eq!(r.status(), 200, "{method}");
+        let v = common::parse_body(&r.text().await.unwrap());
+        assert_eq!(v["result"]["ttlMs"], ttl, "{method}: {v}");
+        assert_eq!(v["result"]["cacheScope"], scope, "{method}: {v}");
+    }
     let r = send(
         "tools/call",
         Some("get_self"),

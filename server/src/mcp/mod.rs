@@ -3,6 +3,7 @@
 
 mod args;
 pub mod audit;
+pub mod cache_hints;
 mod complete;
 mod context;
 mod error;

@@ -1,5 +1,6 @@
 //! MCP resources: any page as Markdown (`notion://page/{id}`) and a guide to our Markdown dialect.
 
+use super::cache_hints;
 use super::context::ToolCtx;
 use super::error::ToolError;
 use super::tools::fetch_page_markdown;
@@ -35,9 +36,12 @@ pub fn templates() -> Vec<ResourceTemplate> {
 
 pub async fn read(uri: &str, ctx: Option<ToolCtx>) -> Result<ReadResourceResult, McpError> {
     if uri == GUIDE_URI {
+        let (ttl, scope) = cache_hints::GUIDE;
         return Ok(ReadResourceResult::new(vec![
             ResourceContents::text(MARKDOWN_GUIDE, uri).with_mime_type("text/markdown"),
-        ]));
+        ])
+        .with_ttl_ms(ttl)
+        .with_cache_scope(scope));
     }
     let Some(raw_id) = uri.strip_prefix(PAGE_PREFIX) else {
         return Err(McpError::resource_not_found(
@@ -53,9 +57,14 @@ pub async fn read(uri: &str, ctx: Option<ToolCtx>) -> Result<ReadResourceResult,
     };
     let id = percent_decode(raw_id);
     match fetch_page_markdown(&ctx, &id).await {
-        Ok(md) => Ok(ReadResourceResult::new(vec![
-            ResourceContents::text(md, uri).with_mime_type("text/markdown"),
-        ])),
+        Ok(md) => {
+            let (ttl, scope) = cache_hints::PAGE;
+            Ok(ReadResourceResult::new(vec![
+                ResourceContents::text(md, uri).with_mime_type("text/markdown"),
+            ])
+            .with_ttl_ms(ttl)
+            .with_cache_scope(scope))
+        }
         Err(ToolError::Notion(e)) if e.status() == Some(404) => Err(McpError::resource_not_found(
             e.to_string(),
             Some(serde_json::json!({ "uri": uri })),

@@ -8,13 +8,13 @@
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
 use super::registry::Registry;
-use super::{audit, prompts, resources};
+use super::{audit, cache_hints, prompts, resources};
 use crate::auth::{Principal, ToolAccess};
 use crate::metrics::Metrics;
 use crate::notion::NotionClient;
 use crate::web::RequestSpan;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, DiscoverResult,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
@@ -117,6 +117,19 @@ impl ServerHandler for NotionMcp {
             .with_instructions(INSTRUCTIONS)
     }
 
+    async fn discover(
+        &self,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, McpError> {
+        let (ttl, scope) = cache_hints::SHARED_LISTING;
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        )
+        .with_ttl_ms(ttl)
+        .with_cache_scope(scope))
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -136,7 +149,10 @@ impl ServerHandler for NotionMcp {
                 .collect(),
             _ => tools.as_ref().clone(),
         };
-        Ok(ListToolsResult::with_all_items(tools))
+        let (ttl, scope) = cache_hints::TOOLS;
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(ttl)
+            .with_cache_scope(scope))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -229,7 +245,10 @@ impl ServerHandler for NotionMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(resources::list()))
+        let (ttl, scope) = cache_hints::SHARED_LISTING;
+        Ok(ListResourcesResult::with_all_items(resources::list())
+            .with_ttl_ms(ttl)
+            .with_cache_scope(scope))
     }
 
     async fn list_resource_templates(
@@ -237,9 +256,12 @@ impl ServerHandler for NotionMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(ListResourceTemplatesResult::with_all_items(
-            resources::templates(),
-        ))
+        let (ttl, scope) = cache_hints::SHARED_LISTING;
+        Ok(
+            ListResourceTemplatesResult::with_all_items(resources::templates())
+                .with_ttl_ms(ttl)
+                .with_cache_scope(scope),
+        )
     }
 
     async fn read_resource(
@@ -256,7 +278,10 @@ impl ServerHandler for NotionMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(prompts::list()))
+        let (ttl, scope) = cache_hints::SHARED_LISTING;
+        Ok(ListPromptsResult::with_all_items(prompts::list())
+            .with_ttl_ms(ttl)
+            .with_cache_scope(scope))
     }
 
     async fn get_prompt(
