@@ -400,3 +400,40 @@ async fn stateless_2026_07_28_requests_are_served() {
     );
     h.shutdown().await;
 }
+
+/// A stateless `tools/call` answered without rmcp's per-request service (plain `Accept`) and one
+/// answered by rmcp (a weighted `Accept` sends it there) come back byte for byte the same: results,
+/// tool errors and JSON-RPC errors alike.
+#[tokio::test]
+async fn stateless_tool_calls_answer_the_same_on_both_paths() {
+    let h = harness().await;
+    let calls = [
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_self","arguments":{}}}),
+        json!({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"get_page","arguments":{"id":"nope"}}}),
+        json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}),
+    ];
+    for body in calls {
+        let mut answers = Vec::new();
+        for accept in [
+            "application/json, text/event-stream",
+            "application/json;q=1, text/event-stream",
+        ] {
+            let r = h
+                .http
+                .post(&h.url)
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .header("accept", accept)
+                .header("mcp-protocol-version", "2025-06-18")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+            answers.push((status, ct, r.text().await.unwrap()));
+        }
+        assert_eq!(answers[0], answers[1], "{body}");
+        assert_eq!(answers[0].0, 200, "{answers:?}");
+    }
+}

@@ -43,6 +43,8 @@ pub struct McpMessage {
     /// The JSON-RPC request id (absent for notifications and responses), so a refusal can answer
     /// the request in JSON-RPC.
     pub id: Option<Value>,
+    /// The body as read (shared with the request's own body, not a copy).
+    pub body: bytes::Bytes,
 }
 
 impl McpMessage {
@@ -114,6 +116,7 @@ pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) 
         method: method.to_string(),
         tool,
         id: obj.get("id").filter(|id| !id.is_null()).cloned(),
+        body: bytes.clone(),
     });
 
     let req = Request::from_parts(parts, Body::from(bytes));
