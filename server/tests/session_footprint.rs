@@ -4,6 +4,8 @@
 //! Heap bytes, not RSS: deterministic enough to assert on, and free of the allocator's own caching.
 //! The figures are printed (`-- --nocapture`); benchmarks.md has RSS measured on the release binary.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Harness;
