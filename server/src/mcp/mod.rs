@@ -5,7 +5,6 @@ mod args;
 pub mod audit;
 mod complete;
 mod context;
-mod direct;
 mod error;
 pub mod notion_data;
 mod output;

@@ -6,7 +6,6 @@
 //! statelessly instead of failing, since no state lives in the session anyway. Only a session the
 //! client itself ended here (DELETE) is answered 404, as the transport requires, so it starts anew.
 
-use super::direct;
 use super::server::{NotionMcp, Shared};
 use crate::oauth::grants::ReauthSignal;
 use crate::web::McpGuard;
@@ -60,10 +59,6 @@ pub struct McpEndpoint {
         Arc<LocalSessionManager>,
     )>,
     terminated: TerminatedSessions,
-    /// For stateless `tools/call` served without rmcp's per-request service ([`direct`]).
-    shared: Arc<Shared>,
-    peers: direct::Peers,
-    shutdown: CancellationToken,
 }
 
 impl McpEndpoint {
@@ -77,7 +72,7 @@ impl McpEndpoint {
             // Host and Origin are checked by our own layer, which understands trusted proxies.
             .disable_allowed_hosts()
             .with_max_request_body_bytes(guard.max_body_bytes)
-            .with_cancellation_token(shutdown.clone())
+            .with_cancellation_token(shutdown)
             .with_sse_keep_alive(Some(Duration::from_secs(15)));
         let factory = {
             let shared = shared.clone();
@@ -108,9 +103,6 @@ impl McpEndpoint {
             stateless,
             sessions,
             terminated: TerminatedSessions::default(),
-            shared,
-            peers: direct::Peers::default(),
-            shutdown,
         }
     }
 }
@@ -173,15 +165,6 @@ async fn route(ep: &McpEndpoint, req: Request) -> Response {
             }
             return resp;
         }
-    }
-    if req.method() == Method::POST
-        && let Some(message) = req.extensions().get::<crate::web::McpMessage>()
-        && message.is_tool_call()
-        && let Some(call) = direct::eligible(req.headers(), &message.body)
-    {
-        let (parts, _body) = req.into_parts();
-        let service = NotionMcp::new(ep.shared.clone());
-        return direct::serve(call, parts, service, &ep.peers, &ep.shutdown).await;
     }
     ep.stateless.handle(req).await.map(Body::new)
 }

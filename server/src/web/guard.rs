@@ -43,8 +43,6 @@ pub struct McpMessage {
     /// The JSON-RPC request id (absent for notifications and responses), so a refusal can answer
     /// the request in JSON-RPC.
     pub id: Option<Value>,
-    /// The body as read (shared with the request's own body, not a copy).
-    pub body: bytes::Bytes,
 }
 
 impl McpMessage {
@@ -116,7 +114,6 @@ pub async fn mcp_guard(State(guard): State<McpGuard>, req: Request, next: Next) 
         method: method.to_string(),
         tool,
         id: obj.get("id").filter(|id| !id.is_null()).cloned(),
-        body: bytes.clone(),
     });
 
     let req = Request::from_parts(parts, Body::from(bytes));
