@@ -68,7 +68,7 @@ async fn first_page(http: &reqwest::Client, h: &Harness) -> String {
 /// slots up front whatever its capacity, and three tasks (see benchmarks.md).
 const MAX_PER_SESSION: f64 = 160_000.0;
 /// Heap bytes a tool call may leave behind; a leak of one small allocation per call exceeds it.
-const MAX_PER_CALL: f64 = 48.0;
+const MAX_PER_CALL: f64 = 64.0;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sessions_are_bounded_and_calls_do_not_grow_the_heap() {
