@@ -153,3 +153,57 @@ impl ContentIndex {
         self.config.dir.as_deref()
     }
 }
+
+/// The index with what it needs to run in the background: started by [`Runtime::start`] once the
+/// server serves.
+pub struct Runtime {
+    pub index: Arc<ContentIndex>,
+    jobs: mpsc::UnboundedReceiver<Job>,
+    client: crate::notion::NotionClient,
+    credentials: credentials::Credentials,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Open the index and let `client`'s reads feed it.
+    pub fn open(
+        config: IndexConfig,
+        client: &crate::notion::NotionClient,
+        metrics: &Metrics,
+    ) -> Result<Self, IndexError> {
+        let (index, jobs) = ContentIndex::open(config, metrics)?;
+        client.set_read_observer(index.clone());
+        Ok(Runtime {
+            index,
+            jobs,
+            client: client.clone(),
+            credentials: credentials::Credentials::default(),
+        })
+    }
+
+    /// The credentials the crawler and the re-index worker read with.
+    pub fn with_credentials(mut self, credentials: credentials::Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Start the worker and the crawler; the returned task ends (index committed, crawl state
+    /// saved) after `stop` fires.
+    pub fn start(self, stop: tokio_util::sync::CancellationToken) -> tokio::task::JoinHandle<()> {
+        let crawler = crawler::Crawler::new(
+            self.index.clone(),
+            self.client,
+            self.credentials,
+            stop.clone(),
+        );
+        crawler.start();
+        tokio::spawn(worker::run(self.index, self.jobs, Some(crawler), stop))
+    }
+}

@@ -1,4 +1,7 @@
-//! `search`: find pages and data sources by title.
+//! `search`: find pages and data sources by title words (Notion's search) and by the words inside
+//! pages (the workspace content index, [`merged`]); `mode: "title"` is Notion's search alone.
+
+mod merged;
 
 use super::{Format, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
@@ -16,8 +19,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "search",
         "Search Notion",
-        "Pages and data sources by title words, newest edits first, with ids for `fetch`; no `query`: recent \
-         edits.",
+        "Pages by words in titles and content (\"phrase\", prefix*), best first, with snippets and ids \
+         for `fetch`; no `query`: recent edits.",
         Effect::Read,
         search,
     )]
@@ -26,8 +29,15 @@ pub fn tools() -> Vec<ToolDef> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// Words to match in titles.
     query: Option<String>,
+    /// title: Notion's title search only.
+    mode: Option<Mode>,
+    /// Only pages under this page (id).
+    under: Option<String>,
+    /// Only rows of this data source (id).
+    data_source: Option<String>,
+    /// Only pages edited after this date.
+    edited_after: Option<String>,
     /// Pages or data sources only.
     #[serde(rename = "type")]
     kind: Option<Kind>,
@@ -39,11 +49,18 @@ pub struct SearchArgs {
     format: Option<Format>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum Kind {
     Page,
     DataSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Mode {
+    All,
+    Title,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -54,6 +71,14 @@ enum Sort {
 }
 
 async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
+    if let Some(plan) = merged::plan(&ctx, &a)? {
+        return merged::search(&ctx, &a, plan).await;
+    }
+    title_search(ctx, a).await
+}
+
+/// Notion's search (titles only), as it always was.
+async fn title_search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
     let limit = limit_arg(a.limit, 20, 500)?;
     let mut body = json!({});
     if let Some(q) = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -66,25 +91,8 @@ async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
         };
         body["filter"] = json!({"property": "object", "value": value});
     }
-    let direction = match a.sort.unwrap_or(Sort::Newest) {
-        Sort::Newest => "descending",
-        Sort::Oldest => "ascending",
-    };
-    body["sort"] = json!({"timestamp": "last_edited_time", "direction": direction});
-    let found = pagination::collect(limit, a.cursor, |cursor, page_size| {
-        let (ctx, b) = (ctx.clone(), body.clone());
-        async move {
-            endpoints::search(
-                &ctx.notion,
-                &ctx.auth,
-                b,
-                cursor.as_deref(),
-                Some(page_size),
-            )
-            .await
-        }
-    })
-    .await?;
+    body["sort"] = sort_json(a.sort);
+    let found = collect_title_matches(&ctx, body, limit, a.cursor.clone()).await?;
     if a.format == Some(Format::Json) {
         return Ok(
             json_out(&json!({"results": found.items, "next_cursor": found.next_cursor})).into(),
@@ -117,6 +125,38 @@ async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
         .collect();
     Ok(ToolOutput::data(pipe_table(&header, &rows))
         .with_note(more("search", found.next_cursor.as_deref())))
+}
+
+/// `sort` of a Notion search by last edit.
+fn sort_json(sort: Option<Sort>) -> Value {
+    let direction = match sort.unwrap_or(Sort::Newest) {
+        Sort::Newest => "descending",
+        Sort::Oldest => "ascending",
+    };
+    json!({"timestamp": "last_edited_time", "direction": direction})
+}
+
+/// Up to `limit` results of Notion's search for `body`.
+async fn collect_title_matches(
+    ctx: &ToolCtx,
+    body: Value,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<pagination::Collected<Value>, ToolError> {
+    Ok(pagination::collect(limit, cursor, |cursor, page_size| {
+        let (ctx, b) = (ctx.clone(), body.clone());
+        async move {
+            endpoints::search(
+                &ctx.notion,
+                &ctx.auth,
+                b,
+                cursor.as_deref(),
+                Some(page_size),
+            )
+            .await
+        }
+    })
+    .await?)
 }
 
 /// Title and kind of one search result.
