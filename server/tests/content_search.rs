@@ -129,7 +129,7 @@ async fn words_in_nested_toggles_are_found_only_by_those_who_can_read_them() {
 
     // Filters: under a page, in a data source, edited after a date.
     let under_public = search(&h, "ntn_editor", json!({"query": "quarry", "under": id("public")})).await;
-    assert!(under_public.contains(&id("public")) == false && !under_public.contains(&plan), "the page itself is not under itself: {under_public}");
+    assert!(!under_public.contains(&id("public")) && !under_public.contains(&plan), "the page itself is not under itself: {under_public}");
     let rows = until(&h, "ntn_editor", json!({"query": "Blocked", "under": id("public")}), Duration::from_secs(5), |t| t.contains(&id("t1"))).await;
     assert!(!rows.contains(&id("t2")), "{rows}");
     let in_ds = search(&h, "ntn_editor", json!({"query": "Blocked", "data_source": id("tasks-ds")})).await;

@@ -50,6 +50,26 @@ pub struct WorkspaceState {
     /// Full listings finished.
     #[serde(default)]
     pub passes: u64,
+    /// Data sources: the page each is under (through its database), and its title.
+    #[serde(default)]
+    pub sources: HashMap<Uuid, (Option<Uuid>, String)>,
+}
+
+impl WorkspaceState {
+    /// What `id` (a page or a data source) is directly under.
+    fn up(&self, id: Uuid) -> Option<Uuid> {
+        match self.pages.get(&id) {
+            Some(k) => k.parent.or(k.data_source),
+            None => self.sources.get(&id).and_then(|(page, _)| *page),
+        }
+    }
+
+    fn title(&self, id: Uuid) -> Option<&str> {
+        self.pages
+            .get(&id)
+            .map(|k| k.title.as_str())
+            .or_else(|| self.sources.get(&id).map(|(_, t)| t.as_str()))
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -209,15 +229,15 @@ impl Catalog {
         self.read(workspace, |ws| {
             let Some(ws) = ws else { return Vec::new() };
             let mut titles = Vec::new();
-            let mut at = ws.pages.get(&id).and_then(|k| k.parent.or(k.data_source));
+            let mut at = ws.up(id);
             let mut seen = HashSet::new();
             while let Some(parent) = at {
                 if titles.len() >= MAX_DEPTH || !seen.insert(parent) {
                     break;
                 }
-                let Some(known) = ws.pages.get(&parent) else { break };
-                titles.push(known.title.clone());
-                at = known.parent.or(known.data_source);
+                let Some(title) = ws.title(parent) else { break };
+                titles.push(title.to_owned());
+                at = ws.up(parent);
             }
             titles.reverse();
             titles
@@ -229,8 +249,8 @@ impl Catalog {
         self.read(workspace, |ws| {
             let mut found = HashSet::new();
             let Some(ws) = ws else { return found };
-            for (id, known) in &ws.pages {
-                let mut at = known.parent.or(known.data_source);
+            for id in ws.pages.keys() {
+                let mut at = ws.up(*id);
                 let mut depth = 0;
                 while let Some(parent) = at {
                     if parent == ancestor {
@@ -241,7 +261,7 @@ impl Catalog {
                     if depth > MAX_DEPTH {
                         break;
                     }
-                    at = ws.pages.get(&parent).and_then(|k| k.parent.or(k.data_source));
+                    at = ws.up(parent);
                 }
             }
             found
@@ -320,9 +340,10 @@ mod tests {
         let c = Catalog::open(file.clone()).unwrap();
         c.note("w", u(1), "Root", None, None, 10);
         c.note("w", u(2), "Child", Some(u(1)), None, 20);
-        c.note("w", u(3), "Row", None, Some(u(2)), 30);
+        c.note("w", u(3), "Row", None, Some(u(9)), 30);
+        c.update("w", |ws| ws.sources.insert(u(9), (Some(u(2)), "Tasks".into())));
         c.note("w", u(2), "Child", Some(u(1)), None, 20);
-        assert_eq!(c.path("w", u(3)), vec!["Root", "Child"]);
+        assert_eq!(c.path("w", u(3)), vec!["Root", "Child", "Tasks"]);
         assert_eq!(c.descendants("w", u(1)), HashSet::from([u(2), u(3)]));
         assert_eq!(c.to_index("w", 2), vec![u(3), u(2)]);
         c.indexed("w", u(3), 30);

@@ -174,8 +174,48 @@ impl Crawler {
                     s.passes += 1;
                 }
             });
-            if done && self.pause(self.index.config.rescan).await {
+            if done {
+                self.list_sources(&ws, &auth).await;
+                if self.pause(self.index.config.rescan).await {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Learn where the workspace's data sources are (the page above each), for parent paths and
+    /// "under this page" filters over rows.
+    async fn list_sources(&self, ws: &Arc<str>, auth: &NotionAuth) {
+        let mut cursor: Option<String> = None;
+        loop {
+            self.turn(ws).await;
+            self.index.metrics.request("list");
+            let body = json!({"filter": {"property": "object", "value": "data_source"}});
+            let Ok(list) =
+                endpoints::search(&self.client, auth, body, cursor.as_deref(), Some(LIST_PAGE)).await
+            else {
                 return;
+            };
+            self.index.catalog.update(ws, |s| {
+                for source in &list.results {
+                    let id = source.get("id").and_then(|v| v.as_str()).and_then(|v| Uuid::try_parse(v).ok());
+                    let page = source
+                        .pointer("/database_parent/page_id")
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| Uuid::try_parse(v).ok());
+                    let title = source
+                        .get("title")
+                        .and_then(|t| serde_json::from_value::<Vec<notion_model::types::RichText>>(t.clone()).ok())
+                        .map(|t| notion_model::types::plain_text(&t))
+                        .unwrap_or_default();
+                    if let Some(id) = id {
+                        s.sources.insert(id, (page, title));
+                    }
+                }
+            });
+            match list.next_cursor {
+                Some(next) if !self.stop.is_cancelled() => cursor = Some(next),
+                _ => return,
             }
         }
     }

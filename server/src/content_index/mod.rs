@@ -148,6 +148,23 @@ impl ContentIndex {
         self.metrics.progress(t.known, t.indexed, t.stale);
     }
 
+    /// The best `limit` pages of `workspace` for `clauses` within `filters` (not yet checked against
+    /// any caller's access: see [`Self::visible_to`]).
+    pub fn search(
+        &self,
+        workspace: &str,
+        clauses: &[query::Clause],
+        filters: &engine::Filters,
+        limit: usize,
+    ) -> Result<Vec<engine::Hit>, EngineError> {
+        self.engine.search(workspace, clauses, filters, limit)
+    }
+
+    /// Bytes the index and its crawl state take on disk (0 in memory).
+    pub fn disk_bytes(&self) -> u64 {
+        self.dir().map_or(0, Engine::disk_bytes)
+    }
+
     /// The index's directory, when on disk.
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.config.dir.as_deref()

@@ -140,7 +140,6 @@ pub(super) async fn search(ctx: &ToolCtx, a: &SearchArgs, plan: Plan) -> Result<
         // A failing index leaves the title matches: the search still answers.
         let hits = plan
             .index
-            .engine
             .search(ws, &plan.clauses, &filters, limit)
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "content index search failed");
