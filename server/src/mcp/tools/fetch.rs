@@ -38,7 +38,7 @@ pub fn tools() -> Vec<ToolDef> {
 pub struct FetchArgs {
     /// Id or Notion URL.
     id: String,
-    /// What `id` is, if known (saves a lookup).
+    /// What `id` is, if known.
     #[serde(rename = "type")]
     kind: Option<Kind>,
     cursor: Option<String>,

@@ -19,8 +19,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "search",
         "Search Notion",
-        "Pages by words in titles and content (\"phrase\", prefix*), best first, with snippets and ids \
-         for `fetch`; no `query`: recent edits.",
+        "Pages by title and content words (\"a phrase\", prefix*), best first, with snippets and ids for \
+         `fetch`; mode=title: titles only; no `query`: recent edits.",
         Effect::Read,
         search,
     )]
@@ -30,15 +30,11 @@ pub fn tools() -> Vec<ToolDef> {
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
     query: Option<String>,
-    /// title: Notion's title search only.
     mode: Option<Mode>,
-    /// Only pages under this page (id).
+    /// Only pages in this page/data source (id).
     under: Option<String>,
-    /// Only rows of this data source (id).
-    data_source: Option<String>,
-    /// Only pages edited after this date.
+    /// Edited after (YYYY-MM-DD).
     edited_after: Option<String>,
-    /// Pages or data sources only.
     #[serde(rename = "type")]
     kind: Option<Kind>,
     // By last edit: newest first (default) or oldest first.
@@ -59,7 +55,6 @@ enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum Mode {
-    All,
     Title,
 }
 

@@ -17,7 +17,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "list_users",
             "List users",
-            "People and bots of the workspace with names, emails and ids (for people properties and mentions); \
+            "People and bots of the workspace with names, emails and ids (for people and mentions); \
              `id`: just that user.",
             Effect::Read,
             list_users,

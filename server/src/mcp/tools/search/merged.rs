@@ -1,7 +1,7 @@
 //! `search` over titles and content: Notion's title matches merged with the workspace content
 //! index's hits (BM25, snippets), each hit shown only once the caller's own token has read it.
-//! Says how complete the index is. Filters (under a page, in a data source, edited after) apply to
-//! both sides.
+//! Says how complete the index is. Filters (`under` a page — at any depth — or a data source,
+//! edited after) apply to both sides.
 
 use super::{Format, Kind, Mode, SearchArgs, collect_title_matches, describe, json_out, sort_json};
 use crate::content_index::ContentIndex;
@@ -23,7 +23,6 @@ pub(super) struct Plan {
     index: Arc<ContentIndex>,
     clauses: Vec<Clause>,
     under: Option<Uuid>,
-    data_source: Option<Uuid>,
     edited_after: Option<i64>,
 }
 
@@ -52,7 +51,7 @@ fn date_arg(value: &str) -> Result<i64, ToolError> {
 /// The merged search to run, or `None` for Notion's title search as it always was (`mode: title`,
 /// no `query`, data sources, a title-search cursor, or no content index without filters).
 pub(super) fn plan(ctx: &ToolCtx, a: &SearchArgs) -> Result<Option<Plan>, ToolError> {
-    let filtered = a.under.is_some() || a.data_source.is_some() || a.edited_after.is_some();
+    let filtered = a.under.is_some() || a.edited_after.is_some();
     let query = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let title_only = a.mode == Some(Mode::Title)
         || a.kind == Some(Kind::DataSource)
@@ -68,8 +67,6 @@ pub(super) fn plan(ctx: &ToolCtx, a: &SearchArgs) -> Result<Option<Plan>, ToolEr
             };
             let field = if a.under.is_some() {
                 "under"
-            } else if a.data_source.is_some() {
-                "data_source"
             } else {
                 "edited_after"
             };
@@ -85,11 +82,6 @@ pub(super) fn plan(ctx: &ToolCtx, a: &SearchArgs) -> Result<Option<Plan>, ToolEr
         index: index.clone(),
         clauses,
         under: a.under.as_deref().map(|v| uuid_arg("under", v)).transpose()?,
-        data_source: a
-            .data_source
-            .as_deref()
-            .map(|v| uuid_arg("data_source", v))
-            .transpose()?,
         edited_after: a.edited_after.as_deref().map(date_arg).transpose()?,
     }))
 }
@@ -124,7 +116,7 @@ pub(super) async fn search(ctx: &ToolCtx, a: &SearchArgs, plan: Plan) -> Result<
             (Some(_), None) => Some(HashSet::new()),
             (None, _) => None,
         },
-        data_source: plan.data_source,
+        data_source: None,
         edited_after: plan.edited_after,
     };
     let mut body = json!({
@@ -229,15 +221,6 @@ fn keeps(item: &Value, f: &Filters) -> bool {
         && !id.is_some_and(|id| pages.contains(&id))
     {
         return false;
-    }
-    if let Some(ds) = f.data_source {
-        let parent = item
-            .pointer("/parent/data_source_id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::try_parse(s).ok());
-        if parent != Some(ds) {
-            return false;
-        }
     }
     if let Some(after) = f.edited_after {
         let edited = item
