@@ -179,7 +179,10 @@ pub fn build_with_store(
         .map(|k| k.notion_auths())
         .unwrap_or_default();
     if let (AuthMode::Demo, Some(t)) = (args.auth_mode, &demo_token) {
-        index_tokens.push(crate::notion::NotionAuth::new(t.clone(), args.notion_version));
+        index_tokens.push(crate::notion::NotionAuth::new(
+            t.clone(),
+            args.notion_version,
+        ));
     }
     let shared = Arc::new(Shared {
         registry: tools,
@@ -405,7 +408,9 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
     sweeper.abort();
     index_stop.cancel();
     if let Some(task) = index_task
-        && tokio::time::timeout(Duration::from_secs(10), task).await.is_err()
+        && tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
     {
         tracing::warn!("the content index did not finish saving within 10 s");
     }

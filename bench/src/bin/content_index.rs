@@ -18,16 +18,39 @@ use notion_mcp_remote::content_index::credentials::Credentials;
 use notion_mcp_remote::content_index::engine::Filters;
 use notion_mcp_remote::content_index::{IndexConfig, Runtime, query};
 use notion_mcp_remote::metrics::Metrics;
-use notion_mcp_remote::notion::{ClientConfig, NotionAuth, NotionClient, NotionVersion, PacingConfig};
+use notion_mcp_remote::notion::{
+    ClientConfig, NotionAuth, NotionClient, NotionVersion, PacingConfig,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "ntn_bench";
 const WORDS: &[&str] = &[
-    "project", "budget", "review", "meeting", "design", "roadmap", "customer", "launch", "metric",
-    "hiring", "release", "feedback", "quarter", "planning", "incident", "summary", "research",
-    "support", "pricing", "contract", "onboarding", "security", "migration", "analytics",
+    "project",
+    "budget",
+    "review",
+    "meeting",
+    "design",
+    "roadmap",
+    "customer",
+    "launch",
+    "metric",
+    "hiring",
+    "release",
+    "feedback",
+    "quarter",
+    "planning",
+    "incident",
+    "summary",
+    "research",
+    "support",
+    "pricing",
+    "contract",
+    "onboarding",
+    "security",
+    "migration",
+    "analytics",
 ];
 
 #[derive(Parser)]
@@ -52,11 +75,21 @@ struct Args {
 /// Deterministic filler text for block `b` of page `p`.
 fn sentence(p: usize, b: usize) -> String {
     let w = |k: usize| WORDS[(p * 31 + b * 7 + k * 13) % WORDS.len()];
-    format!("The {} {} covers {} and {} for team {}.", w(0), w(1), w(2), w(3), (p + b) % 97)
+    format!(
+        "The {} {} covers {} and {} for team {}.",
+        w(0),
+        w(1),
+        w(2),
+        w(3),
+        (p + b) % 97
+    )
 }
 
 fn planted_phrase(i: usize) -> String {
-    format!("zephyr {} marker{i}", ["amber", "cobalt", "indigo", "saffron"][i % 4])
+    format!(
+        "zephyr {} marker{i}",
+        ["amber", "cobalt", "indigo", "saffron"][i % 4]
+    )
 }
 
 fn workspace(pages: usize, blocks: usize, planted: usize) -> Fixture {
@@ -65,13 +98,18 @@ fn workspace(pages: usize, blocks: usize, planted: usize) -> Fixture {
         let mut children: Vec<serde_json::Value> = (0..blocks.saturating_sub(5))
             .map(|i| json!({"paragraph": sentence(p, i)}))
             .collect();
-        let mut nested: Vec<serde_json::Value> =
-            (0..4).map(|i| json!({"paragraph": sentence(p, 100 + i)})).collect();
+        let mut nested: Vec<serde_json::Value> = (0..4)
+            .map(|i| json!({"paragraph": sentence(p, 100 + i)}))
+            .collect();
         if p < planted {
             nested.push(json!({"paragraph": format!("Hidden: {}.", planted_phrase(p))}));
         }
         children.push(json!({"toggle": "Details", "children": nested}));
-        b = b.page(PageFixture::new(&format!("Page {p}")).id(&format!("bench-{p}")).children(children));
+        b = b.page(
+            PageFixture::new(&format!("Page {p}"))
+                .id(&format!("bench-{p}"))
+                .children(children),
+        );
     }
     b.build()
 }
@@ -91,12 +129,19 @@ async fn main() -> Result<()> {
     let args = args;
     let built = Instant::now();
     let fake = FakeNotion::start(workspace(args.pages, args.blocks, args.planted)).await?;
-    eprintln!("workspace of {} pages generated in {:.1}s", args.pages, built.elapsed().as_secs_f64());
+    eprintln!(
+        "workspace of {} pages generated in {:.1}s",
+        args.pages,
+        built.elapsed().as_secs_f64()
+    );
     let metrics = Metrics::new();
     let client = NotionClient::new(
         ClientConfig {
             base_url: fake.base_url().parse()?,
-            pacing: PacingConfig { enabled: false, ..PacingConfig::default() },
+            pacing: PacingConfig {
+                enabled: false,
+                ..PacingConfig::default()
+            },
             ..ClientConfig::default()
         },
         metrics.clone(),
@@ -104,11 +149,18 @@ async fn main() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("bench-content-index-{}", std::process::id()));
     let rss_before = rss_kib();
     let runtime = Runtime::open(
-        IndexConfig { dir: Some(dir.clone()), crawl_share: 1.0, ..IndexConfig::default() },
+        IndexConfig {
+            dir: Some(dir.clone()),
+            crawl_share: 1.0,
+            ..IndexConfig::default()
+        },
         &client,
         &metrics,
     )?
-    .with_credentials(Credentials::new(None, vec![NotionAuth::new(TOKEN, NotionVersion::default())]));
+    .with_credentials(Credentials::new(
+        None,
+        vec![NotionAuth::new(TOKEN, NotionVersion::default())],
+    ));
     let index = runtime.index.clone();
     let workspace_id = client
         .workspace_id(&NotionAuth::new(TOKEN, NotionVersion::default()))
@@ -143,9 +195,17 @@ async fn main() -> Result<()> {
     for i in 0..args.queries {
         let text = match i % 4 {
             0 if args.planted > 0 => format!("\"{}\"", planted_phrase(i % args.planted)),
-            1 => format!("{} {}", WORDS[i % WORDS.len()], WORDS[(i * 5 + 3) % WORDS.len()]),
+            1 => format!(
+                "{} {}",
+                WORDS[i % WORDS.len()],
+                WORDS[(i * 5 + 3) % WORDS.len()]
+            ),
             2 => format!("{}*", &WORDS[i % WORDS.len()][..4]),
-            _ => format!("\"{} {}\"", WORDS[i % WORDS.len()], WORDS[(i + 1) % WORDS.len()]),
+            _ => format!(
+                "\"{} {}\"",
+                WORDS[i % WORDS.len()],
+                WORDS[(i + 1) % WORDS.len()]
+            ),
         };
         let clauses = query::parse(&text)?;
         let t = Instant::now();
@@ -157,7 +217,11 @@ async fn main() -> Result<()> {
         }
     }
     latencies.sort_by(f64::total_cmp);
-    let planted_queries = if args.planted > 0 { args.queries.div_ceil(4) } else { 0 };
+    let planted_queries = if args.planted > 0 {
+        args.queries.div_ceil(4)
+    } else {
+        0
+    };
     stop.cancel();
     let _ = task.await;
     let disk = index.disk_bytes();
@@ -167,14 +231,41 @@ async fn main() -> Result<()> {
     let at = |rate: f64| requests as f64 / rate;
     println!("| Measure | Value |");
     println!("|---|---|");
-    println!("| Workspace | {} pages × ~{} blocks ({} with a planted phrase) |", args.pages, args.blocks, args.planted);
-    println!("| Full-crawl Notion requests | {requests} ({lists} listings, {contents} page contents) |");
-    println!("| Full crawl, measured (unthrottled fake) | {:.1} s |", crawl.as_secs_f64());
-    println!("| Full crawl at 3 req/s (computed) | {:.0} s ({:.1} min) |", at(3.0), at(3.0) / 60.0);
-    println!("| Full crawl at the default share, 0.3 × 3 req/s (computed) | {:.0} s ({:.1} min) |", at(0.9), at(0.9) / 60.0);
-    println!("| Index on disk (with crawl state) | {:.1} MiB |", disk as f64 / 1_048_576.0);
-    println!("| Search p50 / p99 ({} queries) | {:.2} / {:.2} ms |", args.queries, percentile_sorted(&latencies, 0.5), percentile_sorted(&latencies, 0.99));
+    println!(
+        "| Workspace | {} pages × ~{} blocks ({} with a planted phrase) |",
+        args.pages, args.blocks, args.planted
+    );
+    println!(
+        "| Full-crawl Notion requests | {requests} ({lists} listings, {contents} page contents) |"
+    );
+    println!(
+        "| Full crawl, measured (unthrottled fake) | {:.1} s |",
+        crawl.as_secs_f64()
+    );
+    println!(
+        "| Full crawl at 3 req/s (computed) | {:.0} s ({:.1} min) |",
+        at(3.0),
+        at(3.0) / 60.0
+    );
+    println!(
+        "| Full crawl at the default share, 0.3 × 3 req/s (computed) | {:.0} s ({:.1} min) |",
+        at(0.9),
+        at(0.9) / 60.0
+    );
+    println!(
+        "| Index on disk (with crawl state) | {:.1} MiB |",
+        disk as f64 / 1_048_576.0
+    );
+    println!(
+        "| Search p50 / p99 ({} queries) | {:.2} / {:.2} ms |",
+        args.queries,
+        percentile_sorted(&latencies, 0.5),
+        percentile_sorted(&latencies, 0.99)
+    );
     println!("| Recall of planted phrases (top hit) | {found} / {planted_queries} |");
-    println!("| RSS added by the index (after the crawl) | {:.1} MiB |", rss_after.saturating_sub(rss_before) as f64 / 1024.0);
+    println!(
+        "| RSS added by the index (after the crawl) | {:.1} MiB |",
+        rss_after.saturating_sub(rss_before) as f64 / 1024.0
+    );
     Ok(())
 }

@@ -157,7 +157,15 @@ impl Catalog {
     }
 
     /// Note a page seen in Notion (a listing, a read): its title, place and last edit.
-    pub fn note(&self, workspace: &str, id: Uuid, title: &str, parent: Option<Uuid>, data_source: Option<Uuid>, edited: i64) {
+    pub fn note(
+        &self,
+        workspace: &str,
+        id: Uuid,
+        title: &str,
+        parent: Option<Uuid>,
+        data_source: Option<Uuid>,
+        edited: i64,
+    ) {
         self.update(workspace, |ws| {
             let known = ws.pages.entry(id).or_default();
             known.title = title.to_owned();
@@ -270,7 +278,9 @@ impl Catalog {
 
     pub fn progress(&self, workspace: &str) -> Progress {
         self.read(workspace, |ws| {
-            let Some(ws) = ws else { return Progress::default() };
+            let Some(ws) = ws else {
+                return Progress::default();
+            };
             let indexed = ws.pages.values().filter(|k| k.indexed.is_some()).count();
             let stale = ws
                 .pages
@@ -289,17 +299,22 @@ impl Catalog {
     /// Totals over every workspace (for the metrics).
     pub fn totals(&self) -> Progress {
         let names: Vec<String> = self.lock().workspaces.keys().cloned().collect();
-        names.iter().map(|n| self.progress(n)).fold(Progress::default(), |a, p| Progress {
-            known: a.known + p.known,
-            indexed: a.indexed + p.indexed,
-            stale: a.stale + p.stale,
-            listed: a.listed || p.listed,
-        })
+        names
+            .iter()
+            .map(|n| self.progress(n))
+            .fold(Progress::default(), |a, p| Progress {
+                known: a.known + p.known,
+                indexed: a.indexed + p.indexed,
+                stale: a.stale + p.stale,
+                listed: a.listed || p.listed,
+            })
     }
 
     /// Write the state if it changed since the last save.
     pub fn save(&self) -> Result<(), CatalogError> {
-        let Some(file) = &self.file else { return Ok(()) };
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
@@ -341,7 +356,9 @@ mod tests {
         c.note("w", u(1), "Root", None, None, 10);
         c.note("w", u(2), "Child", Some(u(1)), None, 20);
         c.note("w", u(3), "Row", None, Some(u(9)), 30);
-        c.update("w", |ws| ws.sources.insert(u(9), (Some(u(2)), "Tasks".into())));
+        c.update("w", |ws| {
+            ws.sources.insert(u(9), (Some(u(2)), "Tasks".into()))
+        });
         c.note("w", u(2), "Child", Some(u(1)), None, 20);
         assert_eq!(c.path("w", u(3)), vec!["Root", "Child", "Tasks"]);
         assert_eq!(c.descendants("w", u(1)), HashSet::from([u(2), u(3)]));
@@ -352,7 +369,10 @@ mod tests {
         let again = Catalog::open(file).unwrap();
         let p = again.progress("w");
         assert_eq!((p.known, p.indexed, p.stale), (3, 1, 0));
-        assert_eq!(again.read("w", |ws| ws.unwrap().cursor.clone()), Some("next".into()));
+        assert_eq!(
+            again.read("w", |ws| ws.unwrap().cursor.clone()),
+            Some("next".into())
+        );
         again.mark_stale("w", u(3));
         assert_eq!(again.progress("w").stale, 1);
         assert_eq!(again.workspace_of(u(2)).as_deref(), Some("w"));

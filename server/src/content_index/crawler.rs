@@ -128,9 +128,14 @@ impl Crawler {
                 "filter": {"property": "object", "value": "page"},
                 "sort": {"timestamp": "last_edited_time", "direction": "ascending"}
             });
-            let listed =
-                endpoints::search(&self.client, &auth, body, cursor.as_deref(), Some(LIST_PAGE))
-                    .await;
+            let listed = endpoints::search(
+                &self.client,
+                &auth,
+                body,
+                cursor.as_deref(),
+                Some(LIST_PAGE),
+            )
+            .await;
             let list = match listed {
                 Ok(list) => list,
                 Err(e) if e.status() == Some(400) && cursor.is_some() => {
@@ -156,7 +161,14 @@ impl Crawler {
                 if doc.in_trash {
                     self.index.enqueue(Job::Remove(doc.id));
                 } else {
-                    catalog.note(&ws, doc.id, &doc.title, doc.parent_page, doc.data_source, doc.edited);
+                    catalog.note(
+                        &ws,
+                        doc.id,
+                        &doc.title,
+                        doc.parent_page,
+                        doc.data_source,
+                        doc.edited,
+                    );
                 }
             }
             for doc in docs.into_iter().filter(|d| !d.in_trash) {
@@ -192,20 +204,27 @@ impl Crawler {
             self.index.metrics.request("list");
             let body = json!({"filter": {"property": "object", "value": "data_source"}});
             let Ok(list) =
-                endpoints::search(&self.client, auth, body, cursor.as_deref(), Some(LIST_PAGE)).await
+                endpoints::search(&self.client, auth, body, cursor.as_deref(), Some(LIST_PAGE))
+                    .await
             else {
                 return;
             };
             self.index.catalog.update(ws, |s| {
                 for source in &list.results {
-                    let id = source.get("id").and_then(|v| v.as_str()).and_then(|v| Uuid::try_parse(v).ok());
+                    let id = source
+                        .get("id")
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| Uuid::try_parse(v).ok());
                     let page = source
                         .pointer("/database_parent/page_id")
                         .and_then(|v| v.as_str())
                         .and_then(|v| Uuid::try_parse(v).ok());
                     let title = source
                         .get("title")
-                        .and_then(|t| serde_json::from_value::<Vec<notion_model::types::RichText>>(t.clone()).ok())
+                        .and_then(|t| {
+                            serde_json::from_value::<Vec<notion_model::types::RichText>>(t.clone())
+                                .ok()
+                        })
                         .map(|t| notion_model::types::plain_text(&t))
                         .unwrap_or_default();
                     if let Some(id) = id {
@@ -233,7 +252,9 @@ impl Crawler {
         self.turn(ws).await;
         self.index.metrics.request("content");
         match page_markdown(&self.client, auth, &doc.id.to_string()).await {
-            Ok(md) => self.index.enqueue(Job::Page(Box::new(doc.with_body(md.markdown)))),
+            Ok(md) => self
+                .index
+                .enqueue(Job::Page(Box::new(doc.with_body(md.markdown)))),
             Err(e) if gone(&e) => self.index.enqueue(Job::Remove(doc.id)),
             Err(e) => tracing::debug!(code = e.code(), "content index: page content not read"),
         }

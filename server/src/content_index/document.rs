@@ -120,11 +120,21 @@ mod tests {
         let ws: Arc<str> = Arc::from("w");
         let doc = PageDoc::from_page(&ws, &page).unwrap();
         assert_eq!(doc.title, "Ship");
-        assert!(doc.properties.contains("Status: Done"), "{}", doc.properties);
-        assert_eq!(doc.data_source.unwrap().to_string(), "2f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b");
+        assert!(
+            doc.properties.contains("Status: Done"),
+            "{}",
+            doc.properties
+        );
+        assert_eq!(
+            doc.data_source.unwrap().to_string(),
+            "2f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+        );
         assert_eq!(doc.parent_page, None);
         assert_eq!(format_time(doc.edited), "2026-01-02T03:04:05Z");
-        let db: Page = serde_json::from_value(json!({"object": "database", "id": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"})).unwrap();
+        let db: Page = serde_json::from_value(
+            json!({"object": "database", "id": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"}),
+        )
+        .unwrap();
         assert!(PageDoc::from_page(&ws, &db).is_none());
     }
 }

@@ -185,8 +185,10 @@ impl Engine {
 
     /// Drop every row of a data source (it was deleted).
     pub fn delete_data_source(&self, ds: Uuid) {
-        self.writer()
-            .delete_term(Term::from_field_text(self.fields.data_source, &ds.to_string()));
+        self.writer().delete_term(Term::from_field_text(
+            self.fields.data_source,
+            &ds.to_string(),
+        ));
     }
 
     /// Make the changes so far durable and visible to searches.
@@ -216,7 +218,10 @@ impl Engine {
             properties: text(f.properties),
             body: text(f.body),
             url: text(f.url),
-            edited: doc.get_first(f.edited).and_then(|v| v.as_i64()).unwrap_or(0),
+            edited: doc
+                .get_first(f.edited)
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0),
         }))
     }
 
@@ -315,7 +320,10 @@ impl Engine {
                 title: text_of(f.title),
                 url: text_of(f.url),
                 snippet: one_line(&snippet),
-                edited: doc.get_first(f.edited).and_then(|v| v.as_i64()).unwrap_or(0),
+                edited: doc
+                    .get_first(f.edited)
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or(0),
                 in_title,
                 in_content,
             });
@@ -382,12 +390,28 @@ mod tests {
     #[test]
     fn words_phrases_prefixes_filters_and_replacement() {
         let e = Engine::open(None).unwrap();
-        e.upsert(&doc(1, "Roadmap", "We are planning the quarterly budget review.", 100), &[]).unwrap();
-        e.upsert(&doc(2, "Budget", "Nothing else here.", 200), &[]).unwrap();
-        e.upsert(&doc(3, "Notes", "The review of the budget is quarterly.", 300), &[]).unwrap();
+        e.upsert(
+            &doc(
+                1,
+                "Roadmap",
+                "We are planning the quarterly budget review.",
+                100,
+            ),
+            &[],
+        )
+        .unwrap();
+        e.upsert(&doc(2, "Budget", "Nothing else here.", 200), &[])
+            .unwrap();
+        e.upsert(
+            &doc(3, "Notes", "The review of the budget is quarterly.", 300),
+            &[],
+        )
+        .unwrap();
         e.commit().unwrap();
         let q = |text: &str, filters: &Filters| {
-            let hits = e.search("w", &query::parse(text).unwrap(), filters, 10).unwrap();
+            let hits = e
+                .search("w", &query::parse(text).unwrap(), filters, 10)
+                .unwrap();
             hits.iter().map(|h| h.id.as_u128()).collect::<Vec<_>>()
         };
         let none = Filters::default();
@@ -400,21 +424,37 @@ mod tests {
         let mut pre = q("quart*", &none);
         pre.sort_unstable();
         assert_eq!(pre, vec![1, 3]);
-        let after = Filters { edited_after: Some(150), ..Filters::default() };
+        let after = Filters {
+            edited_after: Some(150),
+            ..Filters::default()
+        };
         let mut recent = q("budget", &after);
         recent.sort_unstable();
         assert_eq!(recent, vec![2, 3]);
-        let only = Filters { pages: Some(HashSet::from([Uuid::from_u128(3)])), ..Filters::default() };
+        let only = Filters {
+            pages: Some(HashSet::from([Uuid::from_u128(3)])),
+            ..Filters::default()
+        };
         assert_eq!(q("budget", &only), vec![3]);
-        let hits = e.search("w", &query::parse("planning").unwrap(), &none, 10).unwrap();
+        let hits = e
+            .search("w", &query::parse("planning").unwrap(), &none, 10)
+            .unwrap();
         assert!(hits[0].snippet.contains("planning"), "{hits:?}");
         assert!(hits[0].in_content && !hits[0].in_title);
-        assert!(e.search("other", &query::parse("budget").unwrap(), &none, 10).unwrap().is_empty());
-        e.upsert(&doc(1, "Roadmap", "Rewritten.", 400), &[]).unwrap();
+        assert!(
+            e.search("other", &query::parse("budget").unwrap(), &none, 10)
+                .unwrap()
+                .is_empty()
+        );
+        e.upsert(&doc(1, "Roadmap", "Rewritten.", 400), &[])
+            .unwrap();
         e.delete(Uuid::from_u128(3));
         e.commit().unwrap();
         assert_eq!(q("budget", &none), vec![2]);
         assert_eq!(e.count("w").unwrap(), 2);
-        assert_eq!(e.stored(Uuid::from_u128(1)).unwrap().unwrap().body, "Rewritten.");
+        assert_eq!(
+            e.stored(Uuid::from_u128(1)).unwrap().unwrap().body,
+            "Rewritten."
+        );
     }
 }

@@ -12,10 +12,17 @@ pub fn jobs(event: &Event, workspace: Option<Arc<str>>) -> Vec<Job> {
     let Ok(id) = Uuid::try_parse(event.entity.id.trim()) else {
         return Vec::new();
     };
-    let refresh = |id| workspace.clone().map(|workspace| Job::Refresh { workspace, id });
+    let refresh = |id| {
+        workspace
+            .clone()
+            .map(|workspace| Job::Refresh { workspace, id })
+    };
     match event.kind.as_str() {
         "page.deleted" => vec![Job::Remove(id)],
-        "page.created" | "page.content_updated" | "page.properties_updated" | "page.moved"
+        "page.created"
+        | "page.content_updated"
+        | "page.properties_updated"
+        | "page.moved"
         | "page.undeleted" => refresh(id).into_iter().collect(),
         "data_source.deleted" => vec![Job::RemoveDataSource(id)],
         // Rows added or removed: read each again (a removed one is dropped when its read fails).
@@ -49,7 +56,10 @@ impl ContentIndex {
                     .and_then(|id| self.catalog.workspace_of(id))
                     .map(Arc::from)
             });
-        if matches!(event.kind.as_str(), "page.moved" | "page.deleted" | "data_source.moved") {
+        if matches!(
+            event.kind.as_str(),
+            "page.moved" | "page.deleted" | "data_source.moved"
+        ) {
             // Who may read what can change with a move or the trash: prove access again.
             self.proofs.invalidate_all();
         }
@@ -79,7 +89,10 @@ mod tests {
         let ws = Some(Arc::from("w"));
         let edit = jobs(&event("page.content_updated", json!({})), ws.clone());
         assert!(matches!(edit.as_slice(), [Job::Refresh { .. }]));
-        assert!(matches!(jobs(&event("page.deleted", json!({})), ws.clone()).as_slice(), [Job::Remove(_)]));
+        assert!(matches!(
+            jobs(&event("page.deleted", json!({})), ws.clone()).as_slice(),
+            [Job::Remove(_)]
+        ));
         let rows = jobs(
             &event(
                 "data_source.content_updated",
@@ -92,6 +105,9 @@ mod tests {
         );
         assert_eq!(rows.len(), 1);
         assert!(jobs(&event("comment.created", json!({})), ws).is_empty());
-        assert!(jobs(&event("page.created", json!({})), None).is_empty(), "no workspace: nothing to read with");
+        assert!(
+            jobs(&event("page.created", json!({})), None).is_empty(),
+            "no workspace: nothing to read with"
+        );
     }
 }

@@ -4,7 +4,9 @@
 
 use super::engine::Fields;
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
@@ -51,7 +53,9 @@ pub fn parse(text: &str) -> Result<Vec<Clause>, QueryError> {
             rest = after.get(end + 1..).unwrap_or("").trim_start();
             continue;
         }
-        let end = rest.find(|c: char| c.is_whitespace() || c == '"').unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '"')
+            .unwrap_or(rest.len());
         let word = &rest[..end];
         rest = rest[end..].trim_start();
         if let Some(prefix) = word.strip_suffix('*') {
@@ -94,7 +98,11 @@ fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 
 /// The text query: every clause must match in one of the fields. `None` when a clause has no
 /// indexable token (only punctuation).
-pub fn build(clauses: &[Clause], fields: &Fields, analyzer: &TextAnalyzer) -> Option<Box<dyn Query>> {
+pub fn build(
+    clauses: &[Clause],
+    fields: &Fields,
+    analyzer: &TextAnalyzer,
+) -> Option<Box<dyn Query>> {
     let mut analyzer = analyzer.clone();
     let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for clause in clauses {
@@ -115,7 +123,10 @@ pub fn build(clauses: &[Clause], fields: &Fields, analyzer: &TextAnalyzer) -> Op
                             IndexRecordOption::WithFreqsAndPositions,
                         )),
                         _ => Box::new(PhraseQuery::new(
-                            words.iter().map(|w| Term::from_field_text(field, w)).collect(),
+                            words
+                                .iter()
+                                .map(|w| Term::from_field_text(field, w))
+                                .collect(),
                         )),
                     }
                 }
@@ -144,7 +155,10 @@ mod tests {
                 Clause::Prefix("rev".into()),
             ])
         );
-        assert_eq!(parse(r#""open ended"#), Ok(vec![Clause::Phrase("open ended".into())]));
+        assert_eq!(
+            parse(r#""open ended"#),
+            Ok(vec![Clause::Phrase("open ended".into())])
+        );
         assert_eq!(parse("  -- "), Err(QueryError::Empty));
         assert_eq!(parse("a*"), Err(QueryError::ShortPrefix("a".into())));
         assert_eq!(parse(&"x ".repeat(300)), Err(QueryError::TooLong));

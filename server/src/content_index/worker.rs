@@ -137,7 +137,9 @@ impl Batch {
         let workspace = index.catalog.workspace_of(id)?;
         let known = index
             .catalog
-            .read(&workspace, |ws| ws.and_then(|ws| ws.pages.get(&id).cloned()))
+            .read(&workspace, |ws| {
+                ws.and_then(|ws| ws.pages.get(&id).cloned())
+            })
             .unwrap_or_default();
         Some(PageDoc {
             id,
@@ -158,7 +160,14 @@ impl Batch {
             return self.apply(index, None, Job::Remove(doc.id));
         }
         let ws = doc.workspace.clone();
-        index.catalog.note(&ws, doc.id, &doc.title, doc.parent_page, doc.data_source, doc.edited);
+        index.catalog.note(
+            &ws,
+            doc.id,
+            &doc.title,
+            doc.parent_page,
+            doc.data_source,
+            doc.edited,
+        );
         if doc.body.is_some() {
             return self.write(index, doc);
         }

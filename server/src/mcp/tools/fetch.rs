@@ -141,12 +141,9 @@ pub(crate) async fn fetch_page(
     );
     out.push_str(&rendered.markdown);
     // The whole page was read: the content index learns it without asking Notion again.
-    if let (None, None, false, Some(index)) = (
-        &cursor,
-        &tree.next_cursor,
-        rendered.truncated,
-        &ctx.index,
-    ) && let Some(workspace) = ctx.notion.known_workspace(&ctx.auth)
+    if let (None, None, false, Some(index)) =
+        (&cursor, &tree.next_cursor, rendered.truncated, &ctx.index)
+        && let Some(workspace) = ctx.notion.known_workspace(&ctx.auth)
     {
         index.page_read(&workspace, &page, Some(rendered.markdown.clone()));
     }

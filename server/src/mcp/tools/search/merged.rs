@@ -42,7 +42,9 @@ fn date_arg(value: &str) -> Result<i64, ToolError> {
     if secs == 0 {
         return Err(ToolError::invalid(
             "edited_after",
-            format!("'{value}' is not a date: send YYYY-MM-DD or an ISO 8601 time such as 2026-01-31T12:00:00Z"),
+            format!(
+                "'{value}' is not a date: send YYYY-MM-DD or an ISO 8601 time such as 2026-01-31T12:00:00Z"
+            ),
         ));
     }
     Ok(secs)
@@ -53,9 +55,8 @@ fn date_arg(value: &str) -> Result<i64, ToolError> {
 pub(super) fn plan(ctx: &ToolCtx, a: &SearchArgs) -> Result<Option<Plan>, ToolError> {
     let filtered = a.under.is_some() || a.edited_after.is_some();
     let query = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let title_only = a.mode == Some(Mode::Title)
-        || a.kind == Some(Kind::DataSource)
-        || a.cursor.is_some();
+    let title_only =
+        a.mode == Some(Mode::Title) || a.kind == Some(Kind::DataSource) || a.cursor.is_some();
     if title_only || query.is_none() || ctx.index.is_none() {
         if filtered {
             let why = if ctx.index.is_none() {
@@ -81,7 +82,11 @@ pub(super) fn plan(ctx: &ToolCtx, a: &SearchArgs) -> Result<Option<Plan>, ToolEr
     Ok(Some(Plan {
         index: index.clone(),
         clauses,
-        under: a.under.as_deref().map(|v| uuid_arg("under", v)).transpose()?,
+        under: a
+            .under
+            .as_deref()
+            .map(|v| uuid_arg("under", v))
+            .transpose()?,
         edited_after: a.edited_after.as_deref().map(date_arg).transpose()?,
     }))
 }
@@ -107,7 +112,11 @@ fn title_words(clauses: &[Clause]) -> String {
         .join(" ")
 }
 
-pub(super) async fn search(ctx: &ToolCtx, a: &SearchArgs, plan: Plan) -> Result<ToolOutput, ToolError> {
+pub(super) async fn search(
+    ctx: &ToolCtx,
+    a: &SearchArgs,
+    plan: Plan,
+) -> Result<ToolOutput, ToolError> {
     let limit = limit_arg(a.limit, 20, 100)?;
     let workspace = ctx.notion.workspace_id(&ctx.auth).await;
     let filters = Filters {
@@ -146,11 +155,22 @@ pub(super) async fn search(ctx: &ToolCtx, a: &SearchArgs, plan: Plan) -> Result<
         .iter()
         .filter(|item| keeps(item, &filters))
         .map(|item| {
-            let edited = item.get("last_edited_time").and_then(Value::as_str).unwrap_or("");
+            let edited = item
+                .get("last_edited_time")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             Row {
-                id: item.get("id").and_then(Value::as_str).unwrap_or("").to_owned(),
+                id: item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
                 title: describe(item).0,
-                url: item.get("url").and_then(Value::as_str).unwrap_or("").to_owned(),
+                url: item
+                    .get("url")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
                 snippet: String::new(),
                 edited: edited.get(..10).unwrap_or(edited).to_owned(),
                 matched: "title",
@@ -171,7 +191,11 @@ pub(super) async fn search(ctx: &ToolCtx, a: &SearchArgs, plan: Plan) -> Result<
                     _ => "content",
                 },
                 id,
-                title: if h.title.trim().is_empty() { "(untitled)".into() } else { h.title },
+                title: if h.title.trim().is_empty() {
+                    "(untitled)".into()
+                } else {
+                    h.title
+                },
                 url: h.url,
                 snippet: h.snippet,
                 edited: edited.get(..10).unwrap_or(&edited).to_owned(),
@@ -184,14 +208,22 @@ pub(super) async fn search(ctx: &ToolCtx, a: &SearchArgs, plan: Plan) -> Result<
     let completeness = workspace
         .as_deref()
         .map(|ws| completeness(&plan.index, ws))
-        .unwrap_or_else(|| "Content index: this connection's workspace is not known yet; title matches only.".into());
+        .unwrap_or_else(|| {
+            "Content index: this connection's workspace is not known yet; title matches only."
+                .into()
+        });
     if a.format == Some(Format::Json) {
         let results: Vec<Value> = rows
             .iter()
-            .map(|r| json!({"id": r.id, "title": r.title, "url": r.url, "snippet": r.snippet,
-                            "last_edited": r.edited, "matched": r.matched}))
+            .map(|r| {
+                json!({"id": r.id, "title": r.title, "url": r.url, "snippet": r.snippet,
+                            "last_edited": r.edited, "matched": r.matched})
+            })
             .collect();
-        let progress = workspace.as_deref().map(|ws| plan.index.progress(ws)).unwrap_or_default();
+        let progress = workspace
+            .as_deref()
+            .map(|ws| plan.index.progress(ws))
+            .unwrap_or_default();
         return Ok(json_out(&json!({"results": results, "index": {
             "indexed": progress.indexed, "known": progress.known, "listed": progress.listed}}))
         .into());
@@ -247,7 +279,10 @@ fn completeness(index: &ContentIndex, workspace: &str) -> String {
         thousands(p.known)
     );
     if p.stale > 0 {
-        line.push_str(&format!(" ({} changed since, being read again)", thousands(p.stale)));
+        line.push_str(&format!(
+            " ({} changed since, being read again)",
+            thousands(p.stale)
+        ));
     }
     line.push('.');
     line
@@ -257,7 +292,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
