@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -42,7 +43,25 @@ pub struct Crawler {
     shares: Mutex<HashMap<Arc<str>, Arc<DefaultDirectRateLimiter>>>,
     running: Mutex<HashSet<Arc<str>>>,
     refreshes: Arc<Semaphore>,
+    /// Content reads under way (their results are still to be queued).
+    reading: Arc<AtomicUsize>,
     stop: CancellationToken,
+}
+
+/// Counts a content read while it lives.
+struct Reading(Arc<AtomicUsize>);
+
+impl Reading {
+    fn start(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Reading(count.clone())
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -64,6 +83,7 @@ impl Crawler {
             shares: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
             refreshes: Arc::new(Semaphore::new(REFRESHES)),
+            reading: Arc::new(AtomicUsize::new(0)),
             stop,
         })
     }
@@ -247,8 +267,14 @@ impl Crawler {
         }
     }
 
+    /// Whether content reads are under way (the worker waits for them before it stops).
+    pub fn is_reading(&self) -> bool {
+        self.reading.load(Ordering::SeqCst) > 0
+    }
+
     /// Read a page's content and queue it with `doc`'s properties.
     async fn read_content(&self, ws: &Arc<str>, auth: &NotionAuth, doc: PageDoc) {
+        let _reading = Reading::start(&self.reading);
         self.turn(ws).await;
         self.index.metrics.request("content");
         match page_markdown(&self.client, auth, &doc.id.to_string()).await {

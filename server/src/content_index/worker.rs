@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 /// Jobs applied at most per commit.
 const BATCH: usize = 512;
+/// How long a stopping worker waits for content reads under way.
+const STOP_WAIT: Duration = Duration::from_secs(3);
 /// How often the crawl state is written while it changes.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 
@@ -46,6 +48,19 @@ pub async fn run(
             save(&index).await;
             last_save = Instant::now();
         }
+    }
+    // Stopping: apply what is queued, and what reads under way still bring (bounded).
+    let deadline = Instant::now() + STOP_WAIT;
+    let mut batch = Batch::default();
+    loop {
+        while let Ok(job) = jobs.try_recv() {
+            batch.apply(&index, None, job);
+        }
+        let reading = crawler.as_ref().is_some_and(|c| c.is_reading());
+        if !reading || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     commit(&index).await;
     save(&index).await;
