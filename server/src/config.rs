@@ -213,7 +213,8 @@ pub struct ServeArgs {
     pub cache_max_age_secs: Option<u64>,
 
     /// Directory of the workspace content index (words inside pages, for `search`) and its crawl
-    /// state. Default: `<store-dir>/content-index` with the file store, in memory otherwise.
+    /// state. Default: `<store-dir>/content-index` when the file store is in use (`--store file`, or
+    /// OAuth mode outside Kubernetes), in memory otherwise.
     #[arg(long, env = env::INDEX_DIR)]
     pub index_dir: Option<std::path::PathBuf>,
 

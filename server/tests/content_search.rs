@@ -54,6 +54,7 @@ fn fixture() -> Fixture {
 
 async fn start() -> Harness {
     let h = Harness::start_with(fixture(), |a| {
+        a.no_content_index = false;
         a.auth_mode = AuthMode::Demo;
         a.webhook_verification_token = vec![Redacted(SECRET.to_owned())];
     })
@@ -347,6 +348,7 @@ impl Server {
         args.listen = listener.local_addr().unwrap();
         args.notion_base_url = fake.parse().unwrap();
         args.auth_mode = AuthMode::Demo;
+        args.no_content_index = false;
         tweak(&mut args);
         let built = app::build(Settings::from_args(args).unwrap(), Some(CRAWLER.into()))
             .await

@@ -236,7 +236,7 @@ impl Settings {
     }
 
     /// Where the content index lives: `None` when it is off, `Some(None)` in memory, else its
-    /// directory (`--index-dir`, or `<store-dir>/content-index` with the file store).
+    /// directory (`--index-dir`, or `<store-dir>/content-index` when the file store is in use).
     pub fn content_index_dir(&self) -> Option<Option<std::path::PathBuf>> {
         if self.args.no_content_index {
             return None;
@@ -244,9 +244,13 @@ impl Settings {
         if let Some(dir) = &self.args.index_dir {
             return Some(Some(dir.clone()));
         }
+        // The file store is in use: named, or the default of OAuth mode outside a cluster.
         let file_store = match self.args.store.kind {
             Some(kind) => kind == crate::config::StoreKind::File,
-            None => std::env::var_os("KUBERNETES_SERVICE_HOST").is_none(),
+            None => {
+                self.args.auth_mode == crate::config::AuthMode::Oauth
+                    && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none()
+            }
         };
         Some(file_store.then(|| self.args.store.store_dir.join("content-index")))
     }

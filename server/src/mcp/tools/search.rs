@@ -66,10 +66,19 @@ enum Sort {
 }
 
 async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
-    if let Some(plan) = merged::plan(&ctx, &a)? {
-        return merged::search(&ctx, &a, plan).await;
+    let Some(plan) = merged::plan(&ctx, &a)? else {
+        return title_search(ctx, a).await;
+    };
+    if let Some(answer) = merged::search(&ctx, &a, &plan).await? {
+        return Ok(answer);
     }
-    title_search(ctx, a).await
+    // Nothing from the content index: Notion's title search, saying how complete the index is.
+    let note = merged::completeness_note(&ctx, &plan);
+    let answer = title_search(ctx, a).await?;
+    Ok(match note {
+        Some(note) => answer.with_note(format!("\n\n{note}")),
+        None => answer,
+    })
 }
 
 /// Notion's search (titles only), as it always was.

@@ -6,7 +6,7 @@
 use super::{Format, Kind, Mode, SearchArgs, collect_title_matches, describe, json_out, sort_json};
 use crate::content_index::ContentIndex;
 use crate::content_index::document::{format_time, parse_time};
-use crate::content_index::engine::{Filters, Hit};
+use crate::content_index::engine::Filters;
 use crate::content_index::query::{self, Clause};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// Content hits shown at most (after the access check, each unproven one costs a read).
+const MAX_CONTENT_HITS: usize = 50;
 
 /// What a merged search needs, checked before anything is sent.
 pub(super) struct Plan {
@@ -112,13 +115,23 @@ fn title_words(clauses: &[Clause]) -> String {
         .join(" ")
 }
 
+/// The merged answer; `None` when the index adds nothing and no filter was given: then the answer is
+/// Notion's title search as it always was (its table, its cursor), plus the completeness line.
 pub(super) async fn search(
     ctx: &ToolCtx,
     a: &SearchArgs,
-    plan: Plan,
-) -> Result<ToolOutput, ToolError> {
-    let limit = limit_arg(a.limit, 20, 100)?;
-    let workspace = ctx.notion.workspace_id(&ctx.auth).await;
+    plan: &Plan,
+) -> Result<Option<ToolOutput>, ToolError> {
+    let limit = limit_arg(a.limit, 20, 500)?;
+    let filtered = plan.under.is_some() || plan.edited_after.is_some();
+    // Asking Notion for the caller's workspace is worth it only when the index holds something.
+    let workspace = match ctx.notion.known_workspace(&ctx.auth) {
+        Some(ws) => Some(ws),
+        None if filtered || plan.index.catalog.totals().known > 0 => {
+            ctx.notion.workspace_id(&ctx.auth).await
+        }
+        None => None,
+    };
     let filters = Filters {
         pages: match (plan.under, &workspace) {
             (Some(root), Some(ws)) => Some(plan.index.catalog.descendants(ws, root)),
@@ -128,28 +141,26 @@ pub(super) async fn search(
         data_source: None,
         edited_after: plan.edited_after,
     };
-    let mut body = json!({
-        "query": title_words(&plan.clauses),
-        "filter": {"property": "object", "value": "page"},
-    });
-    body["sort"] = sort_json(a.sort);
-    let titles = collect_title_matches(ctx, body, limit, None);
-    let content = async {
-        let Some(ws) = &workspace else {
-            return Ok(Vec::new());
-        };
+    let hits = match &workspace {
         // A failing index leaves the title matches: the search still answers.
-        let hits = plan
-            .index
-            .search(ws, &plan.clauses, &filters, limit)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "content index search failed");
-                Vec::new()
-            });
-        Ok::<Vec<Hit>, ToolError>(plan.index.visible_to(&ctx.notion, &ctx.auth, hits).await)
+        Some(ws) => {
+            let hits = plan
+                .index
+                .search(ws, &plan.clauses, &filters, limit.min(MAX_CONTENT_HITS))
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "content index search failed");
+                    Vec::new()
+                });
+            plan.index.visible_to(&ctx.notion, &ctx.auth, hits).await
+        }
+        None => Vec::new(),
     };
-    let (titles, content) = tokio::join!(titles, content);
-    let (titles, hits) = (titles?, content?);
+    if hits.is_empty() && !filtered {
+        return Ok(None);
+    }
+    let mut body = json!({"query": title_words(&plan.clauses)});
+    body["sort"] = sort_json(a.sort);
+    let titles = collect_title_matches(ctx, body, limit, None).await?;
     let title_rows: Vec<Row> = titles
         .items
         .iter()
@@ -224,23 +235,29 @@ pub(super) async fn search(
             .as_deref()
             .map(|ws| plan.index.progress(ws))
             .unwrap_or_default();
-        return Ok(json_out(&json!({"results": results, "index": {
+        return Ok(Some(
+            json_out(&json!({"results": results, "index": {
             "indexed": progress.indexed, "known": progress.known, "listed": progress.listed}}))
-        .into());
+            .into(),
+        ));
     }
     if rows.is_empty() {
         let q = a.query.as_deref().unwrap_or("");
-        return Ok(ToolOutput::data(format!(
-            "No pages this integration can read match \"{q}\" in titles or content. Try fewer or other words, or a prefix*."
-        ))
-        .with_note(format!("\n\n{completeness}")));
+        return Ok(Some(
+            ToolOutput::data(format!(
+                "No pages this integration can read match \"{q}\" in titles or content. Try fewer or other words, or a prefix*."
+            ))
+            .with_note(format!("\n\n{completeness}")),
+        ));
     }
     let header = ["Title", "Match", "Id", "Last edited", "Snippet", "Url"].map(String::from);
     let table: Vec<Vec<String>> = rows
         .into_iter()
         .map(|r| vec![r.title, r.matched.into(), r.id, r.edited, r.snippet, r.url])
         .collect();
-    Ok(ToolOutput::data(pipe_table(&header, &table)).with_note(format!("\n\n{completeness}")))
+    Ok(Some(
+        ToolOutput::data(pipe_table(&header, &table)).with_note(format!("\n\n{completeness}")),
+    ))
 }
 
 /// Whether a title match passes the filters.
@@ -264,6 +281,12 @@ fn keeps(item: &Value, f: &Filters) -> bool {
         }
     }
     true
+}
+
+/// The completeness line, when the index knows the caller's workspace (for title-only answers).
+pub(super) fn completeness_note(ctx: &ToolCtx, plan: &Plan) -> Option<String> {
+    let ws = ctx.notion.known_workspace(&ctx.auth)?;
+    (plan.index.progress(&ws).known > 0).then(|| completeness(&plan.index, &ws))
 }
 
 /// "Content index: indexed 1,234 of ~1,400 pages."
