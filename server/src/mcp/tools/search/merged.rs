@@ -19,7 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Content hits shown at most (after the access check, each unproven one costs a read).
-const MAX_CONTENT_HITS: usize = 50;
+const MAX_CONTENT_HITS: usize = 20;
 
 /// What a merged search needs, checked before anything is sent.
 pub(super) struct Plan {
@@ -141,26 +141,34 @@ pub(super) async fn search(
         data_source: None,
         edited_after: plan.edited_after,
     };
-    let hits = match &workspace {
-        // A failing index leaves the title matches: the search still answers.
-        Some(ws) => {
-            let hits = plan
-                .index
-                .search(ws, &plan.clauses, &filters, limit.min(MAX_CONTENT_HITS))
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "content index search failed");
-                    Vec::new()
-                });
-            plan.index.visible_to(&ctx.notion, &ctx.auth, hits).await
-        }
+    // A failing index leaves the title matches: the search still answers.
+    let candidates = match &workspace {
+        Some(ws) => plan
+            .index
+            .search(ws, &plan.clauses, &filters, limit.min(MAX_CONTENT_HITS))
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "content index search failed");
+                Vec::new()
+            }),
         None => Vec::new(),
     };
-    if hits.is_empty() && !filtered {
+    if candidates.is_empty() && !filtered {
         return Ok(None);
     }
     let mut body = json!({"query": title_words(&plan.clauses)});
     body["sort"] = sort_json(a.sort);
     let titles = collect_title_matches(ctx, body, limit, None).await?;
+    // What Notion's search just showed the caller, the caller can read: no proof needed.
+    let listed: HashSet<Uuid> = titles
+        .items
+        .iter()
+        .filter_map(|item| item.get("id").and_then(Value::as_str))
+        .filter_map(|id| Uuid::try_parse(id).ok())
+        .collect();
+    let hits = plan
+        .index
+        .visible_to(&ctx.notion, &ctx.auth, candidates, &listed)
+        .await;
     let title_rows: Vec<Row> = titles
         .items
         .iter()
