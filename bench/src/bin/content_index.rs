@@ -138,8 +138,11 @@ async fn main() -> Result<()> {
     let client = NotionClient::new(
         ClientConfig {
             base_url: fake.base_url().parse()?,
+            // Unthrottled: the crawler's share is taken of these rates.
             pacing: PacingConfig {
                 enabled: false,
+                per_second: 1e6,
+                workspace_per_second: 1e6,
                 ..PacingConfig::default()
             },
             ..ClientConfig::default()
