@@ -76,7 +76,7 @@ fn the_index_is_on_by_default_in_a_scratch_volume() {
     let env = env_of(&cr);
     assert_eq!(env[env::INDEX_DIR], INDEX_DIR);
     assert_eq!(env[env::INDEX_CRAWL_SHARE], "0.3");
-    assert!(!env.contains_key(env::CONTENT_INDEX));
+    assert!(!env.contains_key(env::NO_CONTENT_INDEX));
     let volume = index_volume(&cr).expect("an index volume");
     let empty_dir = volume.empty_dir.expect("an emptyDir");
     assert_eq!(empty_dir.size_limit, None);
@@ -99,7 +99,7 @@ fn turned_off_the_server_is_told_and_nothing_is_mounted() {
         "  contentIndex:\n    enabled: false\n    volume:\n      persistentVolumeClaim: {size: 5Gi}\n",
     );
     let env = env_of(&cr);
-    assert_eq!(env[env::CONTENT_INDEX], "false");
+    assert_eq!(env[env::NO_CONTENT_INDEX], "false");
     assert!(!env.contains_key(env::INDEX_DIR));
     assert!(!env.contains_key(env::INDEX_CRAWL_SHARE));
     assert!(index_volume(&cr).is_none());

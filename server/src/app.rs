@@ -87,6 +87,8 @@ pub struct App {
     pub router: Router,
     pub state: AppState,
     pub settings: Settings,
+    /// The content index behind `search` (absent with `--no-content-index`), started by [`serve`].
+    pub content: Option<crate::content_index::Runtime>,
 }
 
 /// Build the router and its shared state. In OAuth mode the grant store is opened from the settings.
@@ -157,9 +159,35 @@ pub fn build_with_store(
         }
         None => None,
     };
+    let content = match settings.content_index_dir() {
+        None => None,
+        Some(dir) => {
+            let config = crate::content_index::IndexConfig {
+                dir,
+                crawl_share: args.index_crawl_share,
+                ..Default::default()
+            };
+            Some(
+                crate::content_index::Runtime::open(config, &notion, &metrics)
+                    .context("opening the content index (see --index-dir, --no-content-index)")?,
+            )
+        }
+    };
+    // The server's own credentials the index may crawl with (grants join below).
+    let mut index_tokens: Vec<crate::notion::NotionAuth> = api_keys
+        .as_ref()
+        .map(|k| k.notion_auths())
+        .unwrap_or_default();
+    if let (AuthMode::Demo, Some(t)) = (args.auth_mode, &demo_token) {
+        index_tokens.push(crate::notion::NotionAuth::new(
+            t.clone(),
+            args.notion_version,
+        ));
+    }
     let shared = Arc::new(Shared {
         registry: tools,
         notion,
+        index: content.as_ref().map(|c| c.index.clone()),
         limits: Limits {
             max_output_chars: args.max_output_chars,
             // Leave the call time to answer with the task id before its own deadline.
@@ -195,6 +223,12 @@ pub fn build_with_store(
         (AuthMode::Oauth, None) => anyhow::bail!("OAuth mode needs a grant store"),
         _ => None,
     };
+    let content = content.map(|c| {
+        c.with_credentials(crate::content_index::credentials::Credentials::new(
+            oauth.as_ref().map(|o| o.grants.clone()),
+            index_tokens,
+        ))
+    });
     let cache = shared.notion.cache().clone();
     if let Some(state) = &shared_state {
         crate::cache::bus::connect(cache.clone(), state.clone());
@@ -234,17 +268,20 @@ pub fn build_with_store(
         Some(o) => PendingTokens::in_store(o.store.clone()),
         None => PendingTokens::open_on_demand(args.store.clone()),
     };
-    let webhooks = Arc::new(WebhookReceiver::new(
-        tokens,
-        cache,
-        Dedupe::new(
-            shared_state
-                .clone()
-                .map(|s| Arc::new(s) as Arc<dyn crate::webhooks::dedupe::SharedClaim>),
-        ),
-        pending,
-        &metrics,
-    ));
+    let webhooks = Arc::new(
+        WebhookReceiver::new(
+            tokens,
+            cache,
+            Dedupe::new(
+                shared_state
+                    .clone()
+                    .map(|s| Arc::new(s) as Arc<dyn crate::webhooks::dedupe::SharedClaim>),
+            ),
+            pending,
+            &metrics,
+        )
+        .with_content_index(content.as_ref().map(|c| c.index.clone())),
+    );
     let state = AppState {
         webhooks,
         metrics,
@@ -267,6 +304,7 @@ pub fn build_with_store(
         router,
         state,
         settings,
+        content,
     })
 }
 
@@ -306,6 +344,8 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
     let streams = app.state.streams.clone();
     let registry = app.state.registry.clone();
     let oauth = app.state.oauth.clone();
+    let index_stop = CancellationToken::new();
+    let index_task = app.content.map(|c| c.start(index_stop.clone()));
     let sweeper = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         let mut rounds = 0u64;
@@ -366,6 +406,14 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
         }
     };
     sweeper.abort();
+    index_stop.cancel();
+    if let Some(task) = index_task
+        && tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the content index did not finish saving within 10 s");
+    }
     tracing::info!("stopped");
     result
 }

@@ -212,6 +212,21 @@ pub struct ServeArgs {
     #[arg(long, env = env::CACHE_MAX_AGE_SECS)]
     pub cache_max_age_secs: Option<u64>,
 
+    /// Directory of the workspace content index (words inside pages, for `search`) and its crawl
+    /// state. Default: `<store-dir>/content-index` when the file store is in use (`--store file`, or
+    /// OAuth mode outside Kubernetes), in memory otherwise.
+    #[arg(long, env = env::INDEX_DIR)]
+    pub index_dir: Option<std::path::PathBuf>,
+
+    /// Turn the content index off: `search` matches titles only, nothing is crawled.
+    #[arg(long, env = env::NO_CONTENT_INDEX)]
+    pub no_content_index: bool,
+
+    /// Share of a workspace's pacing the index crawler may use while tool calls leave it idle
+    /// (0 < share ≤ 1); tool calls always go first.
+    #[arg(long, env = env::INDEX_CRAWL_SHARE, default_value_t = 0.3)]
+    pub index_crawl_share: f64,
+
     /// Verification token(s) of the Notion webhook subscription, comma-separated (two while a
     /// subscription is re-created). Deliveries to /webhooks/notion must be signed with one of them.
     #[arg(

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cache;
 pub mod check;
 pub mod config;
+pub mod content_index;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod mcp;

@@ -380,6 +380,7 @@ async fn keyed_server() -> KeyedServer {
     let shared = Arc::new(Shared {
         registry,
         notion,
+        index: None,
         limits: Limits::default(),
         metrics,
         tool_timeout: Duration::from_secs(30),

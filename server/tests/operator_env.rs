@@ -113,16 +113,6 @@ fn rendered() -> Vec<(String, BTreeMap<String, String>, Vec<String>)> {
     all
 }
 
-/// What the operator renders for the content index (`spec.contentIndex`).
-const CONTENT_INDEX_ENV: [&str; 3] = [env::INDEX_DIR, env::INDEX_CRAWL_SHARE, env::CONTENT_INDEX];
-
-/// The content index's settings are checked like any other once the server reads them; until then they
-/// are left out of what `check-config` sees.
-fn drop_unread_index_settings(env: &mut BTreeMap<String, String>) {
-    let known = notion_mcp_remote::check::env_names();
-    env.retain(|name, _| known.contains(name) || !CONTENT_INDEX_ENV.contains(&name.as_str()));
-}
-
 #[test]
 fn the_server_accepts_every_deployment_the_operator_renders() {
     let known = notion_mcp_remote::check::env_names();
@@ -141,8 +131,7 @@ fn the_server_accepts_every_deployment_the_operator_renders() {
             "no example renders {name}"
         );
     }
-    for (case, mut env, args) in all {
-        drop_unread_index_settings(&mut env);
+    for (case, env, args) in all {
         for name in env.keys() {
             assert!(known.contains(name), "{case}: the server reads no {name}");
         }
@@ -154,8 +143,7 @@ fn the_server_accepts_every_deployment_the_operator_renders() {
 
 #[test]
 fn check_config_refuses_unknown_names_and_bad_values() {
-    let (case, mut env, args) = rendered().remove(0);
-    drop_unread_index_settings(&mut env);
+    let (case, env, args) = rendered().remove(0);
     let mut misspelt = env.clone();
     misspelt.insert("NOTION_MCP_PACING_RATE".into(), "3".into());
     let (ok, out) = check(&misspelt, &args);

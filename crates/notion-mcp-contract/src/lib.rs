@@ -73,11 +73,10 @@ pub mod env {
     pub const WEBHOOK_VERIFICATION_TOKEN: &str = "NOTION_WEBHOOK_VERIFICATION_TOKEN";
     pub const REDIS_URL: &str = "NOTION_MCP_REDIS_URL";
 
-    // The content index: its directory, the crawl's share of each workspace's Notion budget, and the
-    // switch (`false` turns it off).
+    // The workspace content index behind `search`.
     pub const INDEX_DIR: &str = "NOTION_MCP_INDEX_DIR";
+    pub const NO_CONTENT_INDEX: &str = "NOTION_MCP_NO_CONTENT_INDEX";
     pub const INDEX_CRAWL_SHARE: &str = "NOTION_MCP_INDEX_CRAWL_SHARE";
-    pub const CONTENT_INDEX: &str = "NOTION_MCP_CONTENT_INDEX";
 
     // Limits, sessions, shutdown, logs.
     pub const TOOL_TIMEOUT_SECS: &str = "NOTION_MCP_TOOL_TIMEOUT_SECS";

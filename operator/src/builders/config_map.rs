@@ -87,7 +87,7 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
         set(env::INDEX_DIR, INDEX_DIR.into());
         set(env::INDEX_CRAWL_SHARE, index.crawl_share.to_string());
     } else {
-        set(env::CONTENT_INDEX, "false".into());
+        set(env::NO_CONTENT_INDEX, "true".into());
     }
     if let Some(cache) = &spec.cache {
         if let Some(bytes) = cache.max_bytes {

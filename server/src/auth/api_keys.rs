@@ -136,6 +136,16 @@ impl ApiKeys {
         self.by_hash.is_empty()
     }
 
+    /// The Notion connections of the configured keys (one per distinct integration token).
+    pub fn notion_auths(&self) -> Vec<NotionAuth> {
+        let mut seen = std::collections::HashSet::new();
+        self.by_hash
+            .values()
+            .filter(|e| seen.insert(e.notion.pacing_key.clone()))
+            .map(|e| e.notion.clone())
+            .collect()
+    }
+
     /// The ids of the configured keys, sorted (for a start-up log line).
     pub fn ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.by_hash.values().map(|e| e.id.as_str()).collect();

@@ -116,6 +116,21 @@ impl Settings {
         if args.replicas == 0 {
             return Err(bad("--replicas", "must be at least 1".into()));
         }
+        let share = args.index_crawl_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(bad(
+                "--index-crawl-share",
+                format!("must be a number above 0 and at most 1 (e.g. 0.3), got {share}"),
+            ));
+        }
+        if let Some(dir) = &args.index_dir
+            && dir.as_os_str().is_empty()
+        {
+            return Err(bad(
+                "--index-dir",
+                "is empty: name a directory, or leave it out".into(),
+            ));
+        }
         for t in &args.webhook_verification_token {
             if t.0.trim().is_empty() {
                 return Err(bad(
@@ -218,6 +233,26 @@ impl Settings {
 
     pub fn tool_timeout(&self) -> Duration {
         Duration::from_secs(self.args.tool_timeout_secs)
+    }
+
+    /// Where the content index lives: `None` when it is off, `Some(None)` in memory, else its
+    /// directory (`--index-dir`, or `<store-dir>/content-index` when the file store is in use).
+    pub fn content_index_dir(&self) -> Option<Option<std::path::PathBuf>> {
+        if self.args.no_content_index {
+            return None;
+        }
+        if let Some(dir) = &self.args.index_dir {
+            return Some(Some(dir.clone()));
+        }
+        // The file store is in use: named, or the default of OAuth mode outside a cluster.
+        let file_store = match self.args.store.kind {
+            Some(kind) => kind == crate::config::StoreKind::File,
+            None => {
+                self.args.auth_mode == crate::config::AuthMode::Oauth
+                    && std::env::var_os("KUBERNETES_SERVICE_HOST").is_none()
+            }
+        };
+        Some(file_store.then(|| self.args.store.store_dir.join("content-index")))
     }
 
     /// How long a cached answer may be served: 600 s by default when webhooks keep the cache

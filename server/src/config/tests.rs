@@ -81,3 +81,35 @@ fn secrets_are_not_printed() {
     assert!(!printed.contains("very-secret-value"));
     assert!(!printed.contains("c2VjcmV0"));
 }
+
+#[test]
+fn content_index_settings_name_their_flag() {
+    for share in ["0", "1.5", "NaN"] {
+        let e = Settings::from_args(args(&["--index-crawl-share", share]));
+        assert_eq!(
+            e.err().map(|e| e.flag),
+            Some("--index-crawl-share"),
+            "{share}"
+        );
+    }
+    let s = Settings::from_args(args(&["--index-crawl-share", "1", "--store", "memory"]))
+        .expect("valid");
+    assert_eq!(
+        s.content_index_dir(),
+        Some(None),
+        "in memory without the file store"
+    );
+    let s = Settings::from_args(args(&["--store", "file", "--store-dir", "/data"])).expect("valid");
+    assert_eq!(
+        s.content_index_dir(),
+        Some(Some(std::path::PathBuf::from("/data/content-index")))
+    );
+    let s =
+        Settings::from_args(args(&["--index-dir", "/idx", "--store", "memory"])).expect("valid");
+    assert_eq!(
+        s.content_index_dir(),
+        Some(Some(std::path::PathBuf::from("/idx")))
+    );
+    let s = Settings::from_args(args(&["--no-content-index"])).expect("valid");
+    assert_eq!(s.content_index_dir(), None);
+}

@@ -36,6 +36,8 @@ pub struct ToolCtx {
     pub notion: NotionClient,
     /// The caller's credentials, resolved from this request's authentication.
     pub auth: NotionAuth,
+    /// The workspace content index (words inside pages), when on.
+    pub index: Option<std::sync::Arc<crate::content_index::ContentIndex>>,
     pub limits: Limits,
     /// Fires when the client cancels or disconnects.
     pub cancel: CancellationToken,

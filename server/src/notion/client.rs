@@ -28,6 +28,8 @@ mod workspace;
 pub(crate) struct Pacing<'a> {
     pub key: &'a str,
     pub workspace: &'a WorkspaceBudget,
+    /// A background request (the content crawler): it does not hold back background work itself.
+    pub background: bool,
 }
 
 /// A `Notion-Version` this server speaks.
@@ -120,6 +122,8 @@ pub struct NotionAuth {
     /// The workspace whose budget the requests also draw on; learned from Notion when not given.
     workspace: Option<Arc<str>>,
     pub version: NotionVersion,
+    /// Background work (the content crawler): tool calls of the workspace go first.
+    background: bool,
 }
 
 impl NotionAuth {
@@ -134,6 +138,7 @@ impl NotionAuth {
             pacing_key: format!("token:{hex}"),
             workspace: None,
             version,
+            background: false,
         }
     }
 
@@ -160,6 +165,18 @@ impl NotionAuth {
     /// grants, a fingerprint of the token otherwise), never the token.
     pub fn identity(&self) -> &str {
         &self.pacing_key
+    }
+
+    /// Mark these requests as background work: while a tool call of the same workspace waits for
+    /// its budget, background work waits (see [`crate::notion::pacer::Pacer::yield_to_foreground`]).
+    pub fn in_background(mut self) -> Self {
+        self.background = true;
+        self
+    }
+
+    /// Whether these are background requests.
+    pub fn is_background(&self) -> bool {
+        self.background
     }
 
     pub fn with_version(mut self, version: NotionVersion) -> Self {
@@ -257,6 +274,8 @@ struct Inner {
     cache: Arc<ReadCache>,
     workspaces: workspace::Workspaces,
     metrics: Metrics,
+    /// Told about read answers (the content index), set once at start-up.
+    observer: std::sync::OnceLock<Arc<dyn super::read_through::ReadObserver>>,
 }
 
 /// The shared, cheaply cloneable Notion client.
@@ -317,6 +336,7 @@ impl NotionClient {
                 cache,
                 workspaces: workspace::Workspaces::default(),
                 metrics,
+                observer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -339,6 +359,15 @@ impl NotionClient {
         &self.inner.http
     }
 
+    /// Tell `observer` about the answers of reads from now on (set once, at start-up).
+    pub fn set_read_observer(&self, observer: Arc<dyn super::read_through::ReadObserver>) {
+        let _ = self.inner.observer.set(observer);
+    }
+
+    pub(crate) fn read_observer(&self) -> Option<&Arc<dyn super::read_through::ReadObserver>> {
+        self.inner.observer.get()
+    }
+
     /// The read cache in front of this client.
     pub fn cache(&self) -> &Arc<ReadCache> {
         &self.inner.cache
@@ -357,6 +386,7 @@ impl NotionClient {
         let pacing = Pacing {
             key: &auth.pacing_key,
             workspace: &workspace,
+            background: auth.background,
         };
         let token = auth.expose_token();
         let first = self
@@ -440,6 +470,7 @@ impl NotionClient {
         let pacing = Pacing {
             key: &key,
             workspace: &WorkspaceBudget::None,
+            background: false,
         };
         self.execute(creds, pacing, self.inner.cfg.default_version, &req)
             .await

@@ -13,7 +13,7 @@ pub mod error;
 pub mod meeting_notes;
 pub mod pacer;
 pub mod pagination;
-mod read_through;
+pub mod read_through;
 pub mod relations;
 pub mod request;
 pub mod retry;

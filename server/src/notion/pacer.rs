@@ -104,8 +104,10 @@ impl PacingConfig {
 }
 
 mod lane;
+mod priority;
 
 use lane::Lane;
+use priority::Foreground;
 
 /// How often idle keys are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -134,6 +136,8 @@ pub struct Pacer {
     unknown: Option<Lane>,
     metrics: Metrics,
     last_sweep: Mutex<Instant>,
+    /// Tool-call requests waiting for their workspace's budget (background work yields to them).
+    foreground: Foreground,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -184,6 +188,7 @@ impl Pacer {
             unknown,
             metrics,
             last_sweep: Mutex::new(Instant::now()),
+            foreground: Foreground::default(),
         })
     }
 
@@ -215,8 +220,25 @@ impl Pacer {
     /// Wait until a request for connection `key` of `workspace` may go out; returns how long it
     /// waited. The connection's bucket is taken first, then the workspace's.
     pub async fn acquire(&self, key: &str, workspace: &WorkspaceBudget) -> Duration {
+        self.acquire_as(key, workspace, false).await
+    }
+
+    /// As [`Self::acquire`]; a foreground request (a tool call's) is counted while it waits, so
+    /// background work of its workspace holds back ([`Self::yield_to_foreground`]).
+    pub async fn acquire_as(
+        &self,
+        key: &str,
+        workspace: &WorkspaceBudget,
+        background: bool,
+    ) -> Duration {
         let Some(connection) = &self.connection else {
             return Duration::ZERO;
+        };
+        let _waiting = match workspace {
+            WorkspaceBudget::Known(ws) | WorkspaceBudget::KnownWhileAsking(ws) if !background => {
+                Some(self.foreground.waiting(ws))
+            }
+            _ => None,
         };
         self.maybe_sweep();
         let started = Instant::now();
@@ -239,6 +261,12 @@ impl Pacer {
         let waited = started.elapsed();
         self.metrics.observe_wait("pacing", waited);
         waited
+    }
+
+    /// Wait while requests of tool calls of `workspace` wait for their budget: background work never
+    /// takes a turn a tool call is waiting for.
+    pub async fn yield_to_foreground(&self, workspace: &str) {
+        self.foreground.until_idle(workspace).await;
     }
 
     /// Keys with live bucket state (before the next sweep), over both lanes.

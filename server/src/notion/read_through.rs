@@ -17,6 +17,15 @@ use crate::cache::{self, Class, Read, ReadCache, Source};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// Told about the answers of reads a tool call made (the content index learns pages from them
+/// without asking Notion for anything more). Must not block: queue the work.
+pub trait ReadObserver: Send + Sync {
+    /// Whether answers of this endpoint are of interest.
+    fn wants(&self, endpoint: &'static str) -> bool;
+    /// `answer` of a read of `path` by a connection of `workspace`.
+    fn observed(&self, workspace: &Arc<str>, endpoint: &'static str, path: &str, answer: &Value);
+}
+
 impl NotionClient {
     /// Send a request through the cache: see the module comment.
     pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
@@ -61,7 +70,19 @@ impl NotionClient {
                 cache.apply(&plan, Source::Write);
                 result.map(Arc::new)
             }
-            Class::Read(read) => self.read_through(&cache, auth, req, read).await,
+            Class::Read(read) => {
+                let observed = self
+                    .read_observer()
+                    .filter(|o| !auth.is_background() && o.wants(req.endpoint))
+                    .map(|o| (o.clone(), req.endpoint, req.path.clone()));
+                let answer = self.read_through(&cache, auth, req, read).await?;
+                if let Some((observer, endpoint, path)) = observed
+                    && let Some(workspace) = self.known_workspace(auth)
+                {
+                    observer.observed(&workspace, endpoint, &path, &answer);
+                }
+                Ok(answer)
+            }
         }
     }
 

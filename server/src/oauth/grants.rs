@@ -114,16 +114,7 @@ impl GrantService {
         if grant.audience.trim_end_matches('/') != self.resource.trim_end_matches('/') {
             return Err(ResolveError::Audience(grant.audience));
         }
-        let renewer = Arc::new(GrantRenewer {
-            service: self.clone(),
-            grant_id: grant.id.clone(),
-            bot_id: grant.notion.bot_id.clone(),
-            signal: signal.clone(),
-        });
-        let notion = NotionAuth::new(grant.notion.access_token.clone(), self.version)
-            .with_pacing_key(format!("bot:{}", grant.notion.bot_id))
-            .with_workspace(&grant.notion.workspace_id)
-            .with_renewer(renewer);
+        let notion = self.notion_auth(&grant, signal);
         Ok(Principal {
             kind: PrincipalKind::OAuth,
             subject: format!("grant:{}", grant.id),
@@ -133,6 +124,21 @@ impl GrantService {
             user_id: grant.notion.user_id,
             access: ToolAccess::all(),
         })
+    }
+
+    /// The Notion credentials of a grant, renewed through this service on a 401 (`signal` is raised
+    /// when the grant turns out to be dead).
+    pub fn notion_auth(self: &Arc<Self>, grant: &Grant, signal: &ReauthSignal) -> NotionAuth {
+        let renewer = Arc::new(GrantRenewer {
+            service: self.clone(),
+            grant_id: grant.id.clone(),
+            bot_id: grant.notion.bot_id.clone(),
+            signal: signal.clone(),
+        });
+        NotionAuth::new(grant.notion.access_token.clone(), self.version)
+            .with_pacing_key(format!("bot:{}", grant.notion.bot_id))
+            .with_workspace(&grant.notion.workspace_id)
+            .with_renewer(renewer)
     }
 
     fn flight(&self, bot_id: &str) -> Arc<tokio::sync::Mutex<()>> {

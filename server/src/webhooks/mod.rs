@@ -34,6 +34,8 @@ pub struct WebhookReceiver {
     pending: pending::PendingTokens,
     events: IntCounterVec,
     refused: IntCounterVec,
+    /// Told which pages events name (read again or dropped later, by its worker).
+    content: Option<Arc<crate::content_index::ContentIndex>>,
 }
 
 impl std::fmt::Debug for WebhookReceiver {
@@ -76,7 +78,17 @@ impl WebhookReceiver {
                  mismatch, no_token).",
                 &["reason"],
             ),
+            content: None,
         }
+    }
+
+    /// Also hand events to the content index.
+    pub fn with_content_index(
+        mut self,
+        index: Option<Arc<crate::content_index::ContentIndex>>,
+    ) -> Self {
+        self.content = index;
+        self
     }
 
     /// Whether a subscription is configured (the cache may then keep entries until events).
@@ -154,6 +166,9 @@ pub async fn receive(
         rx.events.with_label_values(&[label, "duplicate"]).inc();
         tracing::debug!(id = %event.id, kind = %event.kind, "duplicate webhook event");
         return StatusCode::OK.into_response();
+    }
+    if let Some(index) = &rx.content {
+        index.on_event(&event);
     }
     match events::plan(&event) {
         Some(plan) => {

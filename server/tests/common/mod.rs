@@ -33,6 +33,9 @@ pub fn test_args() -> ServeArgs {
     // No workspace lane: tests that count Notion requests would see each token's workspace
     // question (workspace_budget.rs turns it on).
     a.workspace_pacing_rps = Some(0.0);
+    // No content index: tests that count Notion requests would see its crawler and access checks
+    // (content_search.rs turns it on).
+    a.no_content_index = true;
     a.retry_max_wait_secs = 10;
     a.shutdown_grace_secs = 1;
     a.auth_mode = notion_mcp_remote::config::AuthMode::NotionToken;

@@ -19,7 +19,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "query_data_source",
             "Query rows",
-            "Rows of a data source (or a database's first source) as a Markdown table. `filter`/`sorts` use Notion's \
+            "Rows of a data source as a Markdown table. `filter`/`sorts` use Notion's \
              query JSON, e.g. {\"property\":\"Status\",\"status\":{\"equals\":\"Done\"}}.",
             Effect::Read,
             query_data_source,
@@ -27,8 +27,8 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "get_data_source",
             "Get schema",
-            "A data source's property schema: names, types, select options, relation targets, formulas. \
-             A database id: its title, data sources and the first one's schema.",
+            "A data source's schema: property names, types, options, relation targets, formulas; for a \
+             database id: its title, sources and the first one's schema.",
             Effect::Read,
             get_data_source,
         ),

@@ -23,7 +23,7 @@ pub fn tools() -> Vec<ToolDef> {
         "duplicate_page",
         "Duplicate page",
         "Copy a page beside it or under `parent` (page/database id or \"workspace\"). mode: auto, template \
-         (Notion copies in the background) or copy (≤1000 blocks/20 pages; lists what it skipped).",
+         (Notion's async copy) or copy (≤1000 blocks/20 pages; lists what it skipped).",
         Effect::Write {
             destructive: false,
             idempotent: false,

@@ -172,6 +172,13 @@ async fn render_page(
         },
     );
     out.push_str(&rendered.markdown);
+    // The whole page was read: the content index learns it without asking Notion again.
+    if let (None, None, false, Some(index)) =
+        (&cursor, &tree.next_cursor, rendered.truncated, &ctx.index)
+        && let Some(workspace) = ctx.notion.known_workspace(&ctx.auth)
+    {
+        index.page_read(&workspace, &page, Some(rendered.markdown.clone()));
+    }
     Ok(ToolOutput::data(out).with_note(continuation(
         &page.id,
         tree.next_cursor.as_deref(),

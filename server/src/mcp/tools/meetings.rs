@@ -19,7 +19,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "list_meeting_notes",
             "List meeting notes",
-            "AI meeting notes you attended (no others), ≤50, no cursor. query: title words; \
+            "AI meeting notes you attended, ≤50, no cursor. query: title words; \
              filter/sort: Notion JSON. Read with fetch.",
             Effect::Read,
             list_meeting_notes,

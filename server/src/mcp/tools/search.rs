@@ -1,4 +1,7 @@
-//! `search`: find pages and data sources by title.
+//! `search`: find pages and data sources by title words (Notion's search) and by the words inside
+//! pages (the workspace content index, [`merged`]); `mode: "title"` is Notion's search alone.
+
+mod merged;
 
 use super::{Format, json_out, limit_arg, more};
 use crate::mcp::context::ToolCtx;
@@ -16,8 +19,8 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::new(
         "search",
         "Search Notion",
-        "Pages and data sources by title words, newest edits first, with ids for `fetch`; no `query`: recent \
-         edits.",
+        "Pages by title and content words (\"a phrase\", prefix*), best first, with snippets and ids for \
+         `fetch`; mode=title: titles only; no `query`: recent edits.",
         Effect::Read,
         search,
     )]
@@ -27,6 +30,11 @@ pub fn tools() -> Vec<ToolDef> {
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
     query: Option<String>,
+    mode: Option<Mode>,
+    /// Only pages in this page/data source (id).
+    under: Option<String>,
+    /// Edited after (YYYY-MM-DD).
+    edited_after: Option<String>,
     #[serde(rename = "type")]
     kind: Option<Kind>,
     // By last edit: newest first (default) or oldest first.
@@ -37,11 +45,17 @@ pub struct SearchArgs {
     format: Option<Format>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum Kind {
     Page,
     DataSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Mode {
+    Title,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -52,6 +66,23 @@ enum Sort {
 }
 
 async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
+    let Some(plan) = merged::plan(&ctx, &a)? else {
+        return title_search(ctx, a).await;
+    };
+    if let Some(answer) = merged::search(&ctx, &a, &plan).await? {
+        return Ok(answer);
+    }
+    // Nothing from the content index: Notion's title search, saying how complete the index is.
+    let note = merged::completeness_note(&ctx, &plan);
+    let answer = title_search(ctx, a).await?;
+    Ok(match note {
+        Some(note) => answer.with_note(format!("\n\n{note}")),
+        None => answer,
+    })
+}
+
+/// Notion's search (titles only), as it always was.
+async fn title_search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
     let limit = limit_arg(a.limit, 20, 500)?;
     let mut body = json!({});
     if let Some(q) = a.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -64,25 +95,8 @@ async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
         };
         body["filter"] = json!({"property": "object", "value": value});
     }
-    let direction = match a.sort.unwrap_or(Sort::Newest) {
-        Sort::Newest => "descending",
-        Sort::Oldest => "ascending",
-    };
-    body["sort"] = json!({"timestamp": "last_edited_time", "direction": direction});
-    let found = pagination::collect(limit, a.cursor, |cursor, page_size| {
-        let (ctx, b) = (ctx.clone(), body.clone());
-        async move {
-            endpoints::search(
-                &ctx.notion,
-                &ctx.auth,
-                b,
-                cursor.as_deref(),
-                Some(page_size),
-            )
-            .await
-        }
-    })
-    .await?;
+    body["sort"] = sort_json(a.sort);
+    let found = collect_title_matches(&ctx, body, limit, a.cursor.clone()).await?;
     if a.format == Some(Format::Json) {
         return Ok(
             json_out(&json!({"results": found.items, "next_cursor": found.next_cursor})).into(),
@@ -115,6 +129,38 @@ async fn search(ctx: ToolCtx, a: SearchArgs) -> Result<ToolOutput, ToolError> {
         .collect();
     Ok(ToolOutput::data(pipe_table(&header, &rows))
         .with_note(more("search", found.next_cursor.as_deref())))
+}
+
+/// `sort` of a Notion search by last edit.
+fn sort_json(sort: Option<Sort>) -> Value {
+    let direction = match sort.unwrap_or(Sort::Newest) {
+        Sort::Newest => "descending",
+        Sort::Oldest => "ascending",
+    };
+    json!({"timestamp": "last_edited_time", "direction": direction})
+}
+
+/// Up to `limit` results of Notion's search for `body`.
+async fn collect_title_matches(
+    ctx: &ToolCtx,
+    body: Value,
+    limit: usize,
+    cursor: Option<String>,
+) -> Result<pagination::Collected<Value>, ToolError> {
+    Ok(pagination::collect(limit, cursor, |cursor, page_size| {
+        let (ctx, b) = (ctx.clone(), body.clone());
+        async move {
+            endpoints::search(
+                &ctx.notion,
+                &ctx.auth,
+                b,
+                cursor.as_deref(),
+                Some(page_size),
+            )
+            .await
+        }
+    })
+    .await?)
 }
 
 /// Title and kind of one search result.

@@ -24,7 +24,7 @@ pub fn tools() -> Vec<ToolDef> {
             "get_views",
             "Get views",
             "Views of a `database` or `data_source`, or one `view` (id or URL with ?v=); rows:true runs that \
-             view (its own filter and sorts) into a table.",
+             view (its filter, sorts) into a table.",
             Effect::Read,
             get_views,
         ),

@@ -55,7 +55,11 @@ impl NotionClient {
         loop {
             // While Notion keeps failing, fail fast (also between retries).
             let permit = self.inner.breaker.admit()?;
-            let paced = self.inner.pacer.acquire(pacing.key, pacing.workspace).await;
+            let paced = self
+                .inner
+                .pacer
+                .acquire_as(pacing.key, pacing.workspace, pacing.background)
+                .await;
             let result = self
                 .traced_attempt(creds, version, req, retries, paced)
                 .await;

@@ -86,12 +86,42 @@ impl NotionClient {
         }
     }
 
+    /// The workspace of `auth` whether or not workspaces are paced: the one its grant named, else the
+    /// one Notion told for its token (asked once per connection and remembered, as for pacing).
+    pub async fn workspace_id(&self, auth: &NotionAuth) -> Option<Arc<str>> {
+        if let Some(ws) = &auth.workspace {
+            return Some(ws.clone());
+        }
+        let cell = self
+            .inner
+            .workspaces
+            .known
+            .get_with(auth.pacing_key.clone(), Default::default);
+        cell.get_or_try_init(|| self.learn_workspace(auth))
+            .await
+            .ok()
+            .and_then(Clone::clone)
+    }
+
+    /// The workspace of `auth` if known now, without asking Notion.
+    pub fn known_workspace(&self, auth: &NotionAuth) -> Option<Arc<str>> {
+        if let Some(ws) = &auth.workspace {
+            return Some(ws.clone());
+        }
+        self.inner
+            .workspaces
+            .known
+            .get(&auth.pacing_key)
+            .and_then(|cell| cell.get().cloned().flatten())
+    }
+
     async fn learn_workspace(&self, auth: &NotionAuth) -> Result<Option<Arc<str>>, NotYet> {
         let _asking = Asking::start(&self.inner.workspaces.asking);
         let token = auth.expose_token();
         let pacing = Pacing {
             key: &auth.pacing_key,
             workspace: &WorkspaceBudget::Unknown,
+            background: auth.is_background(),
         };
         let req = NotionRequest::get("GET /v1/users/me", "/v1/users/me");
         match self

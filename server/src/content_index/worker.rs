@@ -1,0 +1,219 @@
+//! The background worker: applies queued [`Job`]s to the index in batches (one commit per batch,
+//! so an edit shows in searches within moments of its webhook), hands webhook-named pages to the
+//! crawler to be read again, and saves the crawl state now and then.
+
+use super::crawler::Crawler;
+use super::document::PageDoc;
+use super::{ContentIndex, Job};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Jobs applied at most per commit.
+const BATCH: usize = 512;
+/// How long a stopping worker waits for content reads under way.
+const STOP_WAIT: Duration = Duration::from_secs(3);
+/// How often the crawl state is written while it changes.
+const SAVE_EVERY: Duration = Duration::from_secs(2);
+
+/// Run until `stop` fires (then commit and save once more).
+pub async fn run(
+    index: Arc<ContentIndex>,
+    mut jobs: UnboundedReceiver<Job>,
+    crawler: Option<Arc<Crawler>>,
+    stop: CancellationToken,
+) {
+    let mut last_save = Instant::now();
+    loop {
+        let first = tokio::select! {
+            job = jobs.recv() => job,
+            () = stop.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        let mut batch = Batch::default();
+        batch.apply(&index, crawler.as_ref(), first);
+        while batch.applied < BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.apply(&index, crawler.as_ref(), job),
+                Err(_) => break,
+            }
+        }
+        if batch.changed {
+            commit(&index).await;
+        }
+        if last_save.elapsed() >= SAVE_EVERY {
+            save(&index).await;
+            last_save = Instant::now();
+        }
+    }
+    // Stopping: apply what is queued, and what reads under way still bring (bounded).
+    let deadline = Instant::now() + STOP_WAIT;
+    let mut batch = Batch::default();
+    loop {
+        while let Ok(job) = jobs.try_recv() {
+            batch.apply(&index, None, job);
+        }
+        let reading = crawler.as_ref().is_some_and(|c| c.is_reading());
+        if !reading || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    commit(&index).await;
+    save(&index).await;
+}
+
+async fn commit(index: &Arc<ContentIndex>) {
+    let idx = index.clone();
+    match tokio::task::spawn_blocking(move || idx.engine.commit()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "content index commit failed"),
+        Err(e) => tracing::warn!(error = %e, "content index commit did not finish"),
+    }
+    index.publish_progress();
+}
+
+async fn save(index: &Arc<ContentIndex>) {
+    let idx = index.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || idx.catalog.save()).await {
+        tracing::warn!(error = %e, "content index crawl state not saved");
+    }
+}
+
+/// One batch: documents written in it (not yet visible to [`crate::content_index::engine::Engine::stored`]).
+#[derive(Default)]
+struct Batch {
+    written: HashMap<Uuid, PageDoc>,
+    applied: usize,
+    changed: bool,
+}
+
+impl Batch {
+    fn apply(&mut self, index: &Arc<ContentIndex>, crawler: Option<&Arc<Crawler>>, job: Job) {
+        self.applied += 1;
+        match job {
+            Job::Page(doc) => self.page(index, *doc),
+            Job::Body {
+                workspace,
+                id,
+                markdown,
+            } => {
+                let known = index.catalog.read(&workspace, |ws| {
+                    ws.and_then(|ws| ws.pages.get(&id).cloned())
+                });
+                let base = self.current(index, id).unwrap_or_else(|| PageDoc {
+                    id,
+                    workspace: workspace.clone(),
+                    title: known.as_ref().map(|k| k.title.clone()).unwrap_or_default(),
+                    properties: String::new(),
+                    body: None,
+                    url: format!("https://www.notion.so/{}", id.simple()),
+                    parent_page: known.as_ref().and_then(|k| k.parent),
+                    data_source: known.as_ref().and_then(|k| k.data_source),
+                    edited: known.as_ref().map_or(0, |k| k.edited),
+                    in_trash: false,
+                });
+                let edited = base.edited.max(known.map_or(0, |k| k.edited));
+                let doc = PageDoc {
+                    edited,
+                    ..base.with_body(markdown)
+                };
+                self.write(index, doc);
+            }
+            Job::Refresh { workspace, id } => {
+                index.catalog.mark_stale(&workspace, id);
+                if let Some(crawler) = crawler {
+                    crawler.refresh(workspace, id);
+                }
+            }
+            Job::Remove(id) => {
+                index.engine.delete(id);
+                index.catalog.remove(id);
+                self.written.remove(&id);
+                self.changed = true;
+            }
+            Job::RemoveDataSource(ds) => {
+                index.engine.delete_data_source(ds);
+                self.written.retain(|_, d| d.data_source != Some(ds));
+                self.changed = true;
+            }
+        }
+    }
+
+    /// The newest version of a page: written in this batch, else in the index.
+    fn current(&self, index: &ContentIndex, id: Uuid) -> Option<PageDoc> {
+        if let Some(doc) = self.written.get(&id) {
+            return Some(doc.clone());
+        }
+        let stored = index.engine.stored(id).ok()??;
+        let workspace = index.catalog.workspace_of(id)?;
+        let known = index
+            .catalog
+            .read(&workspace, |ws| {
+                ws.and_then(|ws| ws.pages.get(&id).cloned())
+            })
+            .unwrap_or_default();
+        Some(PageDoc {
+            id,
+            workspace: Arc::from(workspace),
+            title: stored.title,
+            properties: stored.properties,
+            body: Some(stored.body),
+            url: stored.url,
+            parent_page: known.parent,
+            data_source: known.data_source,
+            edited: stored.edited,
+            in_trash: false,
+        })
+    }
+
+    fn page(&mut self, index: &Arc<ContentIndex>, doc: PageDoc) {
+        if doc.in_trash {
+            return self.apply(index, None, Job::Remove(doc.id));
+        }
+        let ws = doc.workspace.clone();
+        index.catalog.note(
+            &ws,
+            doc.id,
+            &doc.title,
+            doc.parent_page,
+            doc.data_source,
+            doc.edited,
+        );
+        if doc.body.is_some() {
+            return self.write(index, doc);
+        }
+        // Properties only: keep the body the index has (the crawler reads it again if it changed).
+        match self.current(index, doc.id) {
+            Some(old)
+                if old.edited >= doc.edited
+                    && old.title == doc.title
+                    && old.properties == doc.properties => {}
+            Some(old) => {
+                let body = old.body.unwrap_or_default();
+                self.upsert(index, doc.with_body(body));
+            }
+            None => self.upsert(index, doc.with_body(String::new())),
+        }
+    }
+
+    /// Write a page whose body is current as of its `edited`.
+    fn write(&mut self, index: &ContentIndex, doc: PageDoc) {
+        index.catalog.indexed(&doc.workspace, doc.id, doc.edited);
+        self.upsert(index, doc);
+    }
+
+    fn upsert(&mut self, index: &ContentIndex, doc: PageDoc) {
+        let path = index.catalog.path(&doc.workspace, doc.id);
+        match index.engine.upsert(&doc, &path) {
+            Ok(()) => {
+                self.changed = true;
+                self.written.insert(doc.id, doc);
+            }
+            Err(e) => tracing::warn!(error = %e, "page not indexed"),
+        }
+    }
+}
