@@ -99,7 +99,7 @@ fn turned_off_the_server_is_told_and_nothing_is_mounted() {
         "  contentIndex:\n    enabled: false\n    volume:\n      persistentVolumeClaim: {size: 5Gi}\n",
     );
     let env = env_of(&cr);
-    assert_eq!(env[env::NO_CONTENT_INDEX], "false");
+    assert_eq!(env[env::NO_CONTENT_INDEX], "true");
     assert!(!env.contains_key(env::INDEX_DIR));
     assert!(!env.contains_key(env::INDEX_CRAWL_SHARE));
     assert!(index_volume(&cr).is_none());
