@@ -162,15 +162,32 @@ pub fn build_with_store(
     let content = match settings.content_index_dir() {
         None => None,
         Some(dir) => {
-            let config = crate::content_index::IndexConfig {
+            let config = |dir| crate::content_index::IndexConfig {
                 dir,
                 crawl_share: args.index_crawl_share,
                 ..Default::default()
             };
-            Some(
-                crate::content_index::Runtime::open(config, &notion, &metrics)
-                    .context("opening the content index (see --index-dir, --no-content-index)")?,
-            )
+            let opened =
+                crate::content_index::Runtime::open(config(dir.clone()), &notion, &metrics);
+            let runtime = match (opened, &dir) {
+                (Ok(runtime), _) => runtime,
+                // The index only spares Notion requests and can be rebuilt: a directory another
+                // process holds (two servers on one store) or cannot open is no reason not to serve.
+                (Err(e), Some(path)) => {
+                    tracing::warn!(
+                        dir = %path.display(),
+                        error = %e,
+                        "content index directory unusable: keeping the index in memory \
+                         (see --index-dir, --no-content-index)"
+                    );
+                    crate::content_index::Runtime::open(config(None), &notion, &metrics)
+                        .context("opening the content index in memory")?
+                }
+                (Err(e), None) => {
+                    return Err(anyhow::Error::new(e).context("opening the content index"));
+                }
+            };
+            Some(runtime)
         }
     };
     // The server's own credentials the index may crawl with (grants join below).
