@@ -175,6 +175,18 @@ impl Catalog {
         });
     }
 
+    /// Remember what a page document says of its place and edit time.
+    pub fn note_page(&self, doc: &super::document::PageDoc) {
+        self.note(
+            &doc.workspace,
+            doc.id,
+            &doc.title,
+            doc.parent_page,
+            doc.data_source,
+            doc.edited,
+        );
+    }
+
     /// The page's content as of `edited` is in the index.
     pub fn indexed(&self, workspace: &str, id: Uuid, edited: i64) {
         self.update(workspace, |ws| {

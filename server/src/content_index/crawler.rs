@@ -181,14 +181,7 @@ impl Crawler {
                 if doc.in_trash {
                     self.index.enqueue(Job::Remove(doc.id));
                 } else {
-                    catalog.note(
-                        &ws,
-                        doc.id,
-                        &doc.title,
-                        doc.parent_page,
-                        doc.data_source,
-                        doc.edited,
-                    );
+                    catalog.note_page(doc);
                 }
             }
             for doc in docs.into_iter().filter(|d| !d.in_trash) {

@@ -174,15 +174,7 @@ impl Batch {
         if doc.in_trash {
             return self.apply(index, None, Job::Remove(doc.id));
         }
-        let ws = doc.workspace.clone();
-        index.catalog.note(
-            &ws,
-            doc.id,
-            &doc.title,
-            doc.parent_page,
-            doc.data_source,
-            doc.edited,
-        );
+        index.catalog.note_page(&doc);
         if doc.body.is_some() {
             return self.write(index, doc);
         }
