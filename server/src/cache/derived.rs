@@ -62,6 +62,13 @@ pub(crate) fn uncached() {
     let _ = DEPS.try_with(|d| d.borrow_mut().incomplete = true);
 }
 
+/// Whether each of these entries is still the very one the cache holds under its key.
+fn still_current(kept: &super::Kept, entries: &[(Arc<str>, Arc<Entry>)]) -> bool {
+    entries
+        .iter()
+        .all(|(k, e)| kept.entries.get(k).is_some_and(|now| Arc::ptr_eq(&now, e)))
+}
+
 /// One kept derived answer.
 pub(super) struct Derived {
     value: Arc<dyn Any + Send + Sync>,
@@ -79,11 +86,7 @@ impl ReadCache {
             return None;
         }
         let d = kept.derived.get(key)?;
-        let current = d
-            .entries
-            .iter()
-            .all(|(k, e)| kept.entries.get(k).is_some_and(|now| Arc::ptr_eq(&now, e)));
-        if !current {
+        if !still_current(kept, &d.entries) {
             kept.derived.invalidate(key);
             return None;
         }
@@ -115,11 +118,7 @@ impl ReadCache {
             return;
         }
         // Only if nothing it was built from changed while it was computed.
-        if !deps
-            .entries
-            .iter()
-            .all(|(k, e)| kept.entries.get(k).is_some_and(|now| Arc::ptr_eq(&now, e)))
-        {
+        if !still_current(kept, &deps.entries) {
             return;
         }
         let mut objects = deps.objects;
