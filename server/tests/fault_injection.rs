@@ -583,3 +583,33 @@ async fn a_create_that_times_out_is_sent_once_and_reported_as_unknown() {
     assert!(e["write_outcome"].is_null(), "{r}");
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_database_id_whose_lookup_fails_reports_that_failure_not_the_first_404() {
+    // A database id given where a data source's is expected: the data-source read answers 404, and
+    // the tool looks the id up as a database. When that lookup meets a passing fault, the caller
+    // must hear about the fault (worth retrying), not the 404 (which says the id is wrong).
+    let h = common::Harness::start_with(Fixture::sample(), |a| a.retry_max = 0).await;
+    let db = notion_fake::stable_id("acme-tasks").to_string();
+    for (tool, args) in [
+        ("get_data_source", json!({"id": db})),
+        ("query_data_source", json!({"id": db})),
+    ] {
+        h.fake().push_fault(
+            always(notion_fake::Fault::Status {
+                status: 503,
+                code: String::new(),
+                retry_after: None,
+            })
+            .path_prefix("/v1/databases/"),
+        );
+        let r = h.call(TOKEN, tool, args.clone()).await;
+        h.fake().clear_faults();
+        let e = error_of(&r);
+        assert_eq!(e["code"], "service_unavailable", "{tool}: {r}");
+        // Without the fault the same call finds the database's data source.
+        let r = h.call(TOKEN, tool, args).await;
+        assert_ne!(r["isError"], true, "{tool}: {r}");
+    }
+    h.shutdown().await;
+}

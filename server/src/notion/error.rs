@@ -216,6 +216,18 @@ impl NotionError {
         }
     }
 
+    /// The error to report after a 404 made a tool try the id once more under another reading (a
+    /// database id given where a data source's was expected): this 404 when the second try failed
+    /// for good too, or the second try's own error when that one may pass later (rate limited,
+    /// Notion unavailable, timeout), because only it tells the caller that trying again can help.
+    pub fn or_transient(self, second: NotionError) -> NotionError {
+        if second.is_retryable() || matches!(second, NotionError::UpstreamUnavailable { .. }) {
+            second
+        } else {
+            self
+        }
+    }
+
     /// Shorthand for an [`NotionError::InvalidInput`].
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         NotionError::InvalidInput {

@@ -116,7 +116,7 @@ async fn query_data_source(ctx: ToolCtx, a: QueryArgs) -> Result<ToolOutput, Too
             let db: Database = match endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id).await
             {
                 Ok(db) => db,
-                Err(_) => return Err(ToolError::Notion(e)),
+                Err(second) => return Err(ToolError::Notion(e.or_transient(second))),
             };
             let first = db.data_sources.first().ok_or_else(|| {
                 ToolError::invalid(
@@ -219,10 +219,9 @@ async fn get_data_source(ctx: ToolCtx, a: IdArgs) -> Result<String, ToolError> {
         Err(e) => return Err(e.into()),
     };
     // Maybe a database id: the database, and the schema of its first data source.
-    let Ok(db) = endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id).await else {
-        return Err(e.into());
-    };
-    let db: Database = db;
+    let db: Database = endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id)
+        .await
+        .map_err(|second| e.or_transient(second))?;
     let first = match db.data_sources.first() {
         Some(s) => Some(endpoints::retrieve_data_source(&ctx.notion, &ctx.auth, &s.id).await?),
         None => None,

@@ -189,7 +189,7 @@ pub(super) async fn resolve_data_source(
         Err(e) if e.status() == Some(404) => {
             let db: Database = endpoints::retrieve_database(&ctx.notion, &ctx.auth, &id)
                 .await
-                .map_err(|_: NotionError| ToolError::Notion(e))?;
+                .map_err(|second: NotionError| ToolError::Notion(e.or_transient(second)))?;
             let first = db.data_sources.first().ok_or_else(|| {
                 ToolError::invalid(
                     field,
