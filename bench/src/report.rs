@@ -46,18 +46,7 @@ pub fn mb(kb: u64) -> String {
     format!("{:.1} MB", kb as f64 / 1024.0)
 }
 
-/// An integer with thousands separators ("76,265").
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use notion_mcp_remote::mcp::thousands;
 
 #[cfg(test)]
 mod tests {
@@ -75,10 +64,6 @@ mod tests {
 
     #[test]
     fn formats_numbers() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(76_265), "76,265");
-        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(mb(17_817), "17.4 MB");
     }
 }

@@ -17,6 +17,9 @@ mod tool_policy;
 mod tools;
 pub mod transport;
 
+/// Counts as tool text shows them; the benchmarks' reports print theirs the same way.
+pub use output::thousands;
+
 pub use context::Limits;
 pub use error::ToolError;
 pub use registry::Registry;

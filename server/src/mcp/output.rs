@@ -102,9 +102,30 @@ fn cut(text: String, max_chars: usize) -> (String, bool) {
     (head.to_owned(), true)
 }
 
+/// An integer with thousands separators, as tool text shows counts ("76,265").
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1234), "1,234");
+        assert_eq!(thousands(1_400_000), "1,400,000");
+    }
 
     #[test]
     fn short_text_is_untouched_and_long_text_is_cut_on_a_line() {

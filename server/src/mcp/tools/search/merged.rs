@@ -10,7 +10,7 @@ use crate::content_index::engine::Filters;
 use crate::content_index::query::{self, Clause};
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
-use crate::mcp::output::ToolOutput;
+use crate::mcp::output::{ToolOutput, thousands};
 use crate::mcp::tools::{id_arg, limit_arg};
 use notion_markdown::pipe_table;
 use serde_json::{Value, json};
@@ -306,29 +306,17 @@ fn completeness(index: &ContentIndex, workspace: &str) -> String {
     let approx = if p.listed { "" } else { "~" };
     let mut line = format!(
         "Content index: indexed {} of {approx}{} pages",
-        thousands(p.indexed),
-        thousands(p.known)
+        thousands(p.indexed as u64),
+        thousands(p.known as u64)
     );
     if p.stale > 0 {
         line.push_str(&format!(
             " ({} changed since, being read again)",
-            thousands(p.stale)
+            thousands(p.stale as u64)
         ));
     }
     line.push('.');
     line
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -336,10 +324,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_dates_and_title_words() {
-        assert_eq!(thousands(1234), "1,234");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_400_000), "1,400,000");
+    fn dates_and_title_words() {
         assert!(date_arg("2026-01-31").is_ok());
         assert!(date_arg("2026-01-31T12:00:00Z").is_ok());
         assert!(date_arg("yesterday").is_err());
