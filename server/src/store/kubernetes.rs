@@ -37,7 +37,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod overlay;
 mod secrets;
+
+use overlay::{Overlay, View};
 
 pub use secrets::{
     EXPIRES_ANNOTATION, INSTANCE_LABEL, KEY_ANNOTATION, KIND_LABEL, MANAGED_BY_LABEL, MANAGER,
@@ -55,9 +58,6 @@ const ATTEMPTS: u32 = 4;
 const RETRY_BASE: Duration = Duration::from_millis(100);
 /// Upper bound for a server-requested `Retry-After`.
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(10);
-/// Overlay entries with a non-numeric resourceVersion (which cannot be compared with the watch's progress)
-/// are kept this long.
-const OVERLAY_TTL: Duration = Duration::from_secs(30);
 /// Direct lookups after a cache miss: sustained rate per second and burst.
 const MISS_LOOKUPS_PER_SEC: f64 = 10.0;
 const MISS_LOOKUP_BURST: f64 = 20.0;
@@ -90,30 +90,11 @@ pub struct KubernetesBackend {
     cache: reflector::Store<Secret>,
     /// Highest resourceVersion the cache has applied (0 when unknown or non-numeric).
     seen: Arc<AtomicU64>,
-    overlay: Mutex<HashMap<String, Local>>,
+    overlay: Overlay,
     miss_lookups: Mutex<(f64, Instant)>,
     /// First retry delay after a transient failure.
     retry_base: Duration,
     _watch: AbortOnDrop,
-}
-
-/// What this replica knows about a Secret that the cache may not show yet.
-#[derive(Clone)]
-struct Local {
-    /// The object as written or read directly; `None` once deleted.
-    object: Option<Arc<Secret>>,
-    /// The object's resourceVersion, or for a deletion the last version known before it.
-    rv: String,
-    since: Instant,
-}
-
-/// What [`KubernetesBackend::resolve`] knows about a Secret.
-enum View {
-    Known(Arc<Secret>),
-    /// Neither the cache nor the overlay has it (it may still exist).
-    Unknown,
-    /// This replica deleted it (or saw it missing) and the cache has not caught up.
-    Deleted,
 }
 
 struct AbortOnDrop(JoinHandle<()>);
@@ -200,7 +181,7 @@ impl KubernetesBackend {
             config,
             cache,
             seen,
-            overlay: Mutex::default(),
+            overlay: Overlay::default(),
             miss_lookups: Mutex::new((MISS_LOOKUP_BURST, Instant::now())),
             retry_base: RETRY_BASE,
             _watch: watch,
@@ -225,71 +206,18 @@ impl KubernetesBackend {
             .get(&ObjectRef::new(name).within(&self.config.namespace))
     }
 
-    /// Whether the cache now shows `local` or something newer.
-    fn superseded(&self, local: &Local, cached: Option<&Secret>) -> bool {
-        let cached_rv = cached.and_then(rv_of);
-        match rv_num(&local.rv) {
-            Some(rv) => {
-                let seen = self.seen.load(Ordering::Acquire);
-                match local.object {
-                    Some(_) => seen >= rv,
-                    // The deletion itself has a newer version than the object it removed.
-                    None => seen > rv && cached_rv.and_then(rv_num).is_none_or(|c| c > rv),
-                }
-            }
-            None => {
-                local.since.elapsed() > OVERLAY_TTL
-                    || match local.object {
-                        Some(_) => cached_rv == Some(local.rv.as_str()),
-                        None => cached.is_none(),
-                    }
-            }
-        }
-    }
-
     /// The newest view of a Secret: the overlay while the cache lags, the cache otherwise.
     fn resolve(&self, name: &str) -> View {
-        let cached = self.cached(name);
-        let mut overlay = lock(&self.overlay);
-        let found = match overlay.get(name) {
-            Some(local) if !self.superseded(local, cached.as_deref()) => {
-                return local.object.clone().map_or(View::Deleted, View::Known);
-            }
-            Some(_) => {
-                overlay.remove(name);
-                cached
-            }
-            None => cached,
-        };
-        found.map_or(View::Unknown, View::Known)
+        self.overlay
+            .resolve(name, self.cached(name), self.seen.load(Ordering::Acquire))
     }
 
     /// Remember an object this replica wrote or read directly, unless it already knows a newer one.
     fn remember(&self, name: &str, object: Option<Arc<Secret>>, rv: String) {
-        let mut overlay = lock(&self.overlay);
-        if let Some(existing) = overlay.get(name)
-            && let (Some(old), Some(new)) = (rv_num(&existing.rv), rv_num(&rv))
-            && (old > new || (old == new && existing.object.is_none()))
-        {
-            return;
-        }
-        overlay.insert(
-            name.to_string(),
-            Local {
-                object,
-                rv,
-                since: Instant::now(),
-            },
-        );
-        // Forget what the cache has caught up with.
-        let stale: Vec<String> = overlay
-            .iter()
-            .filter(|(n, l)| self.superseded(l, self.cached(n).as_deref()))
-            .map(|(n, _)| n.clone())
-            .collect();
-        for n in stale {
-            overlay.remove(&n);
-        }
+        self.overlay
+            .remember(name, object, rv, self.seen.load(Ordering::Acquire), |n| {
+                self.cached(n)
+            });
     }
 
     fn remember_object(&self, name: &str, object: Secret) {
@@ -306,9 +234,7 @@ impl KubernetesBackend {
         });
         match rv {
             Some(rv) => self.remember(name, None, rv),
-            None => {
-                lock(&self.overlay).remove(name);
-            }
+            None => self.overlay.forget(name),
         }
     }
 
@@ -579,18 +505,10 @@ impl Backend for KubernetesBackend {
             .into_iter()
             .filter_map(|s| s.metadata.name.clone().map(|n| (n, s)))
             .collect();
-        let overlay: Vec<(String, Local)> = lock(&self.overlay)
-            .iter()
-            .map(|(n, l)| (n.clone(), l.clone()))
-            .collect();
-        for (name, local) in overlay {
-            if !self.superseded(&local, self.cached(&name).as_deref()) {
-                match local.object {
-                    Some(object) => names.insert(name, object),
-                    None => names.remove(&name),
-                };
-            }
-        }
+        self.overlay
+            .correct(&mut names, self.seen.load(Ordering::Acquire), |n| {
+                self.cached(n)
+            });
         let mut out = Vec::new();
         for (name, secret) in names {
             let meta = &secret.metadata;
