@@ -89,6 +89,8 @@ pub struct App {
     pub settings: Settings,
     /// The content index behind `search` (absent with `--no-content-index`), started by [`serve`].
     pub content: Option<crate::content_index::Runtime>,
+    /// Tool calls running as MCP tasks; [`serve`] lets them finish within the grace period.
+    pub tasks: Option<Arc<crate::mcp::tasks::Tasks>>,
 }
 
 /// Build the router and its shared state. In OAuth mode the grant store is opened from the settings.
@@ -201,6 +203,12 @@ pub fn build_with_store(
             args.notion_version,
         ));
     }
+    let tasks = (!args.no_tasks).then(|| {
+        Arc::new(crate::mcp::tasks::Tasks::new(
+            Duration::from_secs(args.task_after_secs),
+            Duration::from_secs(args.task_timeout_secs),
+        ))
+    });
     let shared = Arc::new(Shared {
         registry: tools,
         notion,
@@ -216,6 +224,7 @@ pub fn build_with_store(
         },
         metrics: metrics.clone(),
         tool_timeout: settings.tool_timeout(),
+        tasks: tasks.clone(),
     });
     let streams = CancellationToken::new();
     let guard = McpGuard {
@@ -322,6 +331,7 @@ pub fn build_with_store(
         state,
         settings,
         content,
+        tasks,
     })
 }
 
@@ -423,6 +433,9 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
         }
     };
     sweeper.abort();
+    if let Some(tasks) = &app.tasks {
+        finish_tasks(tasks, grace).await;
+    }
     index_stop.cancel();
     if let Some(task) = index_task
         && tokio::time::timeout(Duration::from_secs(10), task)
@@ -433,6 +446,21 @@ pub async fn serve(app: App, listener: TcpListener, stop: CancellationToken) -> 
     }
     tracing::info!("stopped");
     result
+}
+
+/// Give tool calls running as tasks up to `grace` to finish; the rest end with the process.
+async fn finish_tasks(tasks: &crate::mcp::tasks::Tasks, grace: Duration) {
+    let until = tokio::time::Instant::now() + grace;
+    while tasks.running() > 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    match tasks.running() {
+        0 => {}
+        n => tracing::warn!(
+            tasks = n,
+            "tool calls running as tasks were stopped by the shutdown"
+        ),
+    }
 }
 
 /// Bind the configured address and serve until shutdown.

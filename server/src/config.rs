@@ -288,6 +288,19 @@ pub struct ServeArgs {
     #[arg(long, env = env::SESSIONS, default_value_t = false)]
     pub sessions: bool,
 
+    /// Seconds a tool call runs before it is handed over to an MCP task, for clients that declare
+    /// the tasks extension (they get the task id and poll for the result).
+    #[arg(long, env = env::TASK_AFTER_SECS, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_after_secs: u64,
+
+    /// Deadline of a tool call that became a task, in seconds from its start.
+    #[arg(long, env = env::TASK_TIMEOUT_SECS, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub task_timeout_secs: u64,
+
+    /// Never hand tool calls over to tasks, even for clients that take them.
+    #[arg(long, env = env::NO_TASKS, default_value_t = false)]
+    pub no_tasks: bool,
+
     /// Expose only the tools that do not write to Notion (on top of API-key scopes).
     #[arg(long, env = env::READ_ONLY, default_value_t = false)]
     pub read_only: bool,

@@ -85,6 +85,10 @@ pub mod env {
     pub const MAX_ACTIVE_TOKENS: &str = "NOTION_MCP_MAX_ACTIVE_TOKENS";
     pub const TOKEN_IDLE_SECS: &str = "NOTION_MCP_TOKEN_IDLE_SECS";
     pub const SESSIONS: &str = "NOTION_MCP_SESSIONS";
+    /// Seconds a call runs before it becomes a task (for clients that take tasks).
+    pub const TASK_AFTER_SECS: &str = "NOTION_MCP_TASK_AFTER_SECS";
+    pub const TASK_TIMEOUT_SECS: &str = "NOTION_MCP_TASK_TIMEOUT_SECS";
+    pub const NO_TASKS: &str = "NOTION_MCP_NO_TASKS";
     /// Expose only the tools that do not write to Notion.
     pub const READ_ONLY: &str = "NOTION_MCP_READ_ONLY";
     /// Comma-separated tool names to allow (`name`) or deny (`-name`).

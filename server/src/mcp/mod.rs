@@ -13,6 +13,7 @@ mod prompts;
 mod registry;
 mod resources;
 mod server;
+pub mod tasks;
 mod tool_policy;
 mod tools;
 pub mod transport;

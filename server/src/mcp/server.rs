@@ -7,20 +7,24 @@
 
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
+use super::output::ToolOutput;
 use super::registry::Registry;
-use super::{audit, cache_hints, prompts, resources};
+use super::{audit, cache_hints, prompts, resources, tasks};
 use crate::auth::{Principal, ToolAccess};
 use crate::metrics::Metrics;
 use crate::notion::NotionClient;
 use crate::web::RequestSpan;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, DiscoverResult,
-    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CompleteRequestParams, CompleteResult, DiscoverResult, GetPromptRequestParams,
+    GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -41,6 +45,8 @@ pub struct Shared {
     pub limits: Limits,
     pub metrics: Metrics,
     pub tool_timeout: Duration,
+    /// Calls that outlast a request become tasks for clients that take them; `None`: never.
+    pub tasks: Option<Arc<tasks::Tasks>>,
 }
 
 /// The MCP server for Notion.
@@ -103,6 +109,77 @@ pub fn principal_of(context: &RequestContext<RoleServer>) -> Option<&Principal> 
         .get::<Principal>()
 }
 
+/// One tool call, for recording how it ended.
+struct Call<'a> {
+    name: &'a str,
+    writes: bool,
+    principal: Option<&'a Principal>,
+    targets: &'a [String],
+    started: Instant,
+    span: &'a tracing::Span,
+}
+
+impl Call<'_> {
+    /// Records the outcome (span, metrics, audit line) and makes the MCP result.
+    fn conclude(&self, shared: &Shared, outcome: Result<ToolOutput, ToolError>) -> CallToolResult {
+        let (label, code) = match &outcome {
+            Ok(_) => ("ok", "ok".to_string()),
+            Err(e) => (e.outcome(), e.code()),
+        };
+        let span = self.span;
+        span.record("mcp.tool.outcome", label);
+        if outcome.is_err() {
+            span.record("error.type", code.as_str());
+            span.record("otel.status_code", "error");
+        }
+        shared
+            .metrics
+            .observe_tool(self.name, label, self.started.elapsed());
+        span.in_scope(|| {
+            audit::record(&audit::ToolCall {
+                principal: self.principal,
+                tool: self.name,
+                targets: self.targets,
+                outcome: &code,
+                elapsed: self.started.elapsed(),
+            })
+        });
+        match outcome {
+            Ok(text) => super::output::success(text, shared.limits.max_output_chars),
+            Err(e) => e.into_result_for(self.writes),
+        }
+    }
+}
+
+/// Runs a call to its end within `rest` (its whole deadline being `deadline`), unless `cancelled`
+/// resolves first; then the call's own token `own`, if it has one, is cancelled too.
+async fn to_end(
+    run: impl Future<Output = Result<ToolOutput, ToolError>>,
+    rest: Duration,
+    deadline: Duration,
+    cancelled: impl Future<Output = ()>,
+    own: Option<&tokio_util::sync::CancellationToken>,
+) -> Result<ToolOutput, ToolError> {
+    tokio::select! {
+        r = tokio::time::timeout(rest, run) => r.unwrap_or(Err(ToolError::Deadline {
+            seconds: deadline.as_secs(),
+        })),
+        () = cancelled => {
+            if let Some(own) = own {
+                own.cancel();
+            }
+            Err(ToolError::Cancelled)
+        }
+    }
+}
+
+/// The caller a task request comes from; tasks of nobody are never found.
+fn task_owner(context: &RequestContext<RoleServer>) -> Result<tasks::Owner, McpError> {
+    principal_of(context).map(tasks::Owner::of).ok_or_else(|| {
+        McpError::invalid_params("no credentials were attached to this request", None)
+    })
+}
+
 impl ServerHandler for NotionMcp {
     fn get_info(&self) -> ServerConfig {
         let mut caps = ServerCapabilities::default();
@@ -111,6 +188,12 @@ impl ServerHandler for NotionMcp {
         caps.prompts = Some(Default::default());
         caps.completions = Some(Default::default());
         caps.logging = Some(Default::default());
+        if self.shared.tasks.is_some() {
+            caps.extensions.get_or_insert_with(Default::default).insert(
+                rmcp::model::TASKS_EXTENSION_ID.to_string(),
+                Default::default(),
+            );
+        }
         ServerConfig::new(caps)
             .with_server_info(
                 Implementation::new("notion-mcp-remote", env!("CARGO_PKG_VERSION"))
@@ -192,55 +275,126 @@ impl ServerHandler for NotionMcp {
             otel.status_code = Empty,
             %subject,
         );
+        let call = Call {
+            name: &name,
+            writes: def.writes,
+            principal,
+            targets: &targets,
+            started,
+            span: &span,
+        };
         let admitted = self.tool_ctx(&context).and_then(|ctx| {
             principal.map_or(Ok(()), |p| check_access(&p.access, &name, def.writes))?;
             Ok(ctx)
         });
-        let outcome = match admitted {
-            Err(e) => Err(e),
-            Ok(ctx) => {
-                let deadline = self.shared.tool_timeout;
-                let cancel = context.ct.clone();
-                let run = def.call(ctx, request.arguments);
-                async {
-                    tokio::select! {
-                        r = tokio::time::timeout(deadline, run) => match r {
-                            Ok(r) => r,
-                            Err(_) => Err(ToolError::Deadline { seconds: deadline.as_secs() }),
-                        },
-                        () = cancel.cancelled() => Err(ToolError::Cancelled),
-                    }
-                }
-                .instrument(span.clone())
-                .await
-            }
+        let ctx = match admitted {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(call.conclude(&self.shared, Err(e)).into()),
         };
-        let (label, code) = match &outcome {
-            Ok(_) => ("ok", "ok".to_string()),
-            Err(e) => (e.outcome(), e.code()),
-        };
-        span.record("mcp.tool.outcome", label);
-        if outcome.is_err() {
-            span.record("error.type", code.as_str());
-            span.record("otel.status_code", "error");
-        }
-        self.shared
-            .metrics
-            .observe_tool(&name, label, started.elapsed());
-        span.in_scope(|| {
-            audit::record(&audit::ToolCall {
-                principal,
-                tool: &name,
-                targets: &targets,
-                outcome: &code,
-                elapsed: started.elapsed(),
-            })
+        let deadline = self.shared.tool_timeout;
+        let cancel = context.ct.clone();
+        // A client that takes tasks gets one for a call still running after a while (see `tasks`).
+        let tasks = self.shared.tasks.as_ref().filter(|_| {
+            context
+                .client_capabilities()
+                .is_some_and(|caps| caps.supports_tasks())
         });
-        Ok(match outcome {
-            Ok(text) => super::output::success(text, self.shared.limits.max_output_chars),
-            Err(e) => e.into_result_for(def.writes),
+        let Some((tasks, caller)) = tasks.zip(principal) else {
+            let run = def.call(ctx, request.arguments);
+            let outcome = to_end(run, deadline, deadline, cancel.cancelled(), None)
+                .instrument(span.clone())
+                .await;
+            return Ok(call.conclude(&self.shared, outcome).into());
+        };
+        // The call may outlive this request: it answers to its own cancellation, which the request's
+        // triggers only until the call is handed over.
+        let own = tokio_util::sync::CancellationToken::new();
+        let mut run = def.call(
+            ToolCtx {
+                cancel: own.clone(),
+                ..ctx
+            },
+            request.arguments,
+        );
+        let window = tasks.after.min(deadline);
+        let outcome = async {
+            tokio::select! {
+                r = &mut run => Some(r),
+                () = tokio::time::sleep(window) => None,
+                () = cancel.cancelled() => {
+                    own.cancel();
+                    Some(Err(ToolError::Cancelled))
+                }
+            }
         }
-        .into())
+        .instrument(span.clone())
+        .await;
+        if let Some(outcome) = outcome {
+            return Ok(call.conclude(&self.shared, outcome).into());
+        }
+        let owner = tasks::Owner::of(caller);
+        if !tasks.has_room_for(&owner) {
+            let rest = deadline.saturating_sub(window);
+            let outcome = to_end(run, rest, deadline, cancel.cancelled(), Some(&own))
+                .instrument(span.clone())
+                .await;
+            return Ok(call.conclude(&self.shared, outcome).into());
+        }
+        let task_deadline = tasks.deadline;
+        let rest = task_deadline.saturating_sub(window);
+        let shared = self.shared.clone();
+        let writes = def.writes;
+        let principal = principal.cloned();
+        let span_for_task = span.clone();
+        let created = tasks.start(owner, task_deadline * 2, move |cx| {
+            async move {
+                let outcome = to_end(run, rest, task_deadline, cx.cancelled(), Some(&own)).await;
+                let cancelled = matches!(outcome, Err(ToolError::Cancelled));
+                let call = Call {
+                    name: &name,
+                    writes,
+                    principal: principal.as_ref(),
+                    targets: &targets,
+                    started,
+                    span: &span,
+                };
+                let result = call.conclude(&shared, outcome);
+                if cancelled {
+                    tasks::Finished::Cancelled
+                } else {
+                    tasks::Finished::Result(result)
+                }
+            }
+            .instrument(span_for_task)
+        });
+        Ok(CallToolResponse::Task(created))
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
+        tasks.get(&request.task_id, &task_owner(&context)?)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
+        tasks.update(&request.task_id, &task_owner(&context)?)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
+        tasks.cancel(&request.task_id, &task_owner(&context)?)
     }
 
     async fn list_resources(
@@ -317,4 +471,11 @@ impl ServerHandler for NotionMcp {
         tracing::debug!(?level, "client set log level");
         Ok(())
     }
+}
+
+fn tasks_off() -> McpError {
+    McpError::invalid_params(
+        "this server runs every tool call within its request; it has no tasks",
+        None,
+    )
 }

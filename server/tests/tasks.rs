@@ -1,0 +1,236 @@
+//! Tool calls as MCP tasks (the `io.modelcontextprotocol/tasks` extension): a call from a client that
+//! declared the extension and still running after `--task-after-secs` is handed over to a task, run
+//! once, and its result fetched with `tasks/get`; only its caller can see or cancel it; clients
+//! without the extension, and servers started with `--no-tasks`, never get a task.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Harness, parse_body, result_text};
+use notion_fake::{Fault, FaultRule, Fixture, GeneratedIds};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const OWNER: &str = "ntn_tasks_a";
+const OTHER: &str = "ntn_tasks_b";
+/// How long the fake takes to answer a slowed read: well past the hand-over after 1 s.
+const SLOW: Duration = Duration::from_millis(2500);
+
+fn fixture() -> Fixture {
+    Fixture::builder()
+        .workspace("Tasks A", OWNER)
+        .pages(2, "Alpha")
+        .workspace("Tasks B", OTHER)
+        .pages(2, "Beta")
+        .build()
+}
+
+async fn harness(tweak: impl FnOnce(&mut notion_mcp_remote::config::ServeArgs)) -> Harness {
+    Harness::start_with(fixture(), |a| {
+        a.task_after_secs = 1;
+        tweak(a);
+    })
+    .await
+}
+
+fn page() -> String {
+    GeneratedIds::page("Alpha", 0).to_string()
+}
+
+/// A 2026-07-28 request; `tasks`: whether the client declares the tasks extension.
+async fn send(h: &Harness, token: &str, method: &str, params: Value, tasks: bool) -> Value {
+    let caps = if tasks {
+        json!({"extensions": {"io.modelcontextprotocol/tasks": {}}})
+    } else {
+        json!({})
+    };
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": caps,
+        "io.modelcontextprotocol/clientInfo": {"name": "tasks-test", "version": "1"}
+    });
+    let mut req = h
+        .mcp_request(token)
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method);
+    // The `Mcp-Name` header repeats the tool's name, or the task's id.
+    let name = params.get("name").or_else(|| params.get("taskId"));
+    if let Some(name) = name.and_then(Value::as_str) {
+        req = req.header("mcp-name", name);
+    }
+    let r = req
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+        .send()
+        .await
+        .unwrap();
+    parse_body(&r.text().await.unwrap())
+}
+
+fn slow_page_reads(h: &Harness) {
+    h.fake().push_fault(
+        FaultRule::new(Fault::Delay(SLOW))
+            .method(http::Method::GET)
+            .path_prefix("/v1/pages/")
+            .times(1),
+    );
+}
+
+fn page_reads(h: &Harness) -> usize {
+    let path = format!("/v1/pages/{}", page());
+    h.fake()
+        .requests()
+        .iter()
+        .filter(|q| q.method == http::Method::GET && q.path == path)
+        .count()
+}
+
+/// Polls `tasks/get` until the task leaves `working`.
+async fn settled(h: &Harness, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = send(h, token, "tasks/get", json!({"taskId": id}), true).await;
+        let status = v["result"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if status != "working" || Instant::now() > deadline {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_call_still_running_becomes_a_task_whose_result_its_caller_fetches() {
+    let h = harness(|_| {}).await;
+    // The server says it takes tasks.
+    let v = send(&h, OWNER, "server/discover", json!({}), true).await;
+    assert!(
+        v["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object(),
+        "{v}"
+    );
+    // A quick call answers as usual.
+    let quick = send(
+        &h,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        true,
+    )
+    .await;
+    assert_eq!(quick["result"]["isError"], json!(false), "{quick}");
+    let expected = result_text(&quick["result"]);
+    assert!(expected.contains("Alpha 0"), "{expected}");
+
+    // A slow one is handed over: the task id comes back long before Notion answers.
+    slow_page_reads(&h);
+    let before = page_reads(&h);
+    let started = Instant::now();
+    let v = send(
+        &h,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        true,
+    )
+    .await;
+    assert!(
+        started.elapsed() < SLOW,
+        "answered after {:?}: {v}",
+        started.elapsed()
+    );
+    assert_eq!(v["result"]["resultType"], "task", "{v}");
+    assert_eq!(v["result"]["status"], "working", "{v}");
+    let id = v["result"]["taskId"].as_str().unwrap().to_string();
+    assert!(v["result"]["pollIntervalMs"].as_u64().is_some(), "{v}");
+
+    // Nobody else can see it, or cancel it: to them it does not exist.
+    for method in ["tasks/get", "tasks/cancel"] {
+        let other = send(&h, OTHER, method, json!({"taskId": id}), true).await;
+        assert_eq!(other["error"]["code"], -32602, "{method}: {other}");
+        assert!(other.to_string().contains("no task"), "{other}");
+    }
+
+    // Its caller gets the very result a quick call gives.
+    let done = settled(&h, OWNER, &id).await;
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    assert_eq!(result_text(&done["result"]["result"]), expected, "{done}");
+    // The call ran once: one page read for it.
+    assert_eq!(page_reads(&h) - before, 1);
+    // The tool metric counted it once, when it finished: the quick call and this one.
+    let metrics = h.metrics().await;
+    assert!(
+        metrics.contains("notion_mcp_tool_calls_total{outcome=\"ok\",tool=\"get_page\"} 2"),
+        "tool calls are counted: {metrics}"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_task_can_be_cancelled_by_its_caller() {
+    let h = harness(|_| {}).await;
+    h.fake().push_fault(
+        FaultRule::new(Fault::Delay(Duration::from_secs(20)))
+            .method(http::Method::GET)
+            .path_prefix("/v1/pages/")
+            .times(1),
+    );
+    let v = send(
+        &h,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        true,
+    )
+    .await;
+    let id = v["result"]["taskId"].as_str().unwrap().to_string();
+    let ack = send(&h, OWNER, "tasks/cancel", json!({"taskId": id}), true).await;
+    assert!(ack.get("error").is_none(), "{ack}");
+    let done = settled(&h, OWNER, &id).await;
+    assert_eq!(done["result"]["status"], "cancelled", "{done}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn clients_without_the_extension_wait_for_the_result() {
+    let h = harness(|_| {}).await;
+    slow_page_reads(&h);
+    let v = send(
+        &h,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        false,
+    )
+    .await;
+    assert_eq!(v["result"]["isError"], json!(false), "{v}");
+    assert!(v["result"].get("taskId").is_none(), "{v}");
+    assert!(result_text(&v["result"]).contains("Alpha 0"), "{v}");
+    // A 2025-11-25 client (no per-request capabilities) likewise.
+    slow_page_reads(&h);
+    let r = h.call(OWNER, "get_page", json!({"id": page()})).await;
+    assert!(result_text(&r).contains("Alpha 0"), "{r}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_tasks_means_no_task_even_for_clients_that_take_them() {
+    let h = harness(|a| a.no_tasks = true).await;
+    let v = send(&h, OWNER, "server/discover", json!({}), true).await;
+    assert!(
+        v["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_null(),
+        "{v}"
+    );
+    slow_page_reads(&h);
+    let v = send(
+        &h,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        true,
+    )
+    .await;
+    assert!(result_text(&v["result"]).contains("Alpha 0"), "{v}");
+    h.shutdown().await;
+}
