@@ -56,6 +56,8 @@ SCENARIOS=(
   dns-rebinding-protection
   caching
   http-header-validation
+  tasks-capability-negotiation
+  tasks-dispatch-and-envelope
 )
 # Scenarios that need MCP sessions (Mcp-Session-Id); they run against the server started with sessions.
 SESSION_SCENARIOS=" server-session-lifecycle server-sse-polling server-sse-multiple-streams "
