@@ -207,6 +207,7 @@ pub fn build_with_store(
         Arc::new(crate::mcp::tasks::Tasks::new(
             Duration::from_secs(args.task_after_secs),
             Duration::from_secs(args.task_timeout_secs),
+            shared_state.clone(),
         ))
     });
     let shared = Arc::new(Shared {

@@ -6,14 +6,11 @@
 mod common;
 
 use common::redis::RedisServer;
-use common::{Harness, id, test_args};
+use common::{Harness, id};
 use notion_fake::{FakeNotion, Fixture, WebhookSubscription};
-use notion_mcp_remote::app;
-use notion_mcp_remote::config::{Redacted, Settings};
+use notion_mcp_remote::config::Redacted;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 const SECRET: &str = "secret_shared_cache_token";
 
@@ -28,21 +25,11 @@ fn fixture() -> Fixture {
 
 /// A replica serving `fake`, sharing state on `redis`.
 async fn replica(fake: &FakeNotion, redis: &str) -> Harness {
-    let running = fake.serve("127.0.0.1:0").await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut args = test_args();
-    args.listen = addr;
-    args.notion_base_url = running.base_url().parse().unwrap();
-    args.webhook_verification_token = vec![Redacted(SECRET.to_owned())];
-    args.redis_url = Some(Redacted(redis.to_owned()));
-    let built = app::build(Settings::from_args(args).unwrap(), None)
-        .await
-        .unwrap();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(app::serve(built, listener, stop.clone()));
-    let base = format!("http://127.0.0.1:{}", addr.port());
-    Harness::from_parts(running, format!("{base}/mcp"), base, stop, task)
+    Harness::serving(fake, |args| {
+        args.webhook_verification_token = vec![Redacted(SECRET.to_owned())];
+        args.redis_url = Some(Redacted(redis.to_owned()));
+    })
+    .await
 }
 
 /// Wait until the replica's shared state is up (its cache is trusted from then on).

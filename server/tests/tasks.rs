@@ -234,3 +234,93 @@ async fn no_tasks_means_no_task_even_for_clients_that_take_them() {
     assert!(result_text(&v["result"]).contains("Alpha 0"), "{v}");
     h.shutdown().await;
 }
+
+/// Waits until a replica's shared state is up.
+async fn connected(h: &Harness) {
+    let started = Instant::now();
+    while !h.metrics().await.contains("notion_mcp_redis_degraded 0") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "Redis never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_shared_state_any_replica_answers_for_a_task() {
+    let Some(redis) = common::redis::RedisServer::start_or_skip(
+        "with_shared_state_any_replica_answers_for_a_task",
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let fake = notion_fake::FakeNotion::try_new(fixture()).unwrap();
+    let url = redis.url();
+    let tweak = |a: &mut notion_mcp_remote::config::ServeArgs| {
+        a.task_after_secs = 1;
+        a.redis_url = Some(notion_mcp_remote::config::Redacted(url.clone()));
+    };
+    let a = Harness::serving(&fake, tweak).await;
+    let b = Harness::serving(&fake, tweak).await;
+    connected(&a).await;
+    connected(&b).await;
+
+    // Started at A, fetched at B.
+    slow_page_reads(&a);
+    let v = send(
+        &a,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        true,
+    )
+    .await;
+    let id = v["result"]["taskId"].as_str().unwrap().to_string();
+    let seen = send(&b, OWNER, "tasks/get", json!({"taskId": id}), true).await;
+    assert_eq!(seen["result"]["taskId"], id.as_str(), "{seen}");
+    assert!(seen["result"]["ttlMs"].as_u64().is_some(), "{seen}");
+    let other = send(&b, OTHER, "tasks/get", json!({"taskId": id}), true).await;
+    assert_eq!(
+        other["error"]["code"], -32602,
+        "another caller at B: {other}"
+    );
+    let done = settled(&b, OWNER, &id).await;
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    assert!(
+        result_text(&done["result"]["result"]).contains("Alpha 0"),
+        "{done}"
+    );
+
+    // Started at A, cancelled at B: A stops it.
+    a.fake().push_fault(
+        FaultRule::new(Fault::Delay(Duration::from_secs(20)))
+            .method(http::Method::GET)
+            .path_prefix("/v1/pages/")
+            .times(1),
+    );
+    let v = send(
+        &a,
+        OWNER,
+        "tools/call",
+        json!({"name": "get_page", "arguments": {"id": page()}}),
+        true,
+    )
+    .await;
+    let id = v["result"]["taskId"].as_str().unwrap().to_string();
+    let refused = send(&b, OTHER, "tasks/cancel", json!({"taskId": id}), true).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let ack = send(&b, OWNER, "tasks/cancel", json!({"taskId": id}), true).await;
+    assert!(ack.get("error").is_none(), "{ack}");
+    let done = settled(&a, OWNER, &id).await;
+    assert_eq!(done["result"]["status"], "cancelled", "{done}");
+    let seen = settled(&b, OWNER, &id).await;
+    assert_eq!(
+        seen["result"]["status"], "cancelled",
+        "B sees the end too: {seen}"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}

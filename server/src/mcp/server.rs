@@ -346,27 +346,29 @@ impl ServerHandler for NotionMcp {
         let writes = def.writes;
         let principal = principal.cloned();
         let span_for_task = span.clone();
-        let created = tasks.start(owner, task_deadline * 2, move |cx| {
-            async move {
-                let outcome = to_end(run, rest, task_deadline, cx.cancelled(), Some(&own)).await;
-                let cancelled = matches!(outcome, Err(ToolError::Cancelled));
-                let call = Call {
-                    name: &name,
-                    writes,
-                    principal: principal.as_ref(),
-                    targets: &targets,
-                    started,
-                    span: &span,
-                };
-                let result = call.conclude(&shared, outcome);
-                if cancelled {
-                    tasks::Finished::Cancelled
-                } else {
-                    tasks::Finished::Result(result)
+        let created = tasks
+            .start(owner, task_deadline * 2, move |cancelled| {
+                async move {
+                    let outcome = to_end(run, rest, task_deadline, cancelled, Some(&own)).await;
+                    let cancelled = matches!(outcome, Err(ToolError::Cancelled));
+                    let call = Call {
+                        name: &name,
+                        writes,
+                        principal: principal.as_ref(),
+                        targets: &targets,
+                        started,
+                        span: &span,
+                    };
+                    let result = call.conclude(&shared, outcome);
+                    if cancelled {
+                        tasks::Finished::Cancelled
+                    } else {
+                        tasks::Finished::Result(result)
+                    }
                 }
-            }
-            .instrument(span_for_task)
-        });
+                .instrument(span_for_task)
+            })
+            .await;
         Ok(CallToolResponse::Task(created))
     }
 
@@ -376,7 +378,7 @@ impl ServerHandler for NotionMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
         let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
-        tasks.get(&request.task_id, &task_owner(&context)?)
+        tasks.get(&request.task_id, &task_owner(&context)?).await
     }
 
     async fn update_task(
@@ -385,7 +387,7 @@ impl ServerHandler for NotionMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
-        tasks.update(&request.task_id, &task_owner(&context)?)
+        tasks.update(&request.task_id, &task_owner(&context)?).await
     }
 
     async fn cancel_task(
@@ -394,7 +396,7 @@ impl ServerHandler for NotionMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
-        tasks.cancel(&request.task_id, &task_owner(&context)?)
+        tasks.cancel(&request.task_id, &task_owner(&context)?).await
     }
 
     async fn list_resources(

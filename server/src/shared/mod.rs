@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod bus;
 pub mod dedupe;
+pub mod tasks;
 
 pub use bus::BusEvent;
 
@@ -44,6 +45,8 @@ pub enum Op {
     Publish,
     Dedupe,
     Ping,
+    /// MCP task state and cancellation requests.
+    Task,
 }
 
 impl Op {
@@ -53,6 +56,7 @@ impl Op {
             Op::Publish => "publish",
             Op::Dedupe => "dedupe",
             Op::Ping => "ping",
+            Op::Task => "task",
         }
     }
 }

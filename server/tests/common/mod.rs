@@ -51,7 +51,14 @@ impl Harness {
     }
 
     pub async fn start_with(fixture: Fixture, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
-        let fake = FakeNotion::start(fixture).await.unwrap();
+        let fake = FakeNotion::try_new(fixture).unwrap();
+        Self::serving(&fake, tweak).await
+    }
+
+    /// A server on `fake`'s state, through a listener of its own on it: several of these on one
+    /// fake are replicas of one deployment in front of one Notion.
+    pub async fn serving(fake: &FakeNotion, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        let fake = fake.serve("127.0.0.1:0").await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut args = test_args();
