@@ -384,6 +384,7 @@ async fn keyed_server() -> KeyedServer {
         limits: Limits::default(),
         metrics,
         tool_timeout: Duration::from_secs(30),
+        confirm: Default::default(),
     });
     let endpoint = Arc::new(McpEndpoint::new(
         shared,
