@@ -112,12 +112,15 @@ fn confirmer(args: &crate::config::ServeArgs, store: Option<&Store>) -> mcp::con
             (None, Some(dir)) => crate::store::KeyRing::from_dir(dir, active),
             (None, None) => return None,
         };
-        ring.map_err(|e| tracing::warn!(error = %e, "confirmations cannot use the configured sealing keys"))
-            .ok()
+        ring.map_err(
+            |e| tracing::warn!(error = %e, "confirmations cannot use the configured sealing keys"),
+        )
+        .ok()
     };
     let from_settings = if store.is_none() { configured() } else { None };
     let keys = store.map(Store::keys).or(from_settings.as_ref());
-    let confirm = mcp::confirm::Confirmer::new(!args.no_confirm_destructive, keys, args.confirm_timing);
+    let confirm =
+        mcp::confirm::Confirmer::new(!args.no_confirm_destructive, keys, args.confirm_timing);
     if confirm.enabled() {
         tracing::info!(
             shared_key = confirm.shared_key(),

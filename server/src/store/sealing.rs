@@ -291,14 +291,27 @@ mod tests {
 
     #[test]
     fn derived_keys_follow_the_ring_and_the_purpose() {
-        let a = KeyRing::new(vec![("k1".into(), key(1)), ("k2".into(), key(2))], Some("k2"))
-            .expect("ring");
-        let same = KeyRing::new(vec![("k1".into(), key(1)), ("k2".into(), key(2))], Some("k1"))
-            .expect("ring");
+        let a = KeyRing::new(
+            vec![("k1".into(), key(1)), ("k2".into(), key(2))],
+            Some("k2"),
+        )
+        .expect("ring");
+        let same = KeyRing::new(
+            vec![("k1".into(), key(1)), ("k2".into(), key(2))],
+            Some("k1"),
+        )
+        .expect("ring");
         let derived = a.derive("purpose");
-        assert_eq!(derived, same.derive("purpose"), "replicas sharing keys agree");
         assert_eq!(
-            derived.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+            derived,
+            same.derive("purpose"),
+            "replicas sharing keys agree"
+        );
+        assert_eq!(
+            derived
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>(),
             ["k1", "k2"]
         );
         assert_ne!(derived[0].1, derived[1].1);

@@ -133,7 +133,9 @@ impl Action {
         match self {
             Action::TrashPage { id } => format!("page {id} was not moved to the trash"),
             Action::DeleteBlock { id } => format!("block {id} was not deleted"),
-            Action::ReplaceContent { id, .. } => format!("the content of page {id} was not replaced"),
+            Action::ReplaceContent { id, .. } => {
+                format!("the content of page {id} was not replaced")
+            }
         }
     }
 }
@@ -144,7 +146,13 @@ async fn lookup<T, E>(read: impl std::future::Future<Output = Result<T, E>>) -> 
 }
 
 async fn page_title(ctx: &ToolCtx, id: &str) -> Option<String> {
-    let page = lookup(endpoints::retrieve_page_raw(&ctx.notion, &ctx.auth, id, &[])).await?;
+    let page = lookup(endpoints::retrieve_page_raw(
+        &ctx.notion,
+        &ctx.auth,
+        id,
+        &[],
+    ))
+    .await?;
     let title = writes::plain_title(&page);
     (!title.trim().is_empty()).then_some(title)
 }
@@ -171,7 +179,11 @@ fn quoted(text: &str) -> String {
 
 /// A block's own text: its rich text, or the title of a child page or database.
 fn block_text(b: &notion_model::types::Block) -> String {
-    let text: String = b.rich_text().iter().map(|t| t.plain_text.as_str()).collect();
+    let text: String = b
+        .rich_text()
+        .iter()
+        .map(|t| t.plain_text.as_str())
+        .collect();
     if text.trim().is_empty() {
         b.data()
             .and_then(|d| d.get("title"))
@@ -207,13 +219,19 @@ mod tests {
             Some(Action::TrashPage { id: page() })
         );
         assert_eq!(of("trash_page", json!({"id": PAGE, "restore": true})), None);
-        assert_eq!(of("trash_page", json!({"id": PAGE, "restore": "true"})), None);
+        assert_eq!(
+            of("trash_page", json!({"id": PAGE, "restore": "true"})),
+            None
+        );
         assert_eq!(
             of("delete_block", json!({"id": PAGE})),
             Some(Action::DeleteBlock { id: page() })
         );
         assert_eq!(
-            of("update_page_markdown", json!({"id": PAGE, "content": "héllo"})),
+            of(
+                "update_page_markdown",
+                json!({"id": PAGE, "content": "héllo"})
+            ),
             Some(Action::ReplaceContent {
                 id: page(),
                 new_chars: 5,

@@ -205,7 +205,12 @@ impl Confirmer {
         )))
     }
 
-    async fn ask_in_session(&self, peer: &Peer<RoleServer>, action: &Action, ctx: &ToolCtx) -> Gate {
+    async fn ask_in_session(
+        &self,
+        peer: &Peer<RoleServer>,
+        action: &Action,
+        ctx: &ToolCtx,
+    ) -> Gate {
         let question = action.question(ctx).await;
         let asked = peer.create_elicitation_with_timeout(form(question), Some(self.answer_wait));
         let answer = tokio::select! {
@@ -343,11 +348,17 @@ mod tests {
     #[test]
     fn only_an_accepted_true_confirm_runs() {
         let run = |v| matches!(verdict(answer(v), &action()), Gate::Run);
-        assert!(run(json!({"action": "accept", "content": {"confirm": true}})));
-        assert!(!run(json!({"action": "accept", "content": {"confirm": false}})));
+        assert!(run(
+            json!({"action": "accept", "content": {"confirm": true}})
+        ));
+        assert!(!run(
+            json!({"action": "accept", "content": {"confirm": false}})
+        ));
         assert!(!run(json!({"action": "accept"})));
         assert!(!run(json!({"action": "decline"})));
-        assert!(!run(json!({"action": "cancel", "content": {"confirm": true}})));
+        assert!(!run(
+            json!({"action": "cancel", "content": {"confirm": true}})
+        ));
         match verdict(answer(json!({"action": "decline"})), &action()) {
             Gate::Declined(text) => {
                 assert!(text.contains("declined") && text.contains("block b was not deleted"))
@@ -368,7 +379,10 @@ mod tests {
     fn the_form_is_one_required_boolean() {
         let v = serde_json::to_value(form("Delete?".into())).unwrap();
         assert_eq!(v["message"], "Delete?");
-        assert_eq!(v["requestedSchema"]["properties"]["confirm"]["type"], "boolean");
+        assert_eq!(
+            v["requestedSchema"]["properties"]["confirm"]["type"],
+            "boolean"
+        );
         assert_eq!(v["requestedSchema"]["required"], json!(["confirm"]));
     }
 }

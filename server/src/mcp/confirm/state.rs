@@ -184,12 +184,31 @@ mod tests {
 
     #[test]
     fn binding_ignores_key_order_but_not_values() {
-        let a = Binding::new("trash_page", Some(&args(json!({"id":"x","restore":false}))), "u");
-        let b = Binding::new("trash_page", Some(&args(json!({"restore":false,"id":"x"}))), "u");
+        let a = Binding::new(
+            "trash_page",
+            Some(&args(json!({"id":"x","restore":false}))),
+            "u",
+        );
+        let b = Binding::new(
+            "trash_page",
+            Some(&args(json!({"restore":false,"id":"x"}))),
+            "u",
+        );
         assert_eq!(a, b);
-        let c = Binding::new("trash_page", Some(&args(json!({"id":"y","restore":false}))), "u");
+        let c = Binding::new(
+            "trash_page",
+            Some(&args(json!({"id":"y","restore":false}))),
+            "u",
+        );
         assert_ne!(a, c);
-        assert_ne!(a, Binding::new("delete_block", Some(&args(json!({"id":"x","restore":false}))), "u"));
+        assert_ne!(
+            a,
+            Binding::new(
+                "delete_block",
+                Some(&args(json!({"id":"x","restore":false}))),
+                "u"
+            )
+        );
     }
 
     #[test]
@@ -199,9 +218,16 @@ mod tests {
         let state = sealer.seal(&call);
         assert_eq!(sealer.open(&state, &call), Ok(()));
         let other_args = Binding::new("delete_block", Some(&args(json!({"id":"b2"}))), "token:abc");
-        assert_eq!(sealer.open(&state, &other_args), Err(StateProblem::OtherCall));
-        let other_caller = Binding::new("delete_block", Some(&args(json!({"id":"b1"}))), "token:def");
-        assert_eq!(sealer.open(&state, &other_caller), Err(StateProblem::OtherCaller));
+        assert_eq!(
+            sealer.open(&state, &other_args),
+            Err(StateProblem::OtherCall)
+        );
+        let other_caller =
+            Binding::new("delete_block", Some(&args(json!({"id":"b1"}))), "token:def");
+        assert_eq!(
+            sealer.open(&state, &other_caller),
+            Err(StateProblem::OtherCaller)
+        );
         let mut altered = state.clone();
         altered.pop();
         altered.push(if state.ends_with('A') { 'B' } else { 'A' });
