@@ -6,7 +6,7 @@
 //! with `mcp.tool.name` and `mcp.tool.outcome`, never the arguments) under the HTTP request's.
 //! Destructive calls may first ask the user to confirm ([`super::confirm`]).
 
-use super::confirm::{self, Confirmer, Gate};
+use super::confirm::{Confirmer, Gate};
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
 use super::output::ToolOutput;
@@ -231,12 +231,10 @@ impl ServerHandler for NotionMcp {
         let outcome = match admitted {
             Err(e) => Err(e),
             Ok(ctx) => {
-                let caller = principal.map(confirm::caller_of).unwrap_or_default();
-                let valid_args = def.check_args(request.arguments.clone()).is_ok();
                 let gate = self
                     .shared
                     .confirm
-                    .gate(&request, &context, &ctx, valid_args, &caller)
+                    .gate(def, &request, &context, &ctx, principal)
                     .instrument(span.clone())
                     .await;
                 match gate {

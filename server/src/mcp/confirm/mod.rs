@@ -13,8 +13,10 @@
 mod action;
 mod state;
 
+use crate::auth::Principal;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
+use crate::mcp::registry::ToolDef;
 use crate::store::KeyRing;
 pub use action::Action;
 use rmcp::model::{
@@ -158,28 +160,33 @@ impl Confirmer {
         self.sealer.shared()
     }
 
-    /// Decide whether `request` runs now, asks first, or does not run. `valid_args`: the arguments
-    /// decode (a call the tool will refuse is not asked about); `caller`: who calls, stable across
-    /// the rounds of one call.
+    /// Decide whether `request` (a call of `def`) runs now, asks first, or does not run. A call
+    /// whose arguments the tool refuses is not asked about: it fails without changing anything.
     pub async fn gate(
         &self,
+        def: &ToolDef,
         request: &CallToolRequestParams,
         context: &RequestContext<RoleServer>,
         ctx: &ToolCtx,
-        valid_args: bool,
-        caller: &str,
+        caller: Option<&Principal>,
     ) -> Gate {
-        if !self.enabled || !valid_args {
+        if !self.enabled {
             return Gate::Run;
         }
         let args = request.arguments.as_ref();
         let Some(action) = Action::of(&request.name, args) else {
             return Gate::Run;
         };
-        match channel(context) {
-            None => Gate::Run,
-            Some(Channel::InputRequired) => {
-                let binding = Binding::new(&request.name, args, caller);
+        let Some(channel) = channel(context) else {
+            return Gate::Run;
+        };
+        if def.check_args(request.arguments.clone()).is_err() {
+            return Gate::Run;
+        }
+        match channel {
+            Channel::InputRequired => {
+                let caller = caller.map(caller_of).unwrap_or_default();
+                let binding = Binding::new(&request.name, args, &caller);
                 match request.request_state.as_deref() {
                     None => self.ask_for_input(&action, ctx, &binding).await,
                     Some(state) => match self.sealer.open(state, &binding) {
@@ -191,7 +198,7 @@ impl Confirmer {
                     },
                 }
             }
-            Some(Channel::Session(peer)) => self.ask_in_session(&peer, &action, ctx).await,
+            Channel::Session(peer) => self.ask_in_session(&peer, &action, ctx).await,
         }
     }
 
@@ -244,7 +251,7 @@ impl Confirmer {
 
 /// Who calls, as confirmations are bound to it: the kind of credentials, the subject (a token
 /// fingerprint, grant or API key id) and the OAuth client.
-pub fn caller_of(p: &crate::auth::Principal) -> String {
+fn caller_of(p: &Principal) -> String {
     format!(
         "{}:{}:{}",
         p.kind.as_str(),
