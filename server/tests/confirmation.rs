@@ -570,3 +570,49 @@ async fn a_session_client_with_elicitation_is_asked_during_the_call() {
     assert!(block_trashed(&h, "first"));
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn replicas_sharing_sealing_keys_accept_each_others_states_and_others_ask_again() {
+    use base64::Engine;
+    let keys = format!(
+        "k1:{}",
+        base64::engine::general_purpose::STANDARD.encode([7u8; 32])
+    );
+    let with_keys =
+        |a: &mut ServeArgs| a.store.keys = Some(notion_mcp_remote::config::Redacted(keys.clone()));
+    let a = harness(with_keys).await;
+    let b = harness(with_keys).await;
+    let c = harness(|_| {}).await;
+    let args = json!({"id": id("plan")});
+    let (_, state) = asked(&call_2026(&a, T, true, "trash_page", args.clone(), None).await);
+
+    // A replica with its own key does not know the state: it asks again, changing nothing.
+    let r = call_2026(
+        &c,
+        T,
+        true,
+        "trash_page",
+        args.clone(),
+        Some((accept(true), &state)),
+    )
+    .await;
+    let (_, fresh) = asked(&r);
+    assert_ne!(fresh, state);
+    assert!(!page_trashed(&c, "plan"));
+
+    // A replica with the same keys accepts it.
+    let r = call_2026(
+        &b,
+        T,
+        true,
+        "trash_page",
+        args,
+        Some((accept(true), &state)),
+    )
+    .await;
+    assert!(result_text(&r).contains("Moved page"), "{r}");
+    assert!(page_trashed(&b, "plan"));
+    for h in [a, b, c] {
+        h.shutdown().await;
+    }
+}
