@@ -1,52 +1,19 @@
 //! Destructive tools ask the user to confirm where the client can be asked, over real MCP traffic
 //! against the stateful fake: 2026-07-28 clients through `input_required` results and a sealed
-//! `requestState` (accepted, declined, tampered, for other arguments or another caller, expired),
-//! 2025-11-25 session clients through an `elicitation/create` request during the call (answered,
-//! declined, unanswered). Clients without elicitation, stateless older requests and
-//! `--no-confirm-destructive` run at once.
+//! `requestState` (accepted, declined, tampered, for other arguments or another caller, expired, from
+//! a replica with the same keys or another key). Clients without elicitation, stateless older
+//! requests and `--no-confirm-destructive` run at once. Sessions: `confirmation_sessions.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod confirm_support;
 
 use common::{Harness, error_of, id, result_text};
-use notion_fake::{Fixture, PageFixture, TokenFixture};
+use confirm_support::{OTHER, T, accept, block_trashed, harness, page_trashed};
 use notion_mcp_remote::config::ServeArgs;
 use notion_mcp_remote::mcp::confirm::ConfirmTiming;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const T: &str = "ntn_workspace_w";
-/// A second token of the same workspace: another caller.
-const OTHER: &str = "ntn_workspace_w_other";
-
-fn fixture() -> Fixture {
-    Fixture::builder()
-        .workspace("W", T)
-        .token(TokenFixture::Plain(OTHER.into()))
-        .page(
-            PageFixture::new("Home")
-                .id("home")
-                .child(json!({"id": "first", "paragraph": "First paragraph"}))
-                .child(json!({"id": "second", "paragraph": "Second paragraph"})),
-        )
-        .page(PageFixture::new("Q3 plan").id("plan"))
-        .page(PageFixture::new("Old notes").id("old"))
-        .build()
-}
-
-async fn harness(tweak: impl FnOnce(&mut ServeArgs)) -> Harness {
-    Harness::start_with(fixture(), tweak).await
-}
-
-fn page_trashed(h: &Harness, name: &str) -> bool {
-    let id = id(name).parse().unwrap();
-    h.fake().with_state(|s| s.pages[&id].in_trash)
-}
-
-fn block_trashed(h: &Harness, name: &str) -> bool {
-    let id = id(name).parse().unwrap();
-    h.fake().with_state(|s| s.blocks[&id].in_trash)
-}
 
 /// The per-request `_meta` of a 2026-07-28 client, declaring form elicitation or not.
 fn meta(elicitation: bool) -> Value {
@@ -90,11 +57,6 @@ async fn call_2026(
     assert!(v.get("error").is_none(), "JSON-RPC error: {v}");
     v["result"].clone()
 }
-
-fn accept(confirm: bool) -> Value {
-    json!({"action": "accept", "content": {"confirm": confirm}})
-}
-
 /// The question and state of an `input_required` result.
 fn asked(r: &Value) -> (String, String) {
     assert_eq!(r["resultType"], "input_required", "{r}");
@@ -430,147 +392,6 @@ async fn clients_that_cannot_be_asked_and_the_switch_run_at_once() {
     assert!(page_trashed(&h, "plan"));
     h.shutdown().await;
 }
-
-/// A 2025-11-25 session; `elicitation`: whether `initialize` declares it.
-struct Session<'a> {
-    h: &'a Harness,
-    id: String,
-}
-
-impl<'a> Session<'a> {
-    async fn open(h: &'a Harness, elicitation: bool) -> Session<'a> {
-        let caps = if elicitation {
-            json!({"elicitation": {}})
-        } else {
-            json!({})
-        };
-        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-            "protocolVersion":"2025-11-25","capabilities":caps,
-            "clientInfo":{"name":"confirm-test","version":"1"}}});
-        let resp = h
-            .mcp_request(T)
-            .body(init.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let id = resp.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let _ = resp.text().await;
-        let s = Session { h, id };
-        let resp = s
-            .post(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
-            .await;
-        assert!(resp.status().is_success());
-        s
-    }
-
-    async fn post(&self, body: &Value) -> reqwest::Response {
-        self.h
-            .mcp_request(T)
-            .header("mcp-session-id", &self.id)
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Call a tool; `answer` is what the user says to an `elicitation/create` request (None: the
-    /// client never answers). Returns the requests the server made and the tool result.
-    async fn call(&self, tool: &str, args: Value, answer: Option<Value>) -> (Vec<Value>, Value) {
-        let body = json!({"jsonrpc":"2.0","id":9,"method":"tools/call",
-            "params":{"name": tool, "arguments": args}});
-        let mut resp = self.post(&body).await;
-        assert_eq!(resp.status(), 200);
-        let mut buffer = String::new();
-        let mut asked = Vec::new();
-        loop {
-            let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
-                .await
-                .expect("the server answers")
-                .unwrap()
-                .expect("the stream ends only after the result");
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let event: String = buffer.drain(..end + 2).collect();
-                let Some(message) = event
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .find_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-                else {
-                    continue;
-                };
-                if message["id"] == 9 {
-                    return (asked, message["result"].clone());
-                }
-                if message["method"] == "elicitation/create" {
-                    asked.push(message.clone());
-                    if let Some(a) = &answer {
-                        let reply = json!({"jsonrpc":"2.0","id":message["id"],"result":a});
-                        let r = self.post(&reply).await;
-                        assert!(r.status().is_success(), "answer: {}", r.status());
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_session_client_with_elicitation_is_asked_during_the_call() {
-    let h = harness(|a| {
-        a.sessions = true;
-        a.confirm_timing = ConfirmTiming {
-            answer_wait: Duration::from_secs(1),
-            ..ConfirmTiming::default()
-        };
-    })
-    .await;
-    let s = Session::open(&h, true).await;
-
-    let (asked, r) = s
-        .call(
-            "trash_page",
-            json!({"id": id("plan")}),
-            Some(json!({"action": "decline"})),
-        )
-        .await;
-    assert_eq!(asked.len(), 1);
-    let message = asked[0]["params"]["message"].as_str().unwrap();
-    assert!(message.contains("“Q3 plan”"), "{message}");
-    assert_eq!(
-        asked[0]["params"]["requestedSchema"]["properties"]["confirm"]["type"],
-        "boolean"
-    );
-    assert!(result_text(&r).contains("Nothing was changed"), "{r}");
-    assert!(!page_trashed(&h, "plan"));
-
-    // No answer within the wait: nothing changed, and the result says why.
-    let (asked, r) = s.call("trash_page", json!({"id": id("plan")}), None).await;
-    assert_eq!(asked.len(), 1);
-    assert_eq!(error_of(&r)["code"], "confirmation_unanswered", "{r}");
-    assert!(!page_trashed(&h, "plan"));
-
-    let (_, r) = s
-        .call("trash_page", json!({"id": id("plan")}), Some(accept(true)))
-        .await;
-    assert!(result_text(&r).contains("Moved page"), "{r}");
-    assert!(page_trashed(&h, "plan"));
-
-    // A session client that did not declare elicitation is not asked.
-    let plain = Session::open(&h, false).await;
-    let (asked, r) = plain
-        .call("delete_block", json!({"id": id("first")}), None)
-        .await;
-    assert!(asked.is_empty());
-    assert!(result_text(&r).contains("Deleted"), "{r}");
-    assert!(block_trashed(&h, "first"));
-    h.shutdown().await;
-}
-
 #[tokio::test]
 async fn replicas_sharing_sealing_keys_accept_each_others_states_and_others_ask_again() {
     use base64::Engine;
