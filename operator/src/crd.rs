@@ -166,6 +166,11 @@ pub struct NotionMcpRemoteSpec {
     /// scopes narrow further. An unknown name stops the server at startup, naming it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<String>,
+
+    /// Never ask users to confirm destructive tool calls (trash_page, delete_block, replacing a page's whole
+    /// content); by default the server asks clients that support elicitation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_confirm_destructive: bool,
 }
 
 /// Container image of the MCP server.

@@ -244,14 +244,18 @@ fn read_only_and_tool_selection_reach_the_server() {
     let minimal = example("minimal.yaml");
     let config = builders::config_map::server_env(&minimal, &facts());
     assert!(
-        !config.contains_key("NOTION_MCP_READ_ONLY") && !config.contains_key("NOTION_MCP_TOOLS")
+        !config.contains_key("NOTION_MCP_READ_ONLY")
+            && !config.contains_key("NOTION_MCP_TOOLS")
+            && !config.contains_key("NOTION_MCP_NO_CONFIRM_DESTRUCTIVE")
     );
     let mut narrowed = minimal.clone();
     narrowed.spec.read_only = true;
     narrowed.spec.tools = vec!["search".into(), "fetch".into(), "-get_self".into()];
+    narrowed.spec.no_confirm_destructive = true;
     let config = builders::config_map::server_env(&narrowed, &facts());
     assert_eq!(config["NOTION_MCP_READ_ONLY"], "true");
     assert_eq!(config["NOTION_MCP_TOOLS"], "search,fetch,-get_self");
+    assert_eq!(config["NOTION_MCP_NO_CONFIRM_DESTRUCTIVE"], "true");
 }
 
 #[test]

@@ -103,6 +103,35 @@ pub async fn build(settings: Settings, demo_token: Option<String>) -> anyhow::Re
     build_with_store(settings, demo_token, store)
 }
 
+/// The confirmation of destructive calls, its states sealed under keys derived from the grant store's
+/// sealing keys (or those of --keys / --keys-dir) so replicas accept each other's, else a key of
+/// this process.
+fn confirmer(args: &crate::config::ServeArgs, store: Option<&Store>) -> mcp::confirm::Confirmer {
+    let configured = || {
+        let active = args.store.active_key_id.as_deref();
+        let ring = match (&args.store.keys, &args.store.keys_dir) {
+            (Some(pairs), _) => crate::store::KeyRing::from_pairs(&pairs.0, active),
+            (None, Some(dir)) => crate::store::KeyRing::from_dir(dir, active),
+            (None, None) => return None,
+        };
+        ring.map_err(
+            |e| tracing::warn!(error = %e, "confirmations cannot use the configured sealing keys"),
+        )
+        .ok()
+    };
+    let from_settings = if store.is_none() { configured() } else { None };
+    let keys = store.map(Store::keys).or(from_settings.as_ref());
+    let confirm =
+        mcp::confirm::Confirmer::new(!args.no_confirm_destructive, keys, args.confirm_timing);
+    if confirm.enabled() {
+        tracing::info!(
+            shared_key = confirm.shared_key(),
+            "destructive tool calls are confirmed with clients that support elicitation"
+        );
+    }
+    confirm
+}
+
 /// Build with an already opened store (tests share one store between servers).
 pub fn build_with_store(
     settings: Settings,
@@ -226,6 +255,7 @@ pub fn build_with_store(
         metrics: metrics.clone(),
         tool_timeout: settings.tool_timeout(),
         tasks: tasks.clone(),
+        confirm: confirmer(args, store.as_ref()),
     });
     let streams = CancellationToken::new();
     let guard = McpGuard {

@@ -310,6 +310,15 @@ pub struct ServeArgs {
     #[arg(long, env = env::TOOLS, value_delimiter = ',')]
     pub tools: Vec<String>,
 
+    /// Never ask the user to confirm destructive tool calls (trash_page, delete_block, replacing a
+    /// page's whole content). By default the server asks clients that support elicitation.
+    #[arg(long, env = env::NO_CONFIRM_DESTRUCTIVE, default_value_t = false)]
+    pub no_confirm_destructive: bool,
+
+    /// How long a confirmation may take (tests only; not a flag).
+    #[arg(skip)]
+    pub confirm_timing: crate::mcp::confirm::ConfirmTiming,
+
     /// Seconds to drain in-flight requests after SIGTERM before exiting.
     #[arg(long, env = env::SHUTDOWN_GRACE_SECS, default_value_t = 25)]
     pub shutdown_grace_secs: u64,

@@ -92,7 +92,7 @@ impl Metrics {
         );
         let tool_calls = counter(
             "tool_calls_total",
-            "MCP tool calls, by tool and outcome (ok, invalid_arguments, rate_limited, upstream_unavailable, notion_error, deadline, cancelled, unauthenticated, forbidden).",
+            "MCP tool calls, by tool and outcome (ok, invalid_arguments, rate_limited, upstream_unavailable, notion_error, deadline, cancelled, unauthenticated, forbidden; for destructive calls confirmed by the user: input_required, declined, unconfirmed).",
             &["tool", "outcome"],
         );
         let tool_duration = histogram(

@@ -385,6 +385,7 @@ async fn keyed_server() -> KeyedServer {
         metrics,
         tool_timeout: Duration::from_secs(30),
         tasks: None,
+        confirm: Default::default(),
     });
     let endpoint = Arc::new(McpEndpoint::new(
         shared,

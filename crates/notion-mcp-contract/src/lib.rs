@@ -93,6 +93,8 @@ pub mod env {
     pub const READ_ONLY: &str = "NOTION_MCP_READ_ONLY";
     /// Comma-separated tool names to allow (`name`) or deny (`-name`).
     pub const TOOLS: &str = "NOTION_MCP_TOOLS";
+    /// Never ask the user to confirm destructive tool calls.
+    pub const NO_CONFIRM_DESTRUCTIVE: &str = "NOTION_MCP_NO_CONFIRM_DESTRUCTIVE";
     pub const SHUTDOWN_GRACE_SECS: &str = "NOTION_MCP_SHUTDOWN_GRACE_SECS";
     pub const LOG_FORMAT: &str = "NOTION_MCP_LOG_FORMAT";
     pub const LOG: &str = "NOTION_MCP_LOG";

@@ -117,6 +117,9 @@ pub fn server_env(cr: &NotionMcpRemote, facts: &Facts) -> BTreeMap<String, Strin
     if !spec.tools.is_empty() {
         set(env::TOOLS, spec.tools.join(","));
     }
+    if spec.no_confirm_destructive {
+        set(env::NO_CONFIRM_DESTRUCTIVE, "true".into());
+    }
     env
 }
 

@@ -37,6 +37,9 @@ pub enum ToolError {
         detail: String,
         retry_after_seconds: u64,
     },
+    /// A destructive call the user was asked to confirm did not get a valid confirmation.
+    #[error(transparent)]
+    Confirmation(#[from] super::confirm::ConfirmError),
 }
 
 impl ToolError {
@@ -57,6 +60,7 @@ impl ToolError {
             ToolError::Unauthenticated(_) => "unauthorized".into(),
             ToolError::Forbidden(_) => "forbidden".into(),
             ToolError::CallerRateLimited { .. } => "rate_limited".into(),
+            ToolError::Confirmation(e) => e.code().into(),
         }
     }
 
@@ -72,6 +76,7 @@ impl ToolError {
             ToolError::Unauthenticated(_) => "unauthenticated",
             ToolError::Forbidden(_) => "forbidden",
             ToolError::CallerRateLimited { .. } => "rate_limited",
+            ToolError::Confirmation(_) => "unconfirmed",
         }
     }
 
@@ -133,7 +138,8 @@ impl ToolError {
             ToolError::Deadline { .. }
             | ToolError::Cancelled
             | ToolError::Unauthenticated(_)
-            | ToolError::Forbidden(_) => {}
+            | ToolError::Forbidden(_)
+            | ToolError::Confirmation(_) => {}
         }
         let mut text = format!("Error ({}): {}", self.code(), self);
         if let Some(s) = body.get("retry_after_seconds")

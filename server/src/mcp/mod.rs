@@ -5,6 +5,7 @@ mod args;
 pub mod audit;
 pub mod cache_hints;
 mod complete;
+pub mod confirm;
 mod context;
 mod error;
 pub mod notion_data;

@@ -4,7 +4,9 @@
 //! caller's identity is read from each request's HTTP parts, never from the session; so are the tools
 //! it may use. Every tool call is audited (see [`super::audit`]) and has a span (`tools/call <tool>`
 //! with `mcp.tool.name` and `mcp.tool.outcome`, never the arguments) under the HTTP request's.
+//! Destructive calls may first ask the user to confirm ([`super::confirm`]).
 
+use super::confirm::{Confirmer, Gate};
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
 use super::output::ToolOutput;
@@ -47,6 +49,8 @@ pub struct Shared {
     pub tool_timeout: Duration,
     /// Calls that outlast a request become tasks for clients that take them; `None`: never.
     pub tasks: Option<Arc<tasks::Tasks>>,
+    /// Whether and how destructive calls are confirmed.
+    pub confirm: Confirmer,
 }
 
 /// The MCP server for Notion.
@@ -120,16 +124,12 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// Records the outcome (span, metrics, audit line) and makes the MCP result.
-    fn conclude(&self, shared: &Shared, outcome: Result<ToolOutput, ToolError>) -> CallToolResult {
-        let (label, code) = match &outcome {
-            Ok(_) => ("ok", "ok".to_string()),
-            Err(e) => (e.outcome(), e.code()),
-        };
+    /// Records how the call ended: its span, the tool metric (`label`) and the audit line (`code`).
+    fn record(&self, shared: &Shared, label: &str, code: &str, failed: bool) {
         let span = self.span;
         span.record("mcp.tool.outcome", label);
-        if outcome.is_err() {
-            span.record("error.type", code.as_str());
+        if failed {
+            span.record("error.type", code);
             span.record("otel.status_code", "error");
         }
         shared
@@ -140,10 +140,19 @@ impl Call<'_> {
                 principal: self.principal,
                 tool: self.name,
                 targets: self.targets,
-                outcome: &code,
+                outcome: code,
                 elapsed: self.started.elapsed(),
             })
         });
+    }
+
+    /// Records the outcome (span, metrics, audit line) and makes the MCP result.
+    fn conclude(&self, shared: &Shared, outcome: Result<ToolOutput, ToolError>) -> CallToolResult {
+        let (label, code) = match &outcome {
+            Ok(_) => ("ok", "ok".to_string()),
+            Err(e) => (e.outcome(), e.code()),
+        };
+        self.record(shared, label, &code, outcome.is_err());
         match outcome {
             Ok(text) => super::output::success(text, shared.limits.max_output_chars),
             Err(e) => e.into_result_for(self.writes),
@@ -291,6 +300,33 @@ impl ServerHandler for NotionMcp {
             Ok(ctx) => ctx,
             Err(e) => return Ok(call.conclude(&self.shared, Err(e)).into()),
         };
+        // Destructive calls may need the user's confirmation first (see `confirm`).
+        let gate = self
+            .shared
+            .confirm
+            .gate(def, &request, &context, &ctx, principal)
+            .instrument(span.clone())
+            .await;
+        match gate {
+            Gate::Run => {}
+            Gate::Ask(input) => {
+                call.record(
+                    &self.shared,
+                    "input_required",
+                    "confirmation_requested",
+                    false,
+                );
+                return Ok(CallToolResponse::InputRequired(*input));
+            }
+            Gate::Declined(text) => {
+                call.record(&self.shared, "declined", "declined", false);
+                let note = ToolOutput::default().with_note(text);
+                return Ok(
+                    super::output::success(note, self.shared.limits.max_output_chars).into(),
+                );
+            }
+            Gate::Refused(e) => return Ok(call.conclude(&self.shared, Err(e)).into()),
+        }
         let deadline = self.shared.tool_timeout;
         let cancel = context.ct.clone();
         // A client that takes tasks gets one for a call still running after a while (see `tasks`).

@@ -49,6 +49,8 @@ pub enum SealError {
 pub struct KeyRing {
     active: String,
     ciphers: BTreeMap<String, XChaCha20Poly1305>,
+    /// The raw keys, for [`KeyRing::derive`].
+    material: BTreeMap<String, [u8; KEY_LEN]>,
 }
 
 impl fmt::Debug for KeyRing {
@@ -125,11 +127,13 @@ impl KeyRing {
             return Err(SealError::NoKeys);
         }
         let mut ciphers = BTreeMap::new();
+        let mut material = BTreeMap::new();
         for (id, key) in keys {
             if !valid_id(&id) {
                 return Err(SealError::BadKeyId(id));
             }
-            ciphers.insert(id, XChaCha20Poly1305::new(&key.into()));
+            ciphers.insert(id.clone(), XChaCha20Poly1305::new(&key.into()));
+            material.insert(id, key);
         }
         let ids = ciphers.keys().cloned().collect::<Vec<_>>().join(", ");
         let active = match active.map(str::trim).filter(|a| !a.is_empty()) {
@@ -138,15 +142,20 @@ impl KeyRing {
             None if ciphers.len() == 1 => ids.clone(),
             None => return Err(SealError::ActiveAmbiguous(ids)),
         };
-        Ok(KeyRing { active, ciphers })
+        Ok(KeyRing {
+            active,
+            ciphers,
+            material,
+        })
     }
 
     /// A ring with one random key (memory stores, tests).
     pub fn random() -> Self {
-        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let key: [u8; KEY_LEN] = XChaCha20Poly1305::generate_key(&mut OsRng).into();
         KeyRing {
             active: "ephemeral".into(),
-            ciphers: BTreeMap::from([("ephemeral".into(), XChaCha20Poly1305::new(&key))]),
+            ciphers: BTreeMap::from([("ephemeral".into(), XChaCha20Poly1305::new(&key.into()))]),
+            material: BTreeMap::from([("ephemeral".into(), key)]),
         }
     }
 
@@ -198,6 +207,22 @@ impl KeyRing {
     /// Every key id in the ring.
     pub fn ids(&self) -> Vec<String> {
         self.ciphers.keys().cloned().collect()
+    }
+
+    /// Keys for another use, derived from every key of the ring (HMAC-SHA256 of `purpose` under it)
+    /// and named like it: replicas that share the ring derive the same keys, and rotating the ring
+    /// rotates them. The sealing keys themselves never leave the ring.
+    pub fn derive(&self, purpose: &str) -> Vec<(String, [u8; KEY_LEN])> {
+        use hmac::{Hmac, Mac};
+        self.material
+            .iter()
+            .filter_map(|(id, key)| {
+                // HMAC takes keys of any length: this never skips a key.
+                let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).ok()?;
+                mac.update(purpose.as_bytes());
+                Some((id.clone(), mac.finalize().into_bytes().into()))
+            })
+            .collect()
     }
 
     /// Seal `plain`, binding it to `aad`.
@@ -262,6 +287,37 @@ mod tests {
             ring.open(b"grant/b", &sealed),
             Err(SealError::WrongKey(_))
         ));
+    }
+
+    #[test]
+    fn derived_keys_follow_the_ring_and_the_purpose() {
+        let a = KeyRing::new(
+            vec![("k1".into(), key(1)), ("k2".into(), key(2))],
+            Some("k2"),
+        )
+        .expect("ring");
+        let same = KeyRing::new(
+            vec![("k1".into(), key(1)), ("k2".into(), key(2))],
+            Some("k1"),
+        )
+        .expect("ring");
+        let derived = a.derive("purpose");
+        assert_eq!(
+            derived,
+            same.derive("purpose"),
+            "replicas sharing keys agree"
+        );
+        assert_eq!(
+            derived
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>(),
+            ["k1", "k2"]
+        );
+        assert_ne!(derived[0].1, derived[1].1);
+        assert_ne!(derived, a.derive("other purpose"));
+        assert!(derived.iter().all(|(_, k)| *k != key(1) && *k != key(2)));
+        assert_ne!(KeyRing::random().derive("p"), KeyRing::random().derive("p"));
     }
 
     #[test]
