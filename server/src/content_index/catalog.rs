@@ -53,6 +53,16 @@ pub struct WorkspaceState {
     /// Data sources: the page each is under (through its database), and its title.
     #[serde(default)]
     pub sources: HashMap<Uuid, (Option<Uuid>, String)>,
+    /// How far the workspace's shared log (with Redis) has been applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogPosition>,
+}
+
+/// The last entry applied of a workspace's shared log, and the log's generation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LogPosition {
+    pub generation: String,
+    pub id: String,
 }
 
 impl WorkspaceState {
@@ -211,13 +221,13 @@ impl Catalog {
         self.dirty.store(true, Ordering::Release);
     }
 
-    /// The workspace a page is known in.
+    /// The workspace a page (or data source) is known in.
     pub fn workspace_of(&self, id: Uuid) -> Option<String> {
         let state = self.lock();
         state
             .workspaces
             .iter()
-            .find(|(_, ws)| ws.pages.contains_key(&id))
+            .find(|(_, ws)| ws.pages.contains_key(&id) || ws.sources.contains_key(&id))
             .map(|(name, _)| name.clone())
     }
 

@@ -3,10 +3,14 @@
 //! page that is new or changed since it was indexed (`GET /v1/pages/{id}/markdown`: one request a
 //! page). Its requests are background requests: at most `--index-crawl-share` of the workspace's
 //! pacing, and none while a tool call of the workspace waits for the budget. The listing cursor
-//! and what was indexed are in the crawl state, so a restart goes on where it stopped.
+//! and what was indexed are in the crawl state, so a restart goes on where it stopped. With Redis,
+//! only the replica holding a workspace's crawl lease crawls it ([`super::replica::gate`]) and what
+//! its listing learnt is shared with the others.
 
 use super::credentials::Credentials;
 use super::document::PageDoc;
+use super::replica::gate::CrawlGate;
+use super::replica::{Entry, Note, Source};
 use super::{ContentIndex, Job};
 use crate::notion::append::page_markdown;
 use crate::notion::{NotionAuth, NotionClient, NotionError, endpoints};
@@ -31,6 +35,8 @@ const ERROR_BACKOFF: Duration = Duration::from_secs(5);
 const REFRESHES: usize = 4;
 /// Pages a listing request asks for.
 const LIST_PAGE: u32 = 100;
+/// How often a replica that may not crawl a workspace (another holds its lease) looks again.
+const GATE_WAIT: Duration = Duration::from_millis(500);
 
 /// The crawler of every workspace.
 pub struct Crawler {
@@ -45,6 +51,8 @@ pub struct Crawler {
     refreshes: Arc<Semaphore>,
     /// Content reads under way (their results are still to be queued).
     reading: Arc<AtomicUsize>,
+    /// With Redis: which workspaces this replica may crawl.
+    gate: Option<Arc<CrawlGate>>,
     stop: CancellationToken,
 }
 
@@ -73,6 +81,7 @@ impl Crawler {
         index: Arc<ContentIndex>,
         client: NotionClient,
         credentials: Credentials,
+        gate: Option<Arc<CrawlGate>>,
         stop: CancellationToken,
     ) -> Arc<Self> {
         Arc::new(Crawler {
@@ -84,8 +93,14 @@ impl Crawler {
             running: Mutex::new(HashSet::new()),
             refreshes: Arc::new(Semaphore::new(REFRESHES)),
             reading: Arc::new(AtomicUsize::new(0)),
+            gate,
             stop,
         })
+    }
+
+    /// Whether this replica crawls `workspace` now (always without Redis).
+    fn may_crawl(&self, workspace: &str) -> bool {
+        self.gate.as_ref().is_none_or(|g| g.may_crawl(workspace))
     }
 
     /// Start crawling every workspace with credentials (and any that gets some later).
@@ -139,8 +154,17 @@ impl Crawler {
     }
 
     async fn crawl(self: Arc<Self>, ws: Arc<str>, auth: NotionAuth) {
+        if let Some(gate) = &self.gate {
+            tokio::spawn(gate.clone().keep(ws.clone(), self.stop.clone()));
+        }
         let catalog = &self.index.catalog;
         while !self.stop.is_cancelled() {
+            if !self.may_crawl(&ws) {
+                if self.pause(GATE_WAIT).await {
+                    return;
+                }
+                continue;
+            }
             let cursor = catalog.read(&ws, |s| s.and_then(|s| s.cursor.clone()));
             self.turn(&ws).await;
             self.index.metrics.request("list");
@@ -177,20 +201,34 @@ impl Crawler {
                 .filter_map(|v| Page::deserialize(v).ok())
                 .filter_map(|p| PageDoc::from_page(&ws, &p))
                 .collect();
+            let mut notes = Vec::new();
             for doc in &docs {
                 if doc.in_trash {
                     self.index.enqueue(Job::Remove(doc.id));
                 } else {
                     catalog.note_page(doc);
+                    notes.push(Note::of(doc));
                 }
             }
+            if !notes.is_empty() {
+                self.index.share(&ws, Entry::Known(notes));
+            }
+            let mut handed_over = false;
             for doc in docs.into_iter().filter(|d| !d.in_trash) {
                 if self.stop.is_cancelled() {
                     return;
                 }
+                if !self.may_crawl(&ws) {
+                    // Another replica crawls now: it lists this part again itself.
+                    handed_over = true;
+                    break;
+                }
                 if catalog.needs_indexing(&ws, doc.id) {
                     self.read_content(&ws, &auth, doc).await;
                 }
+            }
+            if handed_over {
+                continue;
             }
             let done = list.next_cursor.is_none();
             catalog.update(&ws, |s| {
@@ -201,6 +239,10 @@ impl Crawler {
             });
             if done {
                 self.list_sources(&ws, &auth).await;
+                self.index.share(&ws, Entry::Listed);
+                if let Some(gate) = &self.gate {
+                    gate.caught_up(&ws);
+                }
                 if self.pause(self.index.config.rescan).await {
                     return;
                 }
@@ -222,6 +264,7 @@ impl Crawler {
             else {
                 return;
             };
+            let mut shared = Vec::new();
             self.index.catalog.update(ws, |s| {
                 for source in &list.results {
                     let id = source
@@ -241,10 +284,18 @@ impl Crawler {
                         .map(|t| notion_model::types::plain_text(&t))
                         .unwrap_or_default();
                     if let Some(id) = id {
+                        shared.push(Source {
+                            id,
+                            page,
+                            title: title.clone(),
+                        });
                         s.sources.insert(id, (page, title));
                     }
                 }
             });
+            if !shared.is_empty() {
+                self.index.share(ws, Entry::Sources(shared));
+            }
             match list.next_cursor {
                 Some(next) if !self.stop.is_cancelled() => cursor = Some(next),
                 _ => return,
