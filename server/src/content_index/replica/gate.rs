@@ -17,6 +17,8 @@ pub const LEASE_TTL: Duration = Duration::from_secs(10);
 const EXTEND_EVERY: Duration = Duration::from_secs(3);
 /// How often a replica without the lease tries to take it.
 const TRY_EVERY: Duration = Duration::from_secs(2);
+/// How often to ask while Redis does not answer.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
 /// A held lease counts as lost this long before it would expire, so two replicas never both crawl
 /// because of a late extension.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -109,6 +111,7 @@ impl CrawlGate {
             } else {
                 self.shared.take_lease(&name, &self.token, LEASE_TTL).await
             };
+            let reached = answer.is_ok();
             match answer {
                 Ok(true) => {
                     let until = asked + LEASE_TTL - MARGIN;
@@ -127,8 +130,11 @@ impl CrawlGate {
             self.publish_count();
             let wait = if self.holds(&workspace) {
                 EXTEND_EVERY
-            } else {
+            } else if reached {
                 TRY_EVERY
+            } else {
+                // Not connected yet (or Redis away): ask again soon, so the crawl starts promptly.
+                RETRY_EVERY
             };
             tokio::select! {
                 () = stop.cancelled() => return,
