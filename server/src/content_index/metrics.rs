@@ -93,7 +93,8 @@ impl IndexMetrics {
     }
 
     pub fn leases_held(&self, workspaces: usize) {
-        self.leases.set(i64::try_from(workspaces).unwrap_or(i64::MAX));
+        self.leases
+            .set(i64::try_from(workspaces).unwrap_or(i64::MAX));
     }
 
     pub fn lag(&self, seconds: f64) {

@@ -271,6 +271,12 @@ impl Runtime {
             stop.clone(),
         );
         crawler.start();
-        tokio::spawn(worker::run(self.index, self.jobs, Some(crawler), replica, stop))
+        tokio::spawn(worker::run(
+            self.index,
+            self.jobs,
+            Some(crawler),
+            replica,
+            stop,
+        ))
     }
 }

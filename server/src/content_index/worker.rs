@@ -163,10 +163,12 @@ impl Batch {
                 self.changed = true;
             }
             Job::RemoveDataSource(ds) => {
-                let ws = self.written.values().find(|d| d.data_source == Some(ds)).map(|d| d.workspace.clone());
-                let ws = ws.or_else(|| {
-                    index.catalog.workspace_of(ds).map(Arc::from)
-                });
+                let ws = self
+                    .written
+                    .values()
+                    .find(|d| d.data_source == Some(ds))
+                    .map(|d| d.workspace.clone());
+                let ws = ws.or_else(|| index.catalog.workspace_of(ds).map(Arc::from));
                 if let Some(ws) = ws {
                     self.send(ws, Entry::RemoveSource(ds));
                 }

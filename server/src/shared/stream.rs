@@ -55,8 +55,27 @@ pub struct LogInfo {
     pub generation: Option<String>,
     /// The newest entry id ever given out (trimmed or not).
     pub last: EntryId,
-    /// The newest entry id trimmed away: a reader whose position is older missed entries.
-    pub max_deleted: EntryId,
+    /// The oldest entry still held; `None` when the stream is empty.
+    pub first: Option<EntryId>,
+    /// Entries held now.
+    pub length: u64,
+    /// Entries ever added (held or trimmed away).
+    pub added: u64,
+}
+
+impl LogInfo {
+    /// Whether a reader that applied every entry up to `position` can no longer read all that came
+    /// after it (trimming removes the oldest entries first). When the last entry trimmed away is
+    /// exactly `position`, this says so too: Redis does not tell the id of the last entry trimmed.
+    pub fn missed_after(&self, position: EntryId) -> bool {
+        if self.added <= self.length {
+            return false;
+        }
+        match self.first {
+            Some(first) => position < first,
+            None => position < self.last,
+        }
+    }
 }
 
 fn stream_key(family: &str, topic: &str) -> String {
@@ -139,12 +158,23 @@ impl SharedState {
             info.get(name)
                 .and_then(|v| redis::from_redis_value_ref::<String>(v).ok())
                 .and_then(|s| EntryId::parse(&s))
-                .unwrap_or_default()
         };
+        let count = |name: &str| {
+            info.get(name)
+                .and_then(|v| redis::from_redis_value_ref::<u64>(v).ok())
+                .unwrap_or(0)
+        };
+        let length = count("length");
         Ok(LogInfo {
             generation,
-            last: id("last-generated-id"),
-            max_deleted: id("max-deleted-entry-id"),
+            last: id("last-generated-id").unwrap_or_default(),
+            first: if length > 0 {
+                id("recorded-first-entry-id")
+            } else {
+                None
+            },
+            length,
+            added: count("entries-added"),
         })
     }
 
@@ -286,5 +316,35 @@ mod tests {
         assert_eq!(b.to_string(), "1700000000000-12");
         assert_eq!(EntryId::parse("nope"), None);
         assert_eq!(EntryId::parse("1-x"), None);
+    }
+
+    #[test]
+    fn a_position_before_what_was_trimmed_missed_entries() {
+        let id = |ms| EntryId { ms, seq: 0 };
+        let never_trimmed = LogInfo {
+            generation: Some("g".into()),
+            last: id(30),
+            first: Some(id(10)),
+            length: 3,
+            added: 3,
+        };
+        assert!(!never_trimmed.missed_after(EntryId::START));
+        let trimmed = LogInfo {
+            added: 5,
+            ..never_trimmed.clone()
+        };
+        assert!(trimmed.missed_after(EntryId::START));
+        assert!(trimmed.missed_after(id(5)));
+        assert!(!trimmed.missed_after(id(10)), "still holds what follows");
+        let emptied = LogInfo {
+            first: None,
+            length: 0,
+            ..trimmed
+        };
+        assert!(emptied.missed_after(id(20)));
+        assert!(
+            !emptied.missed_after(id(30)),
+            "read everything before it went"
+        );
     }
 }

@@ -28,8 +28,8 @@ const RETRY: Duration = Duration::from_millis(500);
 struct Followed {
     at: EntryId,
     generation: Arc<str>,
-    /// A gap: catch up by a crawl once the log is read up to this id.
-    catch_up_after: Option<EntryId>,
+    /// A gap: catch up by a crawl once what the log still holds is read.
+    gap: bool,
 }
 
 /// Follow the logs until `stop`.
@@ -85,7 +85,6 @@ pub async fn run(index: Arc<ContentIndex>, replica: Arc<Replica>, stop: Cancella
                 }
             }
         }
-        caught_up(&replica, &mut followed);
         if followed.is_empty() {
             if pause(&stop, BLOCK).await {
                 return;
@@ -116,6 +115,12 @@ pub async fn run(index: Arc<ContentIndex>, replica: Arc<Replica>, stop: Cancella
         match read {
             Ok(topics) => {
                 reader = Some(current);
+                // Topics that may hold more entries than one read brings.
+                let more: Vec<String> = topics
+                    .iter()
+                    .filter(|(_, entries)| entries.len() >= COUNT)
+                    .map(|(topic, _)| topic.clone())
+                    .collect();
                 for (topic, entries) in topics {
                     let Some(ws) = followed.keys().find(|k| ***k == *topic).cloned() else {
                         continue;
@@ -127,6 +132,7 @@ pub async fn run(index: Arc<ContentIndex>, replica: Arc<Replica>, stop: Cancella
                         receive(&index, &replica, &ws, f, entry);
                     }
                 }
+                caught_up(&replica, &mut followed, &more);
             }
             Err(e) => {
                 tracing::debug!(error = %e, "reading the shared index logs failed");
@@ -156,19 +162,19 @@ async fn start(
         None => (EntryId::START, false),
     };
     // Trimmed past the position: entries this replica never applied are gone.
-    gap |= at < info.max_deleted;
+    gap |= info.missed_after(at);
     Ok(Followed {
         at,
         generation: Arc::from(generation),
-        catch_up_after: gap.then_some(info.last),
+        gap,
     })
 }
 
-/// Workspaces with a gap whose log is read up to where it was: crawl them once now.
-fn caught_up(replica: &Replica, followed: &mut HashMap<Arc<str>, Followed>) {
+/// Workspaces with a gap whose log is read to its end (all but `more`): crawl them once now.
+fn caught_up(replica: &Replica, followed: &mut HashMap<Arc<str>, Followed>, more: &[String]) {
     for (ws, f) in followed.iter_mut() {
-        if f.catch_up_after.is_some_and(|last| f.at >= last) {
-            f.catch_up_after = None;
+        if f.gap && !more.iter().any(|m| **m == **ws) {
+            f.gap = false;
             replica.gate.catch_up(ws);
         }
     }

@@ -59,9 +59,7 @@ impl CrawlGate {
 
     /// Whether this replica's crawler may read `workspace` now.
     pub fn may_crawl(&self, workspace: &str) -> bool {
-        self.holds(workspace)
-            || lock(&self.catch_up).contains(workspace)
-            || self.alone()
+        self.holds(workspace) || lock(&self.catch_up).contains(workspace) || self.alone()
     }
 
     /// Whether this replica holds `workspace`'s lease.

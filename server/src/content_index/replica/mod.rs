@@ -319,7 +319,10 @@ mod tests {
             .data(),
         )
         .unwrap();
-        assert!(!add.contains("properties") && !add.contains("parent"), "{add}");
+        assert!(
+            !add.contains("properties") && !add.contains("parent"),
+            "{add}"
+        );
         assert!(matches!(
             Entry::decode("later", b"{}"),
             Err(EntryError::Kind(_))
