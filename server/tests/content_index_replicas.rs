@@ -514,6 +514,15 @@ async fn with_redis_unreachable_a_replica_indexes_alone() {
     )
     .await;
     assert!(found.contains("zanzibarite deposits"), "{found}");
+    let crawler = format!("Bearer {}", token_fingerprint(CRAWLER));
+    eprintln!(
+        "1 replica: {} content reads, {} crawler requests in all",
+        content_reads(&fake.requests()).len(),
+        fake.requests()
+            .iter()
+            .filter(|r| r.authorization() == Some(&crawler))
+            .count()
+    );
     let m = alone.metrics().await;
     assert_eq!(metric(&m, "notion_mcp_redis_degraded"), Some(1.0));
     assert_eq!(

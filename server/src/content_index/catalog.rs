@@ -221,13 +221,25 @@ impl Catalog {
         self.dirty.store(true, Ordering::Release);
     }
 
-    /// The workspace a page (or data source) is known in.
+    /// The workspace a page is known in.
     pub fn workspace_of(&self, id: Uuid) -> Option<String> {
         let state = self.lock();
         state
             .workspaces
             .iter()
-            .find(|(_, ws)| ws.pages.contains_key(&id) || ws.sources.contains_key(&id))
+            .find(|(_, ws)| ws.pages.contains_key(&id))
+            .map(|(name, _)| name.clone())
+    }
+
+    /// The workspace a data source is known in (by its place, or by its rows).
+    pub fn workspace_of_source(&self, ds: Uuid) -> Option<String> {
+        let state = self.lock();
+        state
+            .workspaces
+            .iter()
+            .find(|(_, ws)| {
+                ws.sources.contains_key(&ds) || ws.pages.values().any(|k| k.data_source == Some(ds))
+            })
             .map(|(name, _)| name.clone())
     }
 
@@ -382,6 +394,8 @@ mod tests {
             ws.sources.insert(u(9), (Some(u(2)), "Tasks".into()))
         });
         c.note("w", u(2), "Child", Some(u(1)), None, 20);
+        assert_eq!(c.workspace_of_source(u(9)).as_deref(), Some("w"));
+        assert_eq!(c.workspace_of_source(u(8)), None);
         assert_eq!(c.path("w", u(3)), vec!["Root", "Child", "Tasks"]);
         assert_eq!(c.descendants("w", u(1)), HashSet::from([u(2), u(3)]));
         assert_eq!(c.to_index("w", 2), vec![u(3), u(2)]);

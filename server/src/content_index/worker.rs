@@ -163,14 +163,8 @@ impl Batch {
                 self.changed = true;
             }
             Job::RemoveDataSource(ds) => {
-                let ws = self
-                    .written
-                    .values()
-                    .find(|d| d.data_source == Some(ds))
-                    .map(|d| d.workspace.clone());
-                let ws = ws.or_else(|| index.catalog.workspace_of(ds).map(Arc::from));
-                if let Some(ws) = ws {
-                    self.send(ws, Entry::RemoveSource(ds));
+                if let Some(ws) = index.catalog.workspace_of_source(ds) {
+                    self.send(Arc::from(ws), Entry::RemoveSource(ds));
                 }
                 index.engine.delete_data_source(ds);
                 self.written.retain(|_, d| d.data_source != Some(ds));
@@ -321,5 +315,91 @@ impl Batch {
             }
             Err(e) => tracing::warn!(error = %e, "page not indexed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::content_index::IndexConfig;
+    use crate::metrics::Metrics;
+    use crate::shared::stream::EntryId;
+
+    fn received(at: u64, entry: Entry) -> Job {
+        Job::Received {
+            workspace: Arc::from("w"),
+            at: EntryId { ms: at, seq: 0 },
+            generation: Arc::from("g"),
+            entry: Some(entry),
+        }
+    }
+
+    fn doc(body: &str, edited: i64) -> Entry {
+        Entry::Add(SharedDoc {
+            id: Uuid::from_u128(1),
+            title: "Plan".into(),
+            properties: String::new(),
+            body: body.into(),
+            url: String::new(),
+            parent: None,
+            data_source: None,
+            edited,
+            indexed: true,
+        })
+    }
+
+    #[test]
+    fn received_changes_are_applied_once_and_never_sent_back() {
+        let (index, _jobs) = ContentIndex::open(IndexConfig::default(), &Metrics::new()).unwrap();
+        let mut batch = Batch::default();
+        batch.apply(&index, None, received(1, doc("newer words", 20)));
+        // An older version arriving later (another replica's slower read) does not win.
+        batch.apply(&index, None, received(2, doc("older words", 10)));
+        index.engine.commit().unwrap();
+        assert_eq!(
+            index
+                .engine
+                .stored(Uuid::from_u128(1))
+                .unwrap()
+                .unwrap()
+                .body,
+            "newer words"
+        );
+        let p = index.progress("w");
+        assert_eq!((p.known, p.indexed), (1, 1));
+        assert_eq!(
+            index.catalog.read("w", |s| s.unwrap().log.clone()),
+            Some(LogPosition {
+                generation: "g".into(),
+                id: "2-0".into()
+            })
+        );
+        batch.apply(&index, None, received(3, Entry::Remove(Uuid::from_u128(1))));
+        assert_eq!(index.progress("w").known, 0);
+        assert!(batch.outgoing.is_empty(), "echoed: {:?}", batch.outgoing);
+
+        // This replica's own change is sent.
+        let own = SharedDoc {
+            id: Uuid::from_u128(2),
+            title: "Own".into(),
+            properties: String::new(),
+            body: "mine".into(),
+            url: String::new(),
+            parent: None,
+            data_source: None,
+            edited: 5,
+            indexed: true,
+        };
+        batch.apply(
+            &index,
+            None,
+            Job::Page(Box::new(own.into_doc(&Arc::from("w")))),
+        );
+        assert!(
+            matches!(batch.outgoing.as_slice(), [(ws, Entry::Add(d))] if &**ws == "w" && d.body == "mine" && d.indexed),
+            "{:?}",
+            batch.outgoing
+        );
     }
 }
