@@ -3,8 +3,10 @@
 //! replica); the others receive what it indexed through the workspace's shared log, so a word in a
 //! page is found on every replica — never by a caller whose own integration cannot read the page; a
 //! page trashed through a webhook at one replica leaves every replica's results; a replica started
-//! after the crawl catches up from the log without reading pages; and when the lease holder is
-//! killed, another replica takes the crawl over without reading again what was already indexed.
+//! after the crawl catches up from the log without reading pages; when the lease holder is killed,
+//! another replica takes the crawl over without reading again what was already indexed. A replica
+//! whose position was trimmed from the log, and every replica after a Redis outage, crawls once on its
+//! own for what it missed; with Redis unreachable a replica indexes alone.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -530,4 +532,76 @@ async fn with_redis_unreachable_a_replica_indexes_alone() {
         Some(0.0)
     );
     alone.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_redis_outage_the_replicas_catch_up_on_what_they_missed() {
+    let Some(mut redis) = RedisServer::start_or_skip("outage_catch_up", &[]).await else {
+        return;
+    };
+    let fake = FakeNotion::new(fixture());
+    let replicas = [
+        replica(&fake, &redis.url(), |_| {}).await,
+        replica(&fake, &redis.url(), |_| {}).await,
+    ];
+    for r in &replicas {
+        connected(&r.base).await;
+    }
+    let line = "Content index: indexed 5 of 5 pages.";
+    let plan = id("plan");
+    for r in &replicas {
+        finds(&r.url, "zanzibarite", &plan, line).await;
+    }
+    let holder = if leases(&replicas[0].base).await == 1.0 {
+        0
+    } else {
+        1
+    };
+    let other = 1 - holder;
+    assert_eq!(leases(&replicas[other].base).await, 0.0);
+    // Webhooks reach the replica that does not crawl.
+    fake.subscribe_webhooks(WebhookSubscription::new(
+        format!("{}/webhooks/notion", replicas[other].base),
+        SECRET,
+    ));
+
+    redis.kill();
+    for r in &replicas {
+        eventually("the outage noticed", || async {
+            metric(&metrics_of(&r.base).await, "notion_mcp_redis_degraded") == Some(1.0)
+        })
+        .await;
+    }
+    // A row's property changes (its last edit moves on, as a listing shows; Notion's own search
+    // matches titles only, so only the index can find it).
+    let row = id("t2");
+    notion(
+        replicas[0].fake.base_url(),
+        http::Method::PATCH,
+        &format!("/v1/pages/{row}"),
+        json!({"properties": {"Status": {"select": {"name": "Blocked"}}}}),
+    )
+    .await;
+    fake.webhooks_idle().await;
+    // The replica that got the webhook re-read the page; it could not share it.
+    finds(&replicas[other].url, "Blocked", &row, line).await;
+    let base = replicas[other].base.clone();
+    eventually("the change counted as not shared", || async {
+        metrics_of(&base)
+            .await
+            .contains("notion_mcp_content_index_shared_entries_total{direction=\"unpublished\"}")
+    })
+    .await;
+    let before = search(&replicas[holder].url, "ntn_editor", "Blocked").await;
+    assert!(!before.contains(&row), "{before}");
+
+    // Back: the crawl holder notices the outage and lists once for what it missed.
+    redis.restart().await;
+    for r in &replicas {
+        connected(&r.base).await;
+    }
+    finds(&replicas[holder].url, "Blocked", &row, line).await;
+    for r in replicas {
+        r.shutdown().await;
+    }
 }

@@ -243,7 +243,7 @@ impl Crawler {
                 if let Some(gate) = &self.gate {
                     gate.caught_up(&ws);
                 }
-                if self.pause(self.index.config.rescan).await {
+                if self.rest(&ws).await {
                     return;
                 }
             }
@@ -299,6 +299,21 @@ impl Crawler {
             match list.next_cursor {
                 Some(next) if !self.stop.is_cancelled() => cursor = Some(next),
                 _ => return,
+            }
+        }
+    }
+
+    /// Wait for the next listing (the rescan interval), or until the workspace needs a catch-up crawl;
+    /// whether it was stopped.
+    async fn rest(&self, ws: &str) -> bool {
+        let until = tokio::time::Instant::now() + self.index.config.rescan;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= until || self.gate.as_ref().is_some_and(|g| g.catching_up(ws)) {
+                return false;
+            }
+            if self.pause(GATE_WAIT.min(until - now)).await {
+                return true;
             }
         }
     }

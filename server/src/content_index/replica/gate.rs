@@ -89,6 +89,11 @@ impl CrawlGate {
         }
     }
 
+    /// Whether `workspace` waits for a catch-up crawl.
+    pub fn catching_up(&self, workspace: &str) -> bool {
+        lock(&self.catch_up).contains(workspace)
+    }
+
     /// A full listing of `workspace` finished.
     pub fn caught_up(&self, workspace: &str) {
         lock(&self.catch_up).remove(workspace);
