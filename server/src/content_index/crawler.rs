@@ -38,6 +38,9 @@ const LIST_PAGE: u32 = 100;
 /// How often a replica that may not crawl a workspace (another holds its lease) looks again.
 const GATE_WAIT: Duration = Duration::from_millis(500);
 
+/// A workspace, and whether this replica is its only crawler.
+type ShareKey = (Arc<str>, bool);
+
 /// The crawler of every workspace.
 pub struct Crawler {
     index: Arc<ContentIndex>,
@@ -45,8 +48,9 @@ pub struct Crawler {
     credentials: Credentials,
     /// The background connection of each workspace.
     auths: Mutex<HashMap<Arc<str>, NotionAuth>>,
-    /// Each workspace's share of its pacing.
-    shares: Mutex<HashMap<Arc<str>, Arc<DefaultDirectRateLimiter>>>,
+    /// Each workspace's share of its pacing: as the only crawler of the workspace (the lease
+    /// holder), or as one of `--replicas` crawling it each.
+    shares: Mutex<HashMap<ShareKey, Arc<DefaultDirectRateLimiter>>>,
     running: Mutex<HashSet<Arc<str>>>,
     refreshes: Arc<Semaphore>,
     /// Content reads under way (their results are still to be queued).
@@ -126,10 +130,12 @@ impl Crawler {
         })
     }
 
-    /// The crawler's rate for a workspace: its share of the workspace's pacing.
+    /// The crawler's rate for a workspace: its share of the workspace's pacing (divided between the
+    /// replicas unless this one crawls for all of them).
     fn share(&self, workspace: &Arc<str>) -> Arc<DefaultDirectRateLimiter> {
+        let alone = self.gate.as_ref().is_some_and(|g| g.holds(workspace));
         lock(&self.shares)
-            .entry(workspace.clone())
+            .entry((workspace.clone(), alone))
             .or_insert_with(|| {
                 let p = &self.client.config().pacing;
                 let rate = if p.workspace_per_second > 0.0 {
@@ -137,8 +143,9 @@ impl Crawler {
                 } else {
                     p.per_second
                 };
+                let crawlers = if alone { 1 } else { p.replicas.max(1) };
                 let per_second =
-                    (rate / f64::from(p.replicas.max(1)) * self.index.config.crawl_share).max(1e-3);
+                    (rate / f64::from(crawlers) * self.index.config.crawl_share).max(1e-3);
                 let quota = Quota::with_period(Duration::from_secs_f64(1.0 / per_second))
                     .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
                     .allow_burst(NonZeroU32::MIN);
