@@ -501,6 +501,13 @@ async fn a_replica_whose_position_was_trimmed_away_crawls_what_it_lacks() {
     assert_eq!(leases(&first.base).await, 1.0);
     late.shutdown().await;
     first.shutdown().await;
+    // A stopping holder gives its lease up at once (it would expire only 10 s later).
+    let held: Vec<String> = redis::cmd("KEYS")
+        .arg("notion-mcp:lease:index-crawl:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(held.is_empty(), "not released: {held:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
