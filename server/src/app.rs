@@ -285,6 +285,7 @@ pub fn build_with_store(
             oauth.as_ref().map(|o| o.grants.clone()),
             index_tokens,
         ))
+        .with_shared_state(shared_state.clone())
     });
     let cache = shared.notion.cache().clone();
     if let Some(state) = &shared_state {

@@ -53,6 +53,16 @@ pub struct WorkspaceState {
     /// Data sources: the page each is under (through its database), and its title.
     #[serde(default)]
     pub sources: HashMap<Uuid, (Option<Uuid>, String)>,
+    /// How far the workspace's shared log (with Redis) has been applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogPosition>,
+}
+
+/// The last entry applied of a workspace's shared log, and the log's generation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LogPosition {
+    pub generation: String,
+    pub id: String,
 }
 
 impl WorkspaceState {
@@ -221,6 +231,18 @@ impl Catalog {
             .map(|(name, _)| name.clone())
     }
 
+    /// The workspace a data source is known in (by its place, or by its rows).
+    pub fn workspace_of_source(&self, ds: Uuid) -> Option<String> {
+        let state = self.lock();
+        state
+            .workspaces
+            .iter()
+            .find(|(_, ws)| {
+                ws.sources.contains_key(&ds) || ws.pages.values().any(|k| k.data_source == Some(ds))
+            })
+            .map(|(name, _)| name.clone())
+    }
+
     /// Whether a page's content must be read (not indexed, or changed since).
     pub fn needs_indexing(&self, workspace: &str, id: Uuid) -> bool {
         self.read(workspace, |ws| {
@@ -372,6 +394,8 @@ mod tests {
             ws.sources.insert(u(9), (Some(u(2)), "Tasks".into()))
         });
         c.note("w", u(2), "Child", Some(u(1)), None, 20);
+        assert_eq!(c.workspace_of_source(u(9)).as_deref(), Some("w"));
+        assert_eq!(c.workspace_of_source(u(8)), None);
         assert_eq!(c.path("w", u(3)), vec!["Root", "Child", "Tasks"]);
         assert_eq!(c.descendants("w", u(1)), HashSet::from([u(2), u(3)]));
         assert_eq!(c.to_index("w", 2), vec![u(3), u(2)]);

@@ -3,10 +3,14 @@
 //! page that is new or changed since it was indexed (`GET /v1/pages/{id}/markdown`: one request a
 //! page). Its requests are background requests: at most `--index-crawl-share` of the workspace's
 //! pacing, and none while a tool call of the workspace waits for the budget. The listing cursor
-//! and what was indexed are in the crawl state, so a restart goes on where it stopped.
+//! and what was indexed are in the crawl state, so a restart goes on where it stopped. With Redis,
+//! only the replica holding a workspace's crawl lease crawls it ([`super::replica::gate`]) and what
+//! its listing learnt is shared with the others.
 
 use super::credentials::Credentials;
 use super::document::PageDoc;
+use super::replica::gate::CrawlGate;
+use super::replica::{Entry, Note, Source};
 use super::{ContentIndex, Job};
 use crate::notion::append::page_markdown;
 use crate::notion::{NotionAuth, NotionClient, NotionError, endpoints};
@@ -31,6 +35,11 @@ const ERROR_BACKOFF: Duration = Duration::from_secs(5);
 const REFRESHES: usize = 4;
 /// Pages a listing request asks for.
 const LIST_PAGE: u32 = 100;
+/// How often a replica that may not crawl a workspace (another holds its lease) looks again.
+const GATE_WAIT: Duration = Duration::from_millis(500);
+
+/// A workspace, and whether this replica is its only crawler.
+type ShareKey = (Arc<str>, bool);
 
 /// The crawler of every workspace.
 pub struct Crawler {
@@ -39,12 +48,15 @@ pub struct Crawler {
     credentials: Credentials,
     /// The background connection of each workspace.
     auths: Mutex<HashMap<Arc<str>, NotionAuth>>,
-    /// Each workspace's share of its pacing.
-    shares: Mutex<HashMap<Arc<str>, Arc<DefaultDirectRateLimiter>>>,
+    /// Each workspace's share of its pacing: as the only crawler of the workspace (the lease
+    /// holder), or as one of `--replicas` crawling it each.
+    shares: Mutex<HashMap<ShareKey, Arc<DefaultDirectRateLimiter>>>,
     running: Mutex<HashSet<Arc<str>>>,
     refreshes: Arc<Semaphore>,
     /// Content reads under way (their results are still to be queued).
     reading: Arc<AtomicUsize>,
+    /// With Redis: which workspaces this replica may crawl.
+    gate: Option<Arc<CrawlGate>>,
     stop: CancellationToken,
 }
 
@@ -73,6 +85,7 @@ impl Crawler {
         index: Arc<ContentIndex>,
         client: NotionClient,
         credentials: Credentials,
+        gate: Option<Arc<CrawlGate>>,
         stop: CancellationToken,
     ) -> Arc<Self> {
         Arc::new(Crawler {
@@ -84,8 +97,14 @@ impl Crawler {
             running: Mutex::new(HashSet::new()),
             refreshes: Arc::new(Semaphore::new(REFRESHES)),
             reading: Arc::new(AtomicUsize::new(0)),
+            gate,
             stop,
         })
+    }
+
+    /// Whether this replica crawls `workspace` now (always without Redis).
+    fn may_crawl(&self, workspace: &str) -> bool {
+        self.gate.as_ref().is_none_or(|g| g.may_crawl(workspace))
     }
 
     /// Start crawling every workspace with credentials (and any that gets some later).
@@ -111,10 +130,12 @@ impl Crawler {
         })
     }
 
-    /// The crawler's rate for a workspace: its share of the workspace's pacing.
+    /// The crawler's rate for a workspace: its share of the workspace's pacing (divided between the
+    /// replicas unless this one crawls for all of them).
     fn share(&self, workspace: &Arc<str>) -> Arc<DefaultDirectRateLimiter> {
+        let alone = self.gate.as_ref().is_some_and(|g| g.holds(workspace));
         lock(&self.shares)
-            .entry(workspace.clone())
+            .entry((workspace.clone(), alone))
             .or_insert_with(|| {
                 let p = &self.client.config().pacing;
                 let rate = if p.workspace_per_second > 0.0 {
@@ -122,8 +143,9 @@ impl Crawler {
                 } else {
                     p.per_second
                 };
+                let crawlers = if alone { 1 } else { p.replicas.max(1) };
                 let per_second =
-                    (rate / f64::from(p.replicas.max(1)) * self.index.config.crawl_share).max(1e-3);
+                    (rate / f64::from(crawlers) * self.index.config.crawl_share).max(1e-3);
                 let quota = Quota::with_period(Duration::from_secs_f64(1.0 / per_second))
                     .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
                     .allow_burst(NonZeroU32::MIN);
@@ -139,8 +161,17 @@ impl Crawler {
     }
 
     async fn crawl(self: Arc<Self>, ws: Arc<str>, auth: NotionAuth) {
+        if let Some(gate) = &self.gate {
+            tokio::spawn(gate.clone().keep(ws.clone(), self.stop.clone()));
+        }
         let catalog = &self.index.catalog;
         while !self.stop.is_cancelled() {
+            if !self.may_crawl(&ws) {
+                if self.pause(GATE_WAIT).await {
+                    return;
+                }
+                continue;
+            }
             let cursor = catalog.read(&ws, |s| s.and_then(|s| s.cursor.clone()));
             self.turn(&ws).await;
             self.index.metrics.request("list");
@@ -177,20 +208,34 @@ impl Crawler {
                 .filter_map(|v| Page::deserialize(v).ok())
                 .filter_map(|p| PageDoc::from_page(&ws, &p))
                 .collect();
+            let mut notes = Vec::new();
             for doc in &docs {
                 if doc.in_trash {
                     self.index.enqueue(Job::Remove(doc.id));
                 } else {
                     catalog.note_page(doc);
+                    notes.push(Note::of(doc));
                 }
             }
+            if !notes.is_empty() {
+                self.index.share(&ws, Entry::Known(notes));
+            }
+            let mut handed_over = false;
             for doc in docs.into_iter().filter(|d| !d.in_trash) {
                 if self.stop.is_cancelled() {
                     return;
                 }
+                if !self.may_crawl(&ws) {
+                    // Another replica crawls now: it lists this part again itself.
+                    handed_over = true;
+                    break;
+                }
                 if catalog.needs_indexing(&ws, doc.id) {
                     self.read_content(&ws, &auth, doc).await;
                 }
+            }
+            if handed_over {
+                continue;
             }
             let done = list.next_cursor.is_none();
             catalog.update(&ws, |s| {
@@ -201,7 +246,11 @@ impl Crawler {
             });
             if done {
                 self.list_sources(&ws, &auth).await;
-                if self.pause(self.index.config.rescan).await {
+                self.index.share(&ws, Entry::Listed);
+                if let Some(gate) = &self.gate {
+                    gate.caught_up(&ws);
+                }
+                if self.rest(&ws).await {
                     return;
                 }
             }
@@ -222,6 +271,7 @@ impl Crawler {
             else {
                 return;
             };
+            let mut shared = Vec::new();
             self.index.catalog.update(ws, |s| {
                 for source in &list.results {
                     let id = source
@@ -241,13 +291,36 @@ impl Crawler {
                         .map(|t| notion_model::types::plain_text(&t))
                         .unwrap_or_default();
                     if let Some(id) = id {
+                        shared.push(Source {
+                            id,
+                            page,
+                            title: title.clone(),
+                        });
                         s.sources.insert(id, (page, title));
                     }
                 }
             });
+            if !shared.is_empty() {
+                self.index.share(ws, Entry::Sources(shared));
+            }
             match list.next_cursor {
                 Some(next) if !self.stop.is_cancelled() => cursor = Some(next),
                 _ => return,
+            }
+        }
+    }
+
+    /// Wait for the next listing (the rescan interval), or until the workspace needs a catch-up crawl;
+    /// whether it was stopped.
+    async fn rest(&self, ws: &str) -> bool {
+        let until = tokio::time::Instant::now() + self.index.config.rescan;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= until || self.gate.as_ref().is_some_and(|g| g.catching_up(ws)) {
+                return false;
+            }
+            if self.pause(GATE_WAIT.min(until - now)).await {
+                return true;
             }
         }
     }

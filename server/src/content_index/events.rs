@@ -60,8 +60,12 @@ impl ContentIndex {
             event.kind.as_str(),
             "page.moved" | "page.deleted" | "data_source.moved"
         ) {
-            // Who may read what can change with a move or the trash: prove access again.
+            // Who may read what can change with a move or the trash: prove access again (on every
+            // replica: only this one received the event).
             self.proofs.invalidate_all();
+            if let Some(ws) = &workspace {
+                self.share(ws, super::replica::Entry::Access);
+            }
         }
         for job in jobs(event, workspace) {
             self.enqueue(job);

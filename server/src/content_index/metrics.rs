@@ -1,9 +1,10 @@
 //! The content index's metrics: how complete it is (pages known, indexed, stale, over every
 //! workspace: no workspace label, so nothing about tenants leaks) and the Notion requests the
-//! crawler and the re-index worker spent, by kind.
+//! crawler and the re-index worker spent, by kind; with Redis, the entries shared with and received
+//! from other replicas, the crawl leases this replica holds and how old received entries are.
 
 use crate::metrics::Metrics;
-use prometheus::{IntCounterVec, IntGauge, Opts};
+use prometheus::{Gauge, IntCounterVec, IntGauge, Opts};
 
 #[derive(Clone)]
 pub struct IndexMetrics {
@@ -11,6 +12,9 @@ pub struct IndexMetrics {
     indexed: IntGauge,
     stale: IntGauge,
     requests: IntCounterVec,
+    shared: IntCounterVec,
+    leases: IntGauge,
+    lag: Gauge,
 }
 
 impl IndexMetrics {
@@ -42,6 +46,30 @@ impl IndexMetrics {
                 )
                 .expect("static metric definition"),
             ),
+            shared: metrics.register(
+                IntCounterVec::new(
+                    Opts::new(
+                        "content_index_shared_entries_total",
+                        "Entries of the replicas' shared index logs (documents, removals, listing \
+                         notes), by direction: published (this replica's changes sent), received \
+                         (other replicas' changes applied), unpublished (not sent: Redis unreachable).",
+                    ),
+                    &["direction"],
+                )
+                .expect("static metric definition"),
+            ),
+            leases: gauge(
+                "content_index_crawl_leases_held",
+                "Workspaces whose crawl lease this replica holds (it crawls them for every replica).",
+            ),
+            lag: metrics.register(
+                Gauge::new(
+                    "content_index_shared_lag_seconds",
+                    "Age of the last entry received from another replica when it was read \
+                     (Redis's clock against this replica's).",
+                )
+                .expect("static metric definition"),
+            ),
         }
     }
 
@@ -54,5 +82,22 @@ impl IndexMetrics {
 
     pub fn request(&self, kind: &str) {
         self.requests.with_label_values(&[kind]).inc();
+    }
+}
+
+impl IndexMetrics {
+    pub fn shared(&self, direction: &str, entries: usize) {
+        self.shared
+            .with_label_values(&[direction])
+            .inc_by(u64::try_from(entries).unwrap_or(u64::MAX));
+    }
+
+    pub fn leases_held(&self, workspaces: usize) {
+        self.leases
+            .set(i64::try_from(workspaces).unwrap_or(i64::MAX));
+    }
+
+    pub fn lag(&self, seconds: f64) {
+        self.lag.set(seconds);
     }
 }

@@ -11,6 +11,7 @@
 //!   ([`credentials`]) on a share of the workspace's pacing that tool calls always pre-empt; its
 //!   state ([`catalog`]) lives next to the index, so a restart resumes it.
 //! - A hit reaches a caller only once the caller's own token has read the page ([`access`]).
+//! - With Redis, replicas share one crawl and what each indexed ([`replica`]).
 
 pub mod access;
 pub mod catalog;
@@ -22,6 +23,7 @@ pub mod events;
 pub mod feed;
 pub mod metrics;
 pub mod query;
+pub mod replica;
 pub mod worker;
 
 use crate::metrics::Metrics;
@@ -30,6 +32,7 @@ use document::PageDoc;
 use engine::{Engine, EngineError};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -81,6 +84,20 @@ pub enum Job {
     Remove(Uuid),
     /// A data source was deleted: drop its rows.
     RemoveDataSource(Uuid),
+    /// Share a change other than a document with the other replicas (the worker sends it).
+    Share {
+        workspace: Arc<str>,
+        entry: replica::Entry,
+    },
+    /// An entry of a workspace's shared log, at `at` in its generation `generation`: another
+    /// replica's change to apply (`None`: this replica's own, or not understood; only the position
+    /// moves on).
+    Received {
+        workspace: Arc<str>,
+        at: crate::shared::stream::EntryId,
+        generation: Arc<str>,
+        entry: Option<replica::Entry>,
+    },
 }
 
 /// The index of every workspace. One per server.
@@ -92,6 +109,8 @@ pub struct ContentIndex {
     pub(crate) config: IndexConfig,
     /// Pages each identity was found able to read (used when the read cache keeps no proofs).
     pub(crate) proofs: moka::sync::Cache<(Arc<str>, Uuid), ()>,
+    /// Changes are shared with other replicas (Redis is configured).
+    shared: AtomicBool,
 }
 
 impl std::fmt::Debug for ContentIndex {
@@ -128,6 +147,7 @@ impl ContentIndex {
                 .max_capacity(MAX_PROOFS)
                 .time_to_live(PROOF_TTL)
                 .build(),
+            shared: AtomicBool::new(false),
         });
         index.publish_progress();
         Ok((index, rx))
@@ -136,6 +156,16 @@ impl ContentIndex {
     /// Queue work for the worker (never blocks; dropped only when the worker is gone).
     pub fn enqueue(&self, job: Job) {
         let _ = self.jobs.send(job);
+    }
+
+    /// Share `entry` with the other replicas (nothing without Redis).
+    pub fn share(&self, workspace: &Arc<str>, entry: replica::Entry) {
+        if self.shared.load(Ordering::Acquire) {
+            self.enqueue(Job::Share {
+                workspace: workspace.clone(),
+                entry,
+            });
+        }
     }
 
     /// How complete one workspace's index is.
@@ -178,6 +208,7 @@ pub struct Runtime {
     jobs: mpsc::UnboundedReceiver<Job>,
     client: crate::notion::NotionClient,
     credentials: credentials::Credentials,
+    shared: Option<crate::shared::SharedState>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -202,6 +233,7 @@ impl Runtime {
             jobs,
             client: client.clone(),
             credentials: credentials::Credentials::default(),
+            shared: None,
         })
     }
 
@@ -211,16 +243,40 @@ impl Runtime {
         self
     }
 
-    /// Start the worker and the crawler; the returned task ends (index committed, crawl state
-    /// saved) after `stop` fires.
+    /// Share the crawl and what is indexed with the replicas on this Redis.
+    pub fn with_shared_state(mut self, shared: Option<crate::shared::SharedState>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Start the worker and the crawler (and with Redis, the crawl leases and the log reader); the
+    /// returned task ends (index committed, crawl state saved, leases released) after `stop` fires.
     pub fn start(self, stop: tokio_util::sync::CancellationToken) -> tokio::task::JoinHandle<()> {
+        let replica = self
+            .shared
+            .map(|shared| replica::Replica::new(shared, &self.index));
+        if let Some(r) = &replica {
+            self.index.shared.store(true, Ordering::Release);
+            tokio::spawn(replica::follow::run(
+                self.index.clone(),
+                r.clone(),
+                stop.clone(),
+            ));
+        }
         let crawler = crawler::Crawler::new(
             self.index.clone(),
             self.client,
             self.credentials,
+            replica.as_ref().map(|r| r.gate.clone()),
             stop.clone(),
         );
         crawler.start();
-        tokio::spawn(worker::run(self.index, self.jobs, Some(crawler), stop))
+        tokio::spawn(worker::run(
+            self.index,
+            self.jobs,
+            Some(crawler),
+            replica,
+            stop,
+        ))
     }
 }

@@ -1,9 +1,13 @@
 //! The background worker: applies queued [`Job`]s to the index in batches (one commit per batch,
 //! so an edit shows in searches within moments of its webhook), hands webhook-named pages to the
-//! crawler to be read again, and saves the crawl state now and then.
+//! crawler to be read again, and saves the crawl state now and then. With Redis it also shares
+//! every change of a batch once committed, and applies what other replicas shared
+//! ([`super::replica`]).
 
+use super::catalog::LogPosition;
 use super::crawler::Crawler;
 use super::document::PageDoc;
+use super::replica::{Entry, Replica, SharedDoc};
 use super::{ContentIndex, Job};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +28,7 @@ pub async fn run(
     index: Arc<ContentIndex>,
     mut jobs: UnboundedReceiver<Job>,
     crawler: Option<Arc<Crawler>>,
+    replica: Option<Arc<Replica>>,
     stop: CancellationToken,
 ) {
     let mut last_save = Instant::now();
@@ -44,6 +49,7 @@ pub async fn run(
         if batch.changed {
             commit(&index).await;
         }
+        share(&index, replica.as_deref(), &mut batch).await;
         if last_save.elapsed() >= SAVE_EVERY {
             save(&index).await;
             last_save = Instant::now();
@@ -63,7 +69,21 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     commit(&index).await;
+    share(&index, replica.as_deref(), &mut batch).await;
     save(&index).await;
+    if let Some(replica) = &replica {
+        replica.gate.release_all().await;
+    }
+}
+
+/// Send the batch's changes to the other replicas (after its commit).
+async fn share(index: &ContentIndex, replica: Option<&Replica>, batch: &mut Batch) {
+    let outgoing = std::mem::take(&mut batch.outgoing);
+    if let Some(replica) = replica
+        && !outgoing.is_empty()
+    {
+        replica.publish(index, outgoing).await;
+    }
 }
 
 async fn commit(index: &Arc<ContentIndex>) {
@@ -89,6 +109,10 @@ struct Batch {
     written: HashMap<Uuid, PageDoc>,
     applied: usize,
     changed: bool,
+    /// Changes to share with the other replicas.
+    outgoing: Vec<(Arc<str>, Entry)>,
+    /// Applying another replica's change (not shared again).
+    receiving: bool,
 }
 
 impl Batch {
@@ -130,16 +154,91 @@ impl Batch {
                 }
             }
             Job::Remove(id) => {
+                if let Some(ws) = index.catalog.workspace_of(id) {
+                    self.send(Arc::from(ws), Entry::Remove(id));
+                }
                 index.engine.delete(id);
                 index.catalog.remove(id);
                 self.written.remove(&id);
                 self.changed = true;
             }
             Job::RemoveDataSource(ds) => {
+                if let Some(ws) = index.catalog.workspace_of_source(ds) {
+                    self.send(Arc::from(ws), Entry::RemoveSource(ds));
+                }
                 index.engine.delete_data_source(ds);
                 self.written.retain(|_, d| d.data_source != Some(ds));
                 self.changed = true;
             }
+            Job::Share { workspace, entry } => self.send(workspace, entry),
+            Job::Received {
+                workspace,
+                at,
+                generation,
+                entry,
+            } => {
+                if let Some(entry) = entry {
+                    self.receiving = true;
+                    self.receive(index, &workspace, entry);
+                    self.receiving = false;
+                }
+                index.catalog.update(&workspace, |ws| {
+                    ws.log = Some(LogPosition {
+                        generation: generation.to_string(),
+                        id: at.to_string(),
+                    });
+                });
+            }
+        }
+    }
+
+    /// Queue a change for the other replicas (unless it came from one).
+    fn send(&mut self, workspace: Arc<str>, entry: Entry) {
+        if !self.receiving {
+            self.outgoing.push((workspace, entry));
+        }
+    }
+
+    /// Apply another replica's change, as if this replica had made it (nothing is asked of Notion).
+    fn receive(&mut self, index: &Arc<ContentIndex>, ws: &Arc<str>, entry: Entry) {
+        match entry {
+            Entry::Add(doc) => {
+                let newer_here = index
+                    .catalog
+                    .read(ws, |s| s.and_then(|s| s.pages.get(&doc.id)?.indexed))
+                    .is_some_and(|at| at > doc.edited);
+                if newer_here {
+                    return;
+                }
+                let indexed = doc.indexed;
+                let doc = doc.into_doc(ws);
+                index.catalog.note_page(&doc);
+                if indexed {
+                    self.write(index, doc);
+                } else {
+                    self.upsert(index, doc);
+                }
+            }
+            Entry::Remove(id) => {
+                // Who may read what may have changed with the trash: prove access again.
+                index.proofs.invalidate_all();
+                self.apply(index, None, Job::Remove(id));
+            }
+            Entry::RemoveSource(ds) => self.apply(index, None, Job::RemoveDataSource(ds)),
+            Entry::Known(notes) => {
+                for n in notes {
+                    index
+                        .catalog
+                        .note(ws, n.id, &n.title, n.parent, n.data_source, n.edited);
+                }
+            }
+            Entry::Sources(sources) => index.catalog.update(ws, |s| {
+                for src in sources {
+                    s.sources.insert(src.id, (src.page, src.title));
+                }
+            }),
+            Entry::Listed => index.catalog.update(ws, |s| s.passes += 1),
+            Entry::Access => index.proofs.invalidate_all(),
         }
     }
 
@@ -195,17 +294,112 @@ impl Batch {
     /// Write a page whose body is current as of its `edited`.
     fn write(&mut self, index: &ContentIndex, doc: PageDoc) {
         index.catalog.indexed(&doc.workspace, doc.id, doc.edited);
-        self.upsert(index, doc);
+        self.store(index, doc, true);
     }
 
+    /// Write a page whose body may be older than its `edited`.
     fn upsert(&mut self, index: &ContentIndex, doc: PageDoc) {
+        self.store(index, doc, false);
+    }
+
+    fn store(&mut self, index: &ContentIndex, doc: PageDoc, indexed: bool) {
         let path = index.catalog.path(&doc.workspace, doc.id);
         match index.engine.upsert(&doc, &path) {
             Ok(()) => {
                 self.changed = true;
+                self.send(
+                    doc.workspace.clone(),
+                    Entry::Add(SharedDoc::of(&doc, indexed)),
+                );
                 self.written.insert(doc.id, doc);
             }
             Err(e) => tracing::warn!(error = %e, "page not indexed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::content_index::IndexConfig;
+    use crate::metrics::Metrics;
+    use crate::shared::stream::EntryId;
+
+    fn received(at: u64, entry: Entry) -> Job {
+        Job::Received {
+            workspace: Arc::from("w"),
+            at: EntryId { ms: at, seq: 0 },
+            generation: Arc::from("g"),
+            entry: Some(entry),
+        }
+    }
+
+    fn doc(body: &str, edited: i64) -> Entry {
+        Entry::Add(SharedDoc {
+            id: Uuid::from_u128(1),
+            title: "Plan".into(),
+            properties: String::new(),
+            body: body.into(),
+            url: String::new(),
+            parent: None,
+            data_source: None,
+            edited,
+            indexed: true,
+        })
+    }
+
+    #[test]
+    fn received_changes_are_applied_once_and_never_sent_back() {
+        let (index, _jobs) = ContentIndex::open(IndexConfig::default(), &Metrics::new()).unwrap();
+        let mut batch = Batch::default();
+        batch.apply(&index, None, received(1, doc("newer words", 20)));
+        // An older version arriving later (another replica's slower read) does not win.
+        batch.apply(&index, None, received(2, doc("older words", 10)));
+        index.engine.commit().unwrap();
+        assert_eq!(
+            index
+                .engine
+                .stored(Uuid::from_u128(1))
+                .unwrap()
+                .unwrap()
+                .body,
+            "newer words"
+        );
+        let p = index.progress("w");
+        assert_eq!((p.known, p.indexed), (1, 1));
+        assert_eq!(
+            index.catalog.read("w", |s| s.unwrap().log.clone()),
+            Some(LogPosition {
+                generation: "g".into(),
+                id: "2-0".into()
+            })
+        );
+        batch.apply(&index, None, received(3, Entry::Remove(Uuid::from_u128(1))));
+        assert_eq!(index.progress("w").known, 0);
+        assert!(batch.outgoing.is_empty(), "echoed: {:?}", batch.outgoing);
+
+        // This replica's own change is sent.
+        let own = SharedDoc {
+            id: Uuid::from_u128(2),
+            title: "Own".into(),
+            properties: String::new(),
+            body: "mine".into(),
+            url: String::new(),
+            parent: None,
+            data_source: None,
+            edited: 5,
+            indexed: true,
+        };
+        batch.apply(
+            &index,
+            None,
+            Job::Page(Box::new(own.into_doc(&Arc::from("w")))),
+        );
+        assert!(
+            matches!(batch.outgoing.as_slice(), [(ws, Entry::Add(d))] if &**ws == "w" && d.body == "mine" && d.indexed),
+            "{:?}",
+            batch.outgoing
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! State the replicas share on Redis (or Valkey): one Notion budget per pacing key ([`budget`]), an
-//! invalidation bus ([`bus`]) and first-delivery claims of webhook events ([`dedupe`]).
+//! invalidation bus ([`bus`]), first-delivery claims of webhook events ([`dedupe`]), leases that let
+//! one replica at a time do a job ([`lease`]) and logs every replica appends to and reads ([`stream`]).
 //!
 //! Redis is never required. [`SharedState::connect`] returns at once, also when Redis is down, and the
 //! state counts as *degraded* until a ping succeeds. Every call has a short deadline; a lost connection
@@ -10,6 +11,8 @@
 pub mod budget;
 pub mod bus;
 pub mod dedupe;
+pub mod lease;
+pub mod stream;
 pub mod tasks;
 
 pub use bus::BusEvent;
@@ -19,7 +22,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, RedisResult, ServerErrorKind};
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -44,6 +47,8 @@ pub enum Op {
     Budget,
     Publish,
     Dedupe,
+    Lease,
+    Stream,
     Ping,
     /// MCP task state and cancellation requests.
     Task,
@@ -55,6 +60,8 @@ impl Op {
             Op::Budget => "budget",
             Op::Publish => "publish",
             Op::Dedupe => "dedupe",
+            Op::Lease => "lease",
+            Op::Stream => "stream",
             Op::Ping => "ping",
             Op::Task => "task",
         }
@@ -88,6 +95,8 @@ const DOWN: u8 = 2;
 struct Inner {
     /// `None` when the URL could not be used (then the state stays degraded).
     conn: Option<ConnectionManager>,
+    /// For connections of their own (blocking log reads).
+    client: Option<redis::Client>,
     /// The URL without credentials, query or fragment, for logs and `Debug`.
     target: String,
     /// Credentials of the URL (raw and decoded), scrubbed from error messages.
@@ -95,6 +104,8 @@ struct Inner {
     health: AtomicU8,
     /// When Redis last came back after being unreachable (its data may have been lost).
     recovered_at: Mutex<Option<Instant>>,
+    /// Times Redis came back after being unreachable.
+    outages: AtomicU64,
     last_error_log: Mutex<Option<Instant>>,
     metrics: Metrics,
     bus: Arc<bus::Hub>,
@@ -169,10 +180,12 @@ impl SharedState {
         };
         let inner = Arc::new(Inner {
             conn,
+            client: client.clone(),
             target,
             secrets,
             health: AtomicU8::new(UNKNOWN),
             recovered_at: Mutex::new(None),
+            outages: AtomicU64::new(0),
             last_error_log: Mutex::new(None),
             metrics,
             bus: hub.clone(),
@@ -189,6 +202,12 @@ impl SharedState {
     /// a replica does alone.
     pub fn is_degraded(&self) -> bool {
         self.inner.health.load(Ordering::Acquire) != UP
+    }
+
+    /// How many times Redis came back after being unreachable: what was sent to it meanwhile was
+    /// lost, and what it held may be gone.
+    pub fn outages(&self) -> u64 {
+        self.inner.outages.load(Ordering::Acquire)
     }
 
     /// The URL without credentials (for logs).
@@ -288,11 +307,17 @@ impl Inner {
         if before != UP {
             if before == DOWN {
                 *lock(&self.recovered_at) = Some(Instant::now());
+                self.outages.fetch_add(1, Ordering::AcqRel);
             }
             self.metrics.set_redis_degraded(false);
             self.bus.set_degraded(false);
             tracing::info!(redis = %self.target, "Redis reachable: shared state in use");
         }
+    }
+
+    /// `message` without the URL's credentials.
+    fn scrubbed(&self, message: String) -> String {
+        scrub(&self.secrets, message)
     }
 
     /// An error that says nothing about reachability (Redis refused a command): logged now and then.
