@@ -13,6 +13,7 @@ mod prompts;
 mod registry;
 mod resources;
 mod server;
+mod sessions;
 mod tool_policy;
 mod tools;
 pub mod transport;
@@ -21,6 +22,7 @@ pub use context::Limits;
 pub use error::ToolError;
 pub use registry::Registry;
 pub use server::{NotionMcp, Shared};
+pub use sessions::SessionFacts;
 pub use tool_policy::{ToolPolicy, ToolPolicyError};
 
 /// The registry of every tool this server offers.
