@@ -16,7 +16,9 @@
 use futures::{Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, ProtocolVersion, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::never::NeverTransport;
-use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId, SessionManager};
+use rmcp::transport::streamable_http_server::session::{
+    ServerSseMessage, SessionId, SessionManager,
+};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::HashMap;
@@ -300,7 +302,12 @@ impl SessionTable {
         let key = parse_id(id)?;
         let mut records = self.lock();
         let record = records.get_mut(&key)?;
-        Some(record.streams.get_or_insert_with(CancellationToken::new).clone())
+        Some(
+            record
+                .streams
+                .get_or_insert_with(CancellationToken::new)
+                .clone(),
+        )
     }
 }
 
@@ -318,7 +325,9 @@ impl SessionManager for SessionTable {
     type Error = SessionError;
     type Transport = NeverTransport;
 
-    fn create_session(&self) -> impl Future<Output = Result<(SessionId, NeverTransport), SessionError>> + Send {
+    fn create_session(
+        &self,
+    ) -> impl Future<Output = Result<(SessionId, NeverTransport), SessionError>> + Send {
         futures::future::ready(Err(SessionError::NotOffered("a session worker")))
     }
 
@@ -330,11 +339,17 @@ impl SessionManager for SessionTable {
         futures::future::ready(Err(SessionError::NotOffered("initialize in a session")))
     }
 
-    fn has_session(&self, id: &SessionId) -> impl Future<Output = Result<bool, SessionError>> + Send {
+    fn has_session(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<bool, SessionError>> + Send {
         futures::future::ready(Ok(self.touch(id).is_some()))
     }
 
-    fn close_session(&self, id: &SessionId) -> impl Future<Output = Result<(), SessionError>> + Send {
+    fn close_session(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send {
         self.close(id);
         futures::future::ready(Ok(()))
     }
@@ -343,20 +358,28 @@ impl SessionManager for SessionTable {
         &self,
         _id: &SessionId,
         _message: ClientJsonRpcMessage,
-    ) -> impl Future<Output = Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError>> + Send {
+    ) -> impl Future<
+        Output = Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError>,
+    > + Send {
         futures::future::ready(Err::<futures::stream::Empty<ServerSseMessage>, _>(
             SessionError::NotOffered("a request stream"),
         ))
     }
 
-    fn accept_message(&self, _id: &SessionId, _message: ClientJsonRpcMessage) -> impl Future<Output = Result<(), SessionError>> + Send {
+    fn accept_message(
+        &self,
+        _id: &SessionId,
+        _message: ClientJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send {
         futures::future::ready(Err(SessionError::NotOffered("messages in a session")))
     }
 
     fn create_standalone_stream(
         &self,
         id: &SessionId,
-    ) -> impl Future<Output = Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError>> + Send {
+    ) -> impl Future<
+        Output = Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError>,
+    > + Send {
         let stream = self.stream_closer(id).map(|closer| {
             // Nothing to send: the stream stays open (rmcp adds keep-alives) until the session ends.
             futures::stream::once(closer.cancelled_owned())
@@ -369,7 +392,9 @@ impl SessionManager for SessionTable {
         &self,
         _id: &SessionId,
         _last_event_id: String,
-    ) -> impl Future<Output = Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError>> + Send {
+    ) -> impl Future<
+        Output = Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, SessionError>,
+    > + Send {
         // These sessions never send an event after the priming one, so nothing is missed.
         futures::future::ready(Ok(futures::stream::empty()))
     }
@@ -396,7 +421,10 @@ mod tests {
         let t = table(Duration::from_secs(60), 10);
         let id = t.open("2025-06-18", NONE).expect("opened");
         assert_eq!(id.len(), 32);
-        assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && (0x21..=0x7e).contains(&b)));
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && (0x21..=0x7e).contains(&b))
+        );
         let facts = t.touch(&id).expect("live");
         assert_eq!(facts.protocol_version.as_str(), "2025-06-18");
         assert_eq!(facts.log_level, None);
@@ -431,7 +459,10 @@ mod tests {
         assert!(t.open("2025-06-18", NONE).is_some());
         assert!(t.open("2025-06-18", NONE).is_none(), "full");
         tokio::time::sleep(Duration::from_millis(80)).await;
-        assert!(t.open("2025-06-18", NONE).is_some(), "expired ones make room");
+        assert!(
+            t.open("2025-06-18", NONE).is_some(),
+            "expired ones make room"
+        );
     }
 
     #[test]

@@ -159,7 +159,10 @@ async fn route(ep: &McpEndpoint, req: Request) -> Response {
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let method = req.extensions().get::<McpMessage>().map(|m| m.method.as_str());
+    let method = req
+        .extensions()
+        .get::<McpMessage>()
+        .map(|m| m.method.as_str());
     let Some(id) = sid else {
         if req.method() == Method::POST && method == Some("initialize") {
             return initialize(ep, sessions, req).await;
