@@ -272,6 +272,10 @@ impl SessionTable {
                 r.end();
             }
         }
+        // Give back the room a past crowd of sessions left behind.
+        if records.capacity() > 1024 && records.len() < records.capacity() / 4 {
+            records.shrink_to(records.len() * 2);
+        }
     }
 
     /// Sweeps expired sessions in the background (so their GET streams end), from the first
