@@ -14,6 +14,7 @@ mod prompts;
 mod registry;
 mod resources;
 mod server;
+mod sessions;
 pub mod tasks;
 mod tool_policy;
 mod tools;
@@ -26,6 +27,7 @@ pub use context::Limits;
 pub use error::ToolError;
 pub use registry::Registry;
 pub use server::{NotionMcp, Shared};
+pub use sessions::SessionFacts;
 pub use tool_policy::{ToolPolicy, ToolPolicyError};
 
 /// The registry of every tool this server offers.

@@ -48,9 +48,20 @@ impl Mcp {
         token: &str,
         deadline: Duration,
     ) -> Self {
+        Self::session_declaring(http, url, token, deadline, json!({})).await
+    }
+
+    /// Initializes a session as a client that declares `capabilities`.
+    pub async fn session_declaring(
+        http: reqwest::Client,
+        url: &str,
+        token: &str,
+        deadline: Duration,
+        capabilities: Value,
+    ) -> Self {
         let mut mcp = Self::stateless(http, url, token, deadline);
         let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-            "protocolVersion":"2025-06-18","capabilities":{},
+            "protocolVersion":"2025-06-18","capabilities":capabilities,
             "clientInfo":{"name":"fault-injection","version":"1"}}});
         let resp = mcp.post(&init).send().await.expect("initialize");
         assert_eq!(resp.status(), 200, "initialize");
