@@ -34,14 +34,7 @@ async fn replica(fake: &FakeNotion, redis: &str) -> Harness {
 
 /// Wait until the replica's shared state is up (its cache is trusted from then on).
 async fn connected(h: &Harness) {
-    let started = Instant::now();
-    while !h.metrics().await.contains("notion_mcp_redis_degraded 0") {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "Redis never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    h.redis_connected().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 

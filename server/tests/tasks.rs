@@ -67,13 +67,20 @@ async fn send(h: &Harness, token: &str, method: &str, params: Value, tasks: bool
     parse_body(&r.text().await.unwrap())
 }
 
-fn slow_page_reads(h: &Harness) {
+/// The next page read at the fake takes `delay`.
+fn slow_page_read(h: &Harness, delay: Duration) {
     h.fake().push_fault(
-        FaultRule::new(Fault::Delay(SLOW))
+        FaultRule::new(Fault::Delay(delay))
             .method(http::Method::GET)
             .path_prefix("/v1/pages/")
             .times(1),
     );
+}
+
+/// `get_page` of the first page by `token`; `tasks`: whether the client declares the extension.
+async fn get_page(h: &Harness, token: &str, tasks: bool) -> Value {
+    let call = json!({"name": "get_page", "arguments": {"id": page()}});
+    send(h, token, "tools/call", call, tasks).await
 }
 
 fn page_reads(h: &Harness) -> usize {
@@ -111,30 +118,16 @@ async fn a_call_still_running_becomes_a_task_whose_result_its_caller_fetches() {
         "{v}"
     );
     // A quick call answers as usual.
-    let quick = send(
-        &h,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        true,
-    )
-    .await;
+    let quick = get_page(&h, OWNER, true).await;
     assert_eq!(quick["result"]["isError"], json!(false), "{quick}");
     let expected = result_text(&quick["result"]);
     assert!(expected.contains("Alpha 0"), "{expected}");
 
     // A slow one is handed over: the task id comes back long before Notion answers.
-    slow_page_reads(&h);
+    slow_page_read(&h, SLOW);
     let before = page_reads(&h);
     let started = Instant::now();
-    let v = send(
-        &h,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        true,
-    )
-    .await;
+    let v = get_page(&h, OWNER, true).await;
     assert!(
         started.elapsed() < SLOW,
         "answered after {:?}: {v}",
@@ -170,20 +163,8 @@ async fn a_call_still_running_becomes_a_task_whose_result_its_caller_fetches() {
 #[tokio::test]
 async fn a_task_can_be_cancelled_by_its_caller() {
     let h = harness(|_| {}).await;
-    h.fake().push_fault(
-        FaultRule::new(Fault::Delay(Duration::from_secs(20)))
-            .method(http::Method::GET)
-            .path_prefix("/v1/pages/")
-            .times(1),
-    );
-    let v = send(
-        &h,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        true,
-    )
-    .await;
+    slow_page_read(&h, Duration::from_secs(20));
+    let v = get_page(&h, OWNER, true).await;
     let id = v["result"]["taskId"].as_str().unwrap().to_string();
     let ack = send(&h, OWNER, "tasks/cancel", json!({"taskId": id}), true).await;
     assert!(ack.get("error").is_none(), "{ack}");
@@ -195,20 +176,13 @@ async fn a_task_can_be_cancelled_by_its_caller() {
 #[tokio::test]
 async fn clients_without_the_extension_wait_for_the_result() {
     let h = harness(|_| {}).await;
-    slow_page_reads(&h);
-    let v = send(
-        &h,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        false,
-    )
-    .await;
+    slow_page_read(&h, SLOW);
+    let v = get_page(&h, OWNER, false).await;
     assert_eq!(v["result"]["isError"], json!(false), "{v}");
     assert!(v["result"].get("taskId").is_none(), "{v}");
     assert!(result_text(&v["result"]).contains("Alpha 0"), "{v}");
     // A 2025-11-25 client (no per-request capabilities) likewise.
-    slow_page_reads(&h);
+    slow_page_read(&h, SLOW);
     let r = h.call(OWNER, "get_page", json!({"id": page()})).await;
     assert!(result_text(&r).contains("Alpha 0"), "{r}");
     h.shutdown().await;
@@ -222,29 +196,10 @@ async fn no_tasks_means_no_task_even_for_clients_that_take_them() {
         v["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_null(),
         "{v}"
     );
-    slow_page_reads(&h);
-    let v = send(
-        &h,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        true,
-    )
-    .await;
+    slow_page_read(&h, SLOW);
+    let v = get_page(&h, OWNER, true).await;
     assert!(result_text(&v["result"]).contains("Alpha 0"), "{v}");
     h.shutdown().await;
-}
-
-/// Waits until a replica's shared state is up.
-async fn connected(h: &Harness) {
-    let started = Instant::now();
-    while !h.metrics().await.contains("notion_mcp_redis_degraded 0") {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "Redis never connected"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,19 +220,12 @@ async fn with_shared_state_any_replica_answers_for_a_task() {
     };
     let a = Harness::serving(&fake, tweak).await;
     let b = Harness::serving(&fake, tweak).await;
-    connected(&a).await;
-    connected(&b).await;
+    a.redis_connected().await;
+    b.redis_connected().await;
 
     // Started at A, fetched at B.
-    slow_page_reads(&a);
-    let v = send(
-        &a,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        true,
-    )
-    .await;
+    slow_page_read(&a, SLOW);
+    let v = get_page(&a, OWNER, true).await;
     let id = v["result"]["taskId"].as_str().unwrap().to_string();
     let seen = send(&b, OWNER, "tasks/get", json!({"taskId": id}), true).await;
     assert_eq!(seen["result"]["taskId"], id.as_str(), "{seen}");
@@ -295,20 +243,8 @@ async fn with_shared_state_any_replica_answers_for_a_task() {
     );
 
     // Started at A, cancelled at B: A stops it.
-    a.fake().push_fault(
-        FaultRule::new(Fault::Delay(Duration::from_secs(20)))
-            .method(http::Method::GET)
-            .path_prefix("/v1/pages/")
-            .times(1),
-    );
-    let v = send(
-        &a,
-        OWNER,
-        "tools/call",
-        json!({"name": "get_page", "arguments": {"id": page()}}),
-        true,
-    )
-    .await;
+    slow_page_read(&a, Duration::from_secs(20));
+    let v = get_page(&a, OWNER, true).await;
     let id = v["result"]["taskId"].as_str().unwrap().to_string();
     let refused = send(&b, OTHER, "tasks/cancel", json!({"taskId": id}), true).await;
     assert_eq!(refused["error"]["code"], -32602, "{refused}");

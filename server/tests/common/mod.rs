@@ -82,6 +82,18 @@ impl Harness {
         }
     }
 
+    /// Waits (at most 10 s) until this server's shared state on Redis is up.
+    pub async fn redis_connected(&self) {
+        let started = std::time::Instant::now();
+        while !self.metrics().await.contains("notion_mcp_redis_degraded 0") {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "Redis never connected"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// A harness around a server started elsewhere.
     pub fn from_parts(
         fake: RunningFake,
