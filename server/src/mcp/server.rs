@@ -64,6 +64,19 @@ impl NotionMcp {
         NotionMcp { shared }
     }
 
+    /// The tasks of this server and the caller a `tasks/*` request comes from (tasks of nobody are
+    /// never found).
+    fn tasks_for(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<(&tasks::Tasks, tasks::Owner), McpError> {
+        let tasks = self.shared.tasks.as_deref().ok_or_else(tasks_off)?;
+        let owner = principal_of(context).map(tasks::Owner::of).ok_or_else(|| {
+            McpError::invalid_params("no credentials were attached to this request", None)
+        })?;
+        Ok((tasks, owner))
+    }
+
     /// The tool context for this request, or why there is none.
     fn tool_ctx(&self, context: &RequestContext<RoleServer>) -> Result<ToolCtx, ToolError> {
         let principal = principal_of(context).ok_or_else(|| {
@@ -180,13 +193,6 @@ async fn to_end(
             Err(ToolError::Cancelled)
         }
     }
-}
-
-/// The caller a task request comes from; tasks of nobody are never found.
-fn task_owner(context: &RequestContext<RoleServer>) -> Result<tasks::Owner, McpError> {
-    principal_of(context).map(tasks::Owner::of).ok_or_else(|| {
-        McpError::invalid_params("no credentials were attached to this request", None)
-    })
 }
 
 impl ServerHandler for NotionMcp {
@@ -413,8 +419,8 @@ impl ServerHandler for NotionMcp {
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
-        let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
-        tasks.get(&request.task_id, &task_owner(&context)?).await
+        let (tasks, owner) = self.tasks_for(&context)?;
+        tasks.get(&request.task_id, &owner).await
     }
 
     async fn update_task(
@@ -422,8 +428,8 @@ impl ServerHandler for NotionMcp {
         request: UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
-        tasks.update(&request.task_id, &task_owner(&context)?).await
+        let (tasks, owner) = self.tasks_for(&context)?;
+        tasks.update(&request.task_id, &owner).await
     }
 
     async fn cancel_task(
@@ -431,8 +437,8 @@ impl ServerHandler for NotionMcp {
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let tasks = self.shared.tasks.as_ref().ok_or_else(tasks_off)?;
-        tasks.cancel(&request.task_id, &task_owner(&context)?).await
+        let (tasks, owner) = self.tasks_for(&context)?;
+        tasks.cancel(&request.task_id, &owner).await
     }
 
     async fn list_resources(
