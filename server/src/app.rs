@@ -181,6 +181,12 @@ pub fn build_with_store(
         args.notion_version,
     ));
     let (tools, names) = mcp::registry_with(args.read_only, &args.tools)?;
+    #[cfg(feature = "demo")]
+    let tools = if args.conformance_tools {
+        mcp::with_conformance_tools(tools)
+    } else {
+        tools
+    };
     let api_keys = match &args.oauth.api_keys_file {
         Some(path) => {
             let known: Vec<&str> = names.iter().map(String::as_str).collect();

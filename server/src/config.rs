@@ -319,6 +319,11 @@ pub struct ServeArgs {
     #[arg(skip)]
     pub confirm_timing: crate::mcp::confirm::ConfirmTiming,
 
+    /// Whether the MCP conformance suite's diagnostic tools are added (`demo --conformance-tools`
+    /// only; not a flag of `serve`).
+    #[arg(skip)]
+    pub conformance_tools: bool,
+
     /// Seconds to drain in-flight requests after SIGTERM before exiting.
     #[arg(long, env = env::SHUTDOWN_GRACE_SECS, default_value_t = 25)]
     pub shutdown_grace_secs: u64,
@@ -456,6 +461,11 @@ pub struct DemoArgs {
     /// showing its sign-in page (for scripted clients).
     #[arg(long, default_value_t = false, requires = "oauth")]
     pub auto_login: bool,
+    /// Add the MCP conformance suite's diagnostic tools (greet, slow_compute, failing_job,
+    /// confirm_delete, test_*), so the suite can exercise tasks, logging, capability checks, MRTR and
+    /// stream resumption.
+    #[arg(long, env = env::CONFORMANCE_TOOLS, default_value_t = false)]
+    pub conformance_tools: bool,
     /// Log format.
     #[arg(long, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,

@@ -38,6 +38,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     serve.log_format = args.log_format;
     serve.log = args.log.clone();
     serve.sessions = args.sessions;
+    serve.conformance_tools = args.conformance_tools;
     // The fake answers instantly; keep pacing generous so the demo feels like a real workspace.
     serve.pacing_rps = 50.0;
     serve.pacing_burst = 50;

@@ -89,6 +89,8 @@ pub mod env {
     pub const TASK_AFTER_SECS: &str = "NOTION_MCP_TASK_AFTER_SECS";
     pub const TASK_TIMEOUT_SECS: &str = "NOTION_MCP_TASK_TIMEOUT_SECS";
     pub const NO_TASKS: &str = "NOTION_MCP_NO_TASKS";
+    /// `demo` only: add the MCP conformance suite's diagnostic tools.
+    pub const CONFORMANCE_TOOLS: &str = "NOTION_MCP_CONFORMANCE_TOOLS";
     /// Expose only the tools that do not write to Notion.
     pub const READ_ONLY: &str = "NOTION_MCP_READ_ONLY";
     /// Comma-separated tool names to allow (`name`) or deny (`-name`).

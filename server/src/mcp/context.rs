@@ -1,4 +1,5 @@
-//! What a tool call gets: the caller's Notion credentials, the shared Notion client and the limits.
+//! What a tool call gets: the caller's Notion credentials, the shared Notion client, the limits and
+//! the client's log.
 
 use crate::notion::{NotionAuth, NotionClient};
 use tokio_util::sync::CancellationToken;
@@ -41,4 +42,6 @@ pub struct ToolCtx {
     pub limits: Limits,
     /// Fires when the client cancels or disconnects.
     pub cancel: CancellationToken,
+    /// Log messages for the client, at the level it asked for (none if it asked for none).
+    pub log: super::client_log::ClientLog,
 }

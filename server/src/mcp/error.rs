@@ -40,6 +40,9 @@ pub enum ToolError {
     /// A destructive call the user was asked to confirm did not get a valid confirmation.
     #[error(transparent)]
     Confirmation(#[from] super::confirm::ConfirmError),
+    /// The tool ran and its own work failed (not Notion, not the arguments).
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl ToolError {
@@ -61,6 +64,7 @@ impl ToolError {
             ToolError::Forbidden(_) => "forbidden".into(),
             ToolError::CallerRateLimited { .. } => "rate_limited".into(),
             ToolError::Confirmation(e) => e.code().into(),
+            ToolError::Failed(_) => "failed".into(),
         }
     }
 
@@ -77,6 +81,7 @@ impl ToolError {
             ToolError::Forbidden(_) => "forbidden",
             ToolError::CallerRateLimited { .. } => "rate_limited",
             ToolError::Confirmation(_) => "unconfirmed",
+            ToolError::Failed(_) => "failed",
         }
     }
 
@@ -138,6 +143,7 @@ impl ToolError {
             ToolError::Deadline { .. }
             | ToolError::Cancelled
             | ToolError::Unauthenticated(_)
+            | ToolError::Failed(_)
             | ToolError::Forbidden(_)
             | ToolError::Confirmation(_) => {}
         }

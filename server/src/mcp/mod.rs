@@ -4,8 +4,11 @@
 mod args;
 pub mod audit;
 pub mod cache_hints;
+mod client_log;
 mod complete;
 pub mod confirm;
+#[cfg(feature = "demo")]
+mod conformance_tools;
 mod context;
 mod error;
 pub mod notion_data;
@@ -33,6 +36,13 @@ pub use tool_policy::{ToolPolicy, ToolPolicyError};
 /// The registry of every tool this server offers.
 pub fn registry() -> Registry {
     Registry::new(tools::all())
+}
+
+/// `registry` plus the MCP conformance suite's diagnostic tools (`demo --conformance-tools`): they let the suite
+/// exercise tasks, logging, capability checks, MRTR and stream resumption on this server's machinery.
+#[cfg(feature = "demo")]
+pub fn with_conformance_tools(registry: Registry) -> Registry {
+    registry.extended(conformance_tools::all())
 }
 
 /// The tools exposed under `--read-only` / `--tools` (see [`ToolPolicy`]), and the names of every

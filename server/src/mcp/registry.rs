@@ -10,7 +10,7 @@ use super::args::{FieldTypes, decode};
 use super::context::ToolCtx;
 use super::error::ToolError;
 use super::output::ToolOutput;
-use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{ClientCapabilities, JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -32,12 +32,29 @@ pub enum Effect {
 type ToolFuture = Pin<Box<dyn Future<Output = Result<ToolOutput, ToolError>> + Send>>;
 type Runner = Arc<dyn Fn(ToolCtx, Option<JsonObject>) -> ToolFuture + Send + Sync>;
 type Checker = Arc<dyn Fn(Option<JsonObject>) -> Result<(), ToolError> + Send + Sync>;
+/// The question a call of a tool puts to the user before it runs, if it asks one.
+pub type Asks = fn(Option<&JsonObject>) -> Option<Question>;
+
+/// What a tool asks the user before it runs, and what is not done when the user says no.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    pub text: String,
+    pub not_done: String,
+}
 
 /// One tool: its MCP definition and its implementation.
 pub struct ToolDef {
     pub tool: Tool,
     /// Whether the tool changes the workspace (read-only callers may not use it).
     pub writes: bool,
+    /// Client capabilities a call needs; a client that did not declare them is refused with
+    /// `-32021` (Missing Required Client Capability) before the tool runs.
+    pub requires: Option<ClientCapabilities>,
+    /// Whether a call from a client that takes tasks becomes a task at once, instead of after
+    /// `--task-after-secs` (for work that is known to be long).
+    pub task_at_once: bool,
+    /// The confirmation the tool asks for before it runs, where the client can be asked.
+    pub asks: Option<Asks>,
     run: Runner,
     check: Checker,
 }
@@ -98,9 +115,57 @@ impl ToolDef {
         ToolDef {
             tool,
             writes: !matches!(effect, Effect::Read),
+            requires: None,
+            task_at_once: false,
+            asks: None,
             run,
             check,
         }
+    }
+
+    /// The tool needs these client capabilities (see [`ToolDef::requires`]).
+    pub fn requiring(mut self, capabilities: ClientCapabilities) -> Self {
+        self.requires = Some(capabilities);
+        self
+    }
+
+    /// Calls become tasks at once for clients that take them (see [`ToolDef::task_at_once`]).
+    pub fn as_task_at_once(mut self) -> Self {
+        self.task_at_once = true;
+        self
+    }
+
+    /// The tool asks the user before it runs (see [`ToolDef::asks`]).
+    pub fn asking(mut self, asks: Asks) -> Self {
+        self.asks = Some(asks);
+        self
+    }
+
+    /// The capabilities this tool needs that `declared` (the client's) lacks, if any: every
+    /// capability it requires must be declared, and every extension it requires among the client's
+    /// extensions.
+    pub fn missing_capabilities(
+        &self,
+        declared: Option<&ClientCapabilities>,
+    ) -> Option<ClientCapabilities> {
+        let required = self.requires.as_ref()?;
+        let as_map = |c: &ClientCapabilities| match serde_json::to_value(c) {
+            Ok(Value::Object(m)) => m,
+            _ => JsonObject::new(),
+        };
+        let wanted = as_map(required);
+        let have = declared.map(as_map).unwrap_or_default();
+        let lacking = wanted
+            .iter()
+            .any(|(key, value)| match (key.as_str(), value) {
+                ("extensions", Value::Object(exts)) => exts.keys().any(|ext| {
+                    have.get("extensions")
+                        .and_then(|e| e.get(ext))
+                        .is_none_or(Value::is_null)
+                }),
+                _ => have.get(key).is_none_or(Value::is_null),
+            });
+        lacking.then(|| required.clone())
     }
 
     /// Decode raw arguments as [`ToolDef::call`] would (coercion, then the typed parameters), without
@@ -135,6 +200,13 @@ impl Registry {
             index,
             listed,
         }
+    }
+
+    /// This registry with `more` tools listed after its own.
+    pub fn extended(self, more: Vec<ToolDef>) -> Self {
+        let mut defs = self.defs;
+        defs.extend(more);
+        Registry::new(defs)
     }
 
     pub fn get(&self, name: &str) -> Option<&ToolDef> {

@@ -6,6 +6,7 @@
 //! with `mcp.tool.name` and `mcp.tool.outcome`, never the arguments) under the HTTP request's.
 //! Destructive calls may first ask the user to confirm ([`super::confirm`]).
 
+use super::client_log::{self, ClientLog};
 use super::confirm::{Confirmer, Gate};
 use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
@@ -17,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::notion::NotionClient;
 use crate::web::RequestSpan;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
     CompleteRequestParams, CompleteResult, DiscoverResult, GetPromptRequestParams,
     GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
@@ -27,7 +28,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -57,11 +58,37 @@ pub struct Shared {
 #[derive(Clone)]
 pub struct NotionMcp {
     shared: Arc<Shared>,
+    /// The level a session client set with `logging/setLevel` (a handler lives as long as rmcp's
+    /// session worker; stateless requests get a new one each).
+    #[allow(deprecated)]
+    log_level: Arc<Mutex<Option<rmcp::model::LoggingLevel>>>,
 }
 
 impl NotionMcp {
     pub fn new(shared: Arc<Shared>) -> Self {
-        NotionMcp { shared }
+        NotionMcp {
+            shared,
+            log_level: Arc::default(),
+        }
+    }
+
+    /// The least severe level of log messages the client asked for: in the request's `_meta`
+    /// (2026-07-28), or with `logging/setLevel` in its session; `None`: it wants none.
+    #[allow(deprecated)]
+    fn client_log_level(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<rmcp::model::LoggingLevel> {
+        if let Some(level) = context.meta.log_level() {
+            return Some(level);
+        }
+        let from_table = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<super::SessionFacts>())
+            .and_then(|f| f.log_level)
+            .and_then(client_log::parse_level);
+        from_table.or(*self.log_level.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The tasks of this server and the caller a `tasks/*` request comes from (tasks of nobody are
@@ -88,8 +115,34 @@ impl NotionMcp {
             index: self.shared.index.clone(),
             limits: self.shared.limits,
             cancel: context.ct.clone(),
+            log: ClientLog::new(context.peer.clone(), self.client_log_level(context)),
         })
     }
+}
+
+/// The capabilities the client behind this request declared: in the request's `_meta`
+/// (2026-07-28), or at `initialize` of its session.
+fn declared_capabilities(context: &RequestContext<RoleServer>) -> Option<ClientCapabilities> {
+    let mut caps = context.client_capabilities();
+    let facts = context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<super::SessionFacts>());
+    if let Some(facts) = facts.filter(|_| context.meta.client_capabilities().is_none()) {
+        // A session kept as a record answers statelessly: its `initialize` declared these.
+        let declared = facts.capabilities;
+        let c = caps.get_or_insert_with(ClientCapabilities::default);
+        if declared.sampling && c.sampling.is_none() {
+            c.sampling = Some(Default::default());
+        }
+        if declared.elicitation && c.elicitation.is_none() {
+            c.elicitation = Some(Default::default());
+        }
+        if declared.roots && c.roots.is_none() {
+            c.roots = Some(Default::default());
+        }
+    }
+    caps
 }
 
 /// Whether `access` lets the caller use a tool, and if not, why.
@@ -298,6 +351,16 @@ impl ServerHandler for NotionMcp {
             started,
             span: &span,
         };
+        // A tool that needs a client capability is refused, before it runs, to a client without it.
+        if let Some(missing) = def.missing_capabilities(declared_capabilities(&context).as_ref()) {
+            call.record(
+                &self.shared,
+                "missing_capability",
+                "missing_client_capability",
+                true,
+            );
+            return Err(McpError::missing_required_client_capability(missing));
+        }
         let admitted = self.tool_ctx(&context).and_then(|ctx| {
             principal.map_or(Ok(()), |p| check_access(&p.access, &name, def.writes))?;
             Ok(ctx)
@@ -358,8 +421,16 @@ impl ServerHandler for NotionMcp {
             },
             request.arguments,
         );
-        let window = tasks.after.min(deadline);
+        // Work known to be long becomes a task at once; any other call after a while.
+        let window = if def.task_at_once {
+            Duration::ZERO
+        } else {
+            tasks.after.min(deadline)
+        };
         let outcome = async {
+            if window.is_zero() {
+                return None;
+            }
             tokio::select! {
                 r = &mut run => Some(r),
                 () = tokio::time::sleep(window) => None,
@@ -508,11 +579,11 @@ impl ServerHandler for NotionMcp {
         request: rmcp::model::SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        // The server logs through tracing to its own output; the client's level is acknowledged and
-        // recorded so operators can see what clients ask for.
+        // Kept for this session's later calls (a session kept as a record has it in its record).
         #[allow(deprecated)]
         let level = request.level;
         tracing::debug!(?level, "client set log level");
+        *self.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(level);
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! find-and-replace edits are not asked about.
 
 use crate::mcp::context::ToolCtx;
+use crate::mcp::registry::Question;
 use crate::mcp::tools::id_arg;
 use crate::notion::{append, endpoints, writes};
 use rmcp::model::JsonObject;
@@ -28,6 +29,8 @@ pub enum Action {
         new_chars: usize,
         deleting_allowed: bool,
     },
+    /// A call of a tool that names its own question ([`ToolDef::asks`](crate::mcp::registry::ToolDef)).
+    Asked(Question),
 }
 
 /// Whether a loosely typed flag is set (the arguments are decoded leniently: `"true"` counts).
@@ -75,6 +78,7 @@ impl Action {
     /// when Notion tells them quickly).
     pub async fn question(&self, ctx: &ToolCtx) -> String {
         match self {
+            Action::Asked(q) => q.text.clone(),
             Action::TrashPage { id } => {
                 let title = page_title(ctx, id).await;
                 format!(
@@ -131,6 +135,7 @@ impl Action {
     /// What was not done, for the result of a call the user did not confirm.
     pub fn not_done(&self) -> String {
         match self {
+            Action::Asked(q) => q.not_done.clone(),
             Action::TrashPage { id } => format!("page {id} was not moved to the trash"),
             Action::DeleteBlock { id } => format!("block {id} was not deleted"),
             Action::ReplaceContent { id, .. } => {

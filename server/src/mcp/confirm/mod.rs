@@ -174,7 +174,8 @@ impl Confirmer {
             return Gate::Run;
         }
         let args = request.arguments.as_ref();
-        let Some(action) = Action::of(&request.name, args) else {
+        let asked = || def.asks.and_then(|asks| asks(args)).map(Action::Asked);
+        let Some(action) = Action::of(&request.name, args).or_else(asked) else {
             return Gate::Run;
         };
         let Some(channel) = channel(context) else {
