@@ -38,8 +38,8 @@ PYTHON="${E2E_PYTHON:-python3}"
 VENV="${E2E_VENV:-$REPO_ROOT/target/e2e-venv}"
 PIP_TIMEOUT=600                               # seconds, for creating the virtualenv and pip install
 
-# The conformance scenarios that need no test_* fixtures of the suite's reference server. Checks
-# known not to pass are listed, with the reason, in conformance-expected-failures.txt.
+# The conformance scenarios run (against demo --conformance-tools, which adds the diagnostic tools
+# they call). Checks known not to pass are listed, with the reason, in conformance-expected-failures.txt.
 SCENARIOS=(
   server-initialize
   server-session-lifecycle
@@ -58,6 +58,11 @@ SCENARIOS=(
   http-header-validation
   tasks-capability-negotiation
   tasks-dispatch-and-envelope
+  tasks-lifecycle
+  tasks-wire-fields
+  tasks-request-state-removal
+  tasks-request-headers
+  tasks-required-task-error
 )
 # Scenarios that need MCP sessions (Mcp-Session-Id); they run against the server started with sessions.
 SESSION_SCENARIOS=" server-session-lifecycle server-sse-polling server-sse-multiple-streams "
@@ -72,7 +77,7 @@ FAILED=0
 FAILED_STEPS=()
 SERVER_PIDS=()
 TOOLS_LIST_BYTES=""
-PORT_stateless="" PORT_sessions="" PORT_oauth=""
+PORT_stateless="" PORT_sessions="" PORT_oauth="" PORT_conformance="" PORT_conformance_sessions=""
 
 log() { printf '%s\n' "e2e: $*"; }
 
@@ -171,10 +176,11 @@ healthy() {
   "$NODE" -e 'const c=new AbortController();setTimeout(()=>c.abort(),2000);fetch(process.argv[1],{signal:c.signal}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$1"
 }
 
-# start_server NAME [--sessions|--oauth]: sets PORT_<NAME>; the log goes to $OUT/server-NAME.log.
+# start_server NAME [--sessions|--oauth|""] [DEMO-FLAG...]: sets PORT_<NAME>; the log goes to
+# $OUT/server-NAME.log.
 start_server() {
   local name="$1" mode="${2:-}" sessions="" port pid attempt started logf="$OUT/server-$1.log"
-  local -a args=(demo) args_now=()
+  local -a args=(demo "${@:3}") args_now=()
   local -a envs=(NOTION_MCP_LOG_FORMAT=json NOTION_MCP_LOG=info)
   # OAuth: clients register, the user consents and logs in at the embedded fake Notion, which approves
   # at once (--auto-login: no sign-in page for these scripted clients); grants are kept in memory.
@@ -228,6 +234,12 @@ start_server stateless || fatal "start-server-stateless" "notion-mcp-remote demo
 start_server sessions --sessions || fatal "start-server-sessions" "notion-mcp-remote demo with sessions did not start (see $OUT/server-sessions.log)"
 URL_STATELESS="http://localhost:$PORT_stateless/mcp"
 URL_SESSIONS="http://localhost:$PORT_sessions/mcp"
+# The conformance suite runs against its own two servers, which add the suite's diagnostic tools
+# (demo --conformance-tools), so the other clients see the product's tool list alone.
+start_server conformance "" --conformance-tools || fatal "start-server-conformance" "notion-mcp-remote demo --conformance-tools did not start (see $OUT/server-conformance.log)"
+start_server conformance_sessions --sessions --conformance-tools || fatal "start-server-conformance-sessions" "notion-mcp-remote demo --conformance-tools with sessions did not start (see $OUT/server-conformance_sessions.log)"
+URL_CONFORMANCE="http://localhost:$PORT_conformance/mcp"
+URL_CONFORMANCE_SESSIONS="http://localhost:$PORT_conformance_sessions/mcp"
 # The OAuth server's public URL (issuer, resource) is http://localhost:PORT: clients must use localhost.
 OAUTH_UP=0
 if start_server oauth --oauth; then
@@ -328,8 +340,8 @@ fi
 echo
 echo "=== 3. MCP conformance suite (@modelcontextprotocol/conformance server) ==="
 for scenario in "${SCENARIOS[@]}"; do
-  url="$URL_STATELESS"
-  case "$SESSION_SCENARIOS" in *" $scenario "*) url="$URL_SESSIONS" ;; esac
+  url="$URL_CONFORMANCE"
+  case "$SESSION_SCENARIOS" in *" $scenario "*) url="$URL_CONFORMANCE_SESSIONS" ;; esac
   step="conformance-$scenario"
   dir="$OUT/conformance/$scenario"
   mkdir -p "$dir"
@@ -435,7 +447,7 @@ fi
 
 echo
 echo "=== 5. Servers still up ==="
-servers=(stateless sessions)
+servers=(stateless sessions conformance conformance_sessions)
 [ "$OAUTH_UP" -eq 1 ] && servers+=(oauth)
 for name in "${servers[@]}"; do
   pid_var="PID_$name"

@@ -4,7 +4,7 @@
 //! required client capabilities (`test_missing_capability` needs sampling, `failing_job` the tasks
 //! extension), log messages at the client's level only (`test_logging_tool`) and asking the user
 //! through MRTR or the session (`test_streaming_elicitation`, `confirm_delete`, through
-//! [`super::confirm`]). None of them reads or changes Notion; their names and arguments are the
+//! [`super::confirm`]) and resuming a response stream the server closed (`test_reconnection`). None of them reads or changes Notion; their names and arguments are the
 //! suite's.
 // Logging is deprecated by SEP-2577 but remains part of the revisions this server speaks.
 #![allow(deprecated)]
@@ -23,6 +23,8 @@ use std::time::Duration;
 const MAX_COMPUTE_SECS: u64 = 600;
 /// How long `failing_job` works before it fails.
 const FAILING_JOB_TAKES: Duration = Duration::from_secs(1);
+/// How long `test_reconnection` works on after closing its stream, for the client to reconnect.
+const RECONNECT_TAKES: Duration = Duration::from_secs(1);
 /// The logger name of `test_logging_tool`'s messages.
 const LOGGER: &str = "notion-mcp-remote.conformance";
 
@@ -95,6 +97,14 @@ pub fn all() -> Vec<ToolDef> {
         )
         .requiring(ClientCapabilities::builder().enable_elicitation().build())
         .asking(streaming_elicitation_question),
+        ToolDef::new(
+            "test_reconnection",
+            "Reconnection",
+            "Conformance diagnostic: closes its SSE response stream mid-call (in a session that can \
+             resume it) and answers a second later, so the client resumes with Last-Event-ID.",
+            Effect::Read,
+            reconnection,
+        ),
     ]
 }
 
@@ -213,5 +223,19 @@ fn streaming_elicitation_question(_args: Option<&JsonObject>) -> Option<Question
 async fn streaming_elicitation(_ctx: ToolCtx, _a: NoArgs) -> Result<ToolOutput, ToolError> {
     Ok(ToolOutput::default().with_note(
         "Confirmed: the question went out as this revision asks (input_required, or a request in the session).",
+    ))
+}
+
+async fn reconnection(ctx: ToolCtx, _a: NoArgs) -> Result<ToolOutput, ToolError> {
+    let Some(stream) = &ctx.stream else {
+        return Ok(ToolOutput::default().with_note(
+            "The stream was not closed: only a session that declared elicitation keeps what a \
+             client missed, so only there can a response be resumed.",
+        ));
+    };
+    stream.close();
+    work(&ctx, RECONNECT_TAKES).await?;
+    Ok(ToolOutput::default().with_note(
+        "The response stream was closed mid-call; this result came after the client reconnected.",
     ))
 }

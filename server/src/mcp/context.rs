@@ -44,4 +44,6 @@ pub struct ToolCtx {
     pub cancel: CancellationToken,
     /// Log messages for the client, at the level it asked for (none if it asked for none).
     pub log: super::client_log::ClientLog,
+    /// Ends this call's SSE response stream early, when the client can resume it (session workers).
+    pub stream: Option<super::transport::StreamCloser>,
 }

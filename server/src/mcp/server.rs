@@ -116,6 +116,11 @@ impl NotionMcp {
             limits: self.shared.limits,
             cancel: context.ct.clone(),
             log: ClientLog::new(context.peer.clone(), self.client_log_level(context)),
+            stream: context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<super::transport::StreamCloser>())
+                .cloned(),
         })
     }
 }

@@ -58,6 +58,19 @@ impl TerminatedSessions {
     }
 }
 
+/// Lets a tool call end the SSE stream of its response before the result (SEP-1699): the client
+/// reconnects with a GET and `Last-Event-ID` and gets the rest from the session's cache. Only POSTs
+/// in rmcp's session workers carry one, since only those keep what a client missed.
+#[derive(Debug, Clone, Default)]
+pub struct StreamCloser(CancellationToken);
+
+impl StreamCloser {
+    /// Ends the response stream after what was already sent; the call goes on.
+    pub fn close(&self) {
+        self.0.cancel();
+    }
+}
+
 /// What `--sessions` adds: the session table, rmcp's HTTP layer over it for GET streams and DELETE,
 /// and rmcp's session workers for clients that declare elicitation.
 struct Sessions {
@@ -182,6 +195,9 @@ async fn route(ep: &McpEndpoint, req: Request) -> Response {
             .await
             .unwrap_or(false)
     {
+        if req.method() == Method::POST {
+            return in_worker_session(sessions, req).await;
+        }
         // GET and DELETE of an unknown session get rmcp's 404.
         sessions.workers.handle(req).await.map(Body::new)
     } else if sessions.terminated.contains(&id) {
@@ -248,6 +264,36 @@ async fn initialize(ep: &McpEndpoint, sessions: &Sessions, req: Request) -> Resp
         parts.headers.insert(SESSION_HEADER, v);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A POST in one of rmcp's session workers, with a [`StreamCloser`] its call may use: an SSE answer
+/// ends when it does (the worker keeps the rest for the client's resumption).
+async fn in_worker_session(sessions: &Sessions, mut req: Request) -> Response {
+    use futures::StreamExt;
+    let closer = StreamCloser::default();
+    req.extensions_mut().insert(closer.clone());
+    let resp = sessions.workers.handle(req).await;
+    let is_sse = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !is_sse {
+        return resp.map(Body::new);
+    }
+    let (parts, body) = resp.into_parts();
+    let events = http_body_util::BodyStream::new(body)
+        .filter_map(|frame| async move {
+            match frame {
+                Ok(frame) => frame
+                    .into_data()
+                    .ok()
+                    .map(Ok::<_, std::convert::Infallible>),
+                Err(never) => match never {},
+            }
+        })
+        .take_until(closer.0.cancelled_owned());
+    Response::from_parts(parts, Body::from_stream(events))
 }
 
 /// A POST in a table session: answered statelessly, with the session's negotiated version when the
