@@ -441,8 +441,8 @@ async fn a_session_stream_closed_mid_call_is_resumed_with_last_event_id() {
     );
     let last_id = first
         .lines()
-        .filter_map(|l| l.strip_prefix("id:"))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("id:"))
         .map(|s| s.trim().to_string())
         .expect("the stream carried an event id");
     let resumed = h

@@ -45,7 +45,7 @@ pub fn all() -> Vec<ToolDef> {
             Effect::Read,
             slow_compute,
         )
-        .as_task_at_once(),
+        .becoming_task_at_once(),
         ToolDef::new(
             "failing_job",
             "Failing job",
@@ -54,7 +54,7 @@ pub fn all() -> Vec<ToolDef> {
             Effect::Read,
             failing_job,
         )
-        .as_task_at_once()
+        .becoming_task_at_once()
         .requiring(ClientCapabilities::builder().enable_tasks().build()),
         ToolDef::new(
             "confirm_delete",
@@ -67,7 +67,7 @@ pub fn all() -> Vec<ToolDef> {
             },
             confirm_delete,
         )
-        .as_task_at_once()
+        .becoming_task_at_once()
         .asking(confirm_delete_question),
         ToolDef::new(
             "test_missing_capability",

@@ -130,7 +130,7 @@ impl ToolDef {
     }
 
     /// Calls become tasks at once for clients that take them (see [`ToolDef::task_at_once`]).
-    pub fn as_task_at_once(mut self) -> Self {
+    pub fn becoming_task_at_once(mut self) -> Self {
         self.task_at_once = true;
         self
     }
