@@ -462,8 +462,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = false, requires = "oauth")]
     pub auto_login: bool,
     /// Add the MCP conformance suite's diagnostic tools (greet, slow_compute, failing_job,
-    /// confirm_delete, test_*), so the suite can exercise tasks, logging, capability checks, MRTR and
-    /// stream resumption.
+    /// protocol_error_job, confirm_delete, test_*), so the suite can exercise tasks, logging,
+    /// capability checks, MRTR and stream resumption.
     #[arg(long, env = env::CONFORMANCE_TOOLS, default_value_t = false)]
     pub conformance_tools: bool,
     /// Log format.

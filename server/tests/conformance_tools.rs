@@ -1,7 +1,8 @@
 //! The server behaviour the MCP conformance suite's diagnostic tools (`demo --conformance-tools`)
 //! expose: a tool that needs a client capability is refused with -32021 (HTTP 400) to a client that
 //! did not declare it; log messages go out only at or above the level the client asked for; tools
-//! marked as long become tasks at once, cancellable, failing as `completed` with an isError result;
+//! marked as long become tasks at once, cancellable, failing as `completed` with an isError result,
+//! or as `failed` when the call breaks inside the server;
 //! a tool that asks first answers `input_required`; a session stream closed mid-call is resumed
 //! with Last-Event-ID. Without the flag none of these tools exists, and `serve` has no such flag.
 #![allow(clippy::unwrap_used)]
@@ -341,6 +342,19 @@ async fn long_tools_become_tasks_at_once_and_others_never() {
     let v = call(&h, "greet", json!({"name": "Ada"}), tasks.clone()).await;
     assert_eq!(v["result"]["resultType"], "complete", "{v}");
     assert_eq!(v["result"]["content"][0]["text"], "Hello, Ada!", "{v}");
+
+    // A call that breaks inside the server (it panics) settles its task as `failed`, with a
+    // JSON-RPC error and no result; inline it is answered with that error, and the server lives on.
+    let v = call(&h, "protocol_error_job", json!({}), tasks.clone()).await;
+    let id = v["result"]["taskId"].as_str().unwrap().to_string();
+    let done = settled(&h, &id).await;
+    assert_eq!(done["result"]["status"], "failed", "{done}");
+    assert_eq!(done["result"]["error"]["code"], -32603, "{done}");
+    assert!(done["result"].get("result").is_none(), "{done}");
+    let v = call(&h, "protocol_error_job", json!({}), json!({})).await;
+    assert_eq!(v["error"]["code"], -32603, "{v}");
+    let v = call(&h, "greet", json!({"name": "again"}), json!({})).await;
+    assert_eq!(v["result"]["content"][0]["text"], "Hello, again!", "{v}");
 
     // A tool error ends the task as `completed`, with the isError result inlined.
     let v = call(&h, "failing_job", json!({}), tasks.clone()).await;

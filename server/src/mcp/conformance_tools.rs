@@ -1,11 +1,12 @@
 //! The MCP conformance suite's diagnostic tools, added to `demo --conformance-tools` (never to
 //! `serve`) so the suite can drive this server's own machinery: tasks (`slow_compute`, `failing_job`,
-//! `confirm_delete` become tasks through the same hand-over as any long call; `greet` never does),
+//! `confirm_delete`, `protocol_error_job` become tasks through the same hand-over as any long call;
+//! `greet` never does; a call that breaks inside the server settles its task as `failed`),
 //! required client capabilities (`test_missing_capability` needs sampling, `failing_job` the tasks
 //! extension), log messages at the client's level only (`test_logging_tool`) and asking the user
 //! through MRTR or the session (`test_streaming_elicitation`, `confirm_delete`, through
-//! [`super::confirm`]) and resuming a response stream the server closed (`test_reconnection`). None of them reads or changes Notion; their names and arguments are the
-//! suite's.
+//! [`super::confirm`]) and resuming a response stream the server closed (`test_reconnection`). None
+//! of them reads or changes Notion; their names and arguments are the suite's.
 // Logging is deprecated by SEP-2577 but remains part of the revisions this server speaks.
 #![allow(deprecated)]
 
@@ -56,6 +57,16 @@ pub fn all() -> Vec<ToolDef> {
         )
         .becoming_task_at_once()
         .requiring(ClientCapabilities::builder().enable_tasks().build()),
+        ToolDef::new(
+            "protocol_error_job",
+            "Protocol error job",
+            "Conformance diagnostic: breaks inside the server (it panics) so the call ends in a \
+             protocol error: a JSON-RPC internal error inline, a `failed` task for clients that take \
+             tasks.",
+            Effect::Read,
+            protocol_error_job,
+        )
+        .becoming_task_at_once(),
         ToolDef::new(
             "confirm_delete",
             "Confirm delete",
@@ -146,6 +157,12 @@ async fn failing_job(ctx: ToolCtx, _a: NoArgs) -> Result<ToolOutput, ToolError> 
     Err(ToolError::Failed(
         "failing_job always fails after its work; this error is its result".into(),
     ))
+}
+
+#[allow(clippy::panic)] // the point of this diagnostic: the server's handling of a broken call
+async fn protocol_error_job(ctx: ToolCtx, _a: NoArgs) -> Result<ToolOutput, ToolError> {
+    work(&ctx, Duration::from_millis(100)).await?;
+    panic!("protocol_error_job breaks on purpose (a conformance diagnostic)");
 }
 
 /// Waits `how_long`, or until the call is cancelled.

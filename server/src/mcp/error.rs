@@ -43,6 +43,10 @@ pub enum ToolError {
     /// The tool ran and its own work failed (not Notion, not the arguments).
     #[error("{0}")]
     Failed(String),
+    /// The call broke inside the server (a defect: it panicked). Answered as a JSON-RPC internal
+    /// error, or a task that settles as `failed`, never as a tool result.
+    #[error("the tool call failed inside the server; nothing more is known about its effect")]
+    Internal,
 }
 
 impl ToolError {
@@ -65,6 +69,7 @@ impl ToolError {
             ToolError::CallerRateLimited { .. } => "rate_limited".into(),
             ToolError::Confirmation(e) => e.code().into(),
             ToolError::Failed(_) => "failed".into(),
+            ToolError::Internal => "internal_error".into(),
         }
     }
 
@@ -82,6 +87,7 @@ impl ToolError {
             ToolError::CallerRateLimited { .. } => "rate_limited",
             ToolError::Confirmation(_) => "unconfirmed",
             ToolError::Failed(_) => "failed",
+            ToolError::Internal => "internal_error",
         }
     }
 
@@ -98,7 +104,7 @@ impl ToolError {
                 } => !e.is_committed_write(),
                 _ => false,
             },
-            ToolError::Deadline { .. } | ToolError::Cancelled => true,
+            ToolError::Deadline { .. } | ToolError::Cancelled | ToolError::Internal => true,
             _ => false,
         }
     }
@@ -144,6 +150,7 @@ impl ToolError {
             | ToolError::Cancelled
             | ToolError::Unauthenticated(_)
             | ToolError::Failed(_)
+            | ToolError::Internal
             | ToolError::Forbidden(_)
             | ToolError::Confirmation(_) => {}
         }

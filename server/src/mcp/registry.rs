@@ -174,9 +174,16 @@ impl ToolDef {
         (self.check)(args)
     }
 
-    /// Run the tool on raw arguments.
+    /// Run the tool on raw arguments. A call that panics ends with [`ToolError::Internal`] instead
+    /// of taking its request (or task) down with it.
     pub fn call(&self, ctx: ToolCtx, args: Option<JsonObject>) -> ToolFuture {
-        (self.run)(ctx, args)
+        use futures::FutureExt;
+        let run = (self.run)(ctx, args);
+        Box::pin(
+            std::panic::AssertUnwindSafe(run)
+                .catch_unwind()
+                .map(|r| r.unwrap_or(Err(ToolError::Internal))),
+        )
     }
 }
 

@@ -104,6 +104,20 @@ impl NotionMcp {
         Ok((tasks, owner))
     }
 
+    /// The answer to a call that ended with `outcome`: its tool result, or a JSON-RPC internal
+    /// error for a call that broke inside the server.
+    fn answer(
+        &self,
+        call: &Call<'_>,
+        outcome: Result<ToolOutput, ToolError>,
+    ) -> Result<CallToolResponse, McpError> {
+        if matches!(outcome, Err(ToolError::Internal)) {
+            call.record(&self.shared, "internal_error", "internal_error", true);
+            return Err(internal_error());
+        }
+        Ok(call.conclude(&self.shared, outcome).into())
+    }
+
     /// The tool context for this request, or why there is none.
     fn tool_ctx(&self, context: &RequestContext<RoleServer>) -> Result<ToolCtx, ToolError> {
         let principal = principal_of(context).ok_or_else(|| {
@@ -148,6 +162,11 @@ fn declared_capabilities(context: &RequestContext<RoleServer>) -> Option<ClientC
         }
     }
     caps
+}
+
+/// The JSON-RPC error of a call that broke inside the server.
+fn internal_error() -> McpError {
+    McpError::internal_error(ToolError::Internal.to_string(), None)
 }
 
 /// Whether `access` lets the caller use a tool, and if not, why.
@@ -414,7 +433,7 @@ impl ServerHandler for NotionMcp {
             let outcome = to_end(run, deadline, deadline, cancel.cancelled(), None)
                 .instrument(span.clone())
                 .await;
-            return Ok(call.conclude(&self.shared, outcome).into());
+            return self.answer(&call, outcome);
         };
         // The call may outlive this request: it answers to its own cancellation, which the request's
         // triggers only until the call is handed over.
@@ -448,7 +467,7 @@ impl ServerHandler for NotionMcp {
         .instrument(span.clone())
         .await;
         if let Some(outcome) = outcome {
-            return Ok(call.conclude(&self.shared, outcome).into());
+            return self.answer(&call, outcome);
         }
         let owner = tasks::Owner::of(caller);
         if !tasks.has_room_for(&owner) {
@@ -456,7 +475,7 @@ impl ServerHandler for NotionMcp {
             let outcome = to_end(run, rest, deadline, cancel.cancelled(), Some(&own))
                 .instrument(span.clone())
                 .await;
-            return Ok(call.conclude(&self.shared, outcome).into());
+            return self.answer(&call, outcome);
         }
         let task_deadline = tasks.deadline;
         let rest = task_deadline.saturating_sub(window);
@@ -469,6 +488,7 @@ impl ServerHandler for NotionMcp {
                 async move {
                     let outcome = to_end(run, rest, task_deadline, cancelled, Some(&own)).await;
                     let cancelled = matches!(outcome, Err(ToolError::Cancelled));
+                    let broke = matches!(outcome, Err(ToolError::Internal));
                     let call = Call {
                         name: &name,
                         writes,
@@ -477,6 +497,10 @@ impl ServerHandler for NotionMcp {
                         started,
                         span: &span,
                     };
+                    if broke {
+                        call.record(&shared, "internal_error", "internal_error", true);
+                        return tasks::Finished::Failed(internal_error());
+                    }
                     let result = call.conclude(&shared, outcome);
                     if cancelled {
                         tasks::Finished::Cancelled

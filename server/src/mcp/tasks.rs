@@ -64,6 +64,8 @@ pub enum Finished {
     Result(CallToolResult),
     /// `tasks/cancel` stopped it before it finished.
     Cancelled,
+    /// It broke inside the server: the task settles as `failed` with this error.
+    Failed(McpError),
 }
 
 /// A task's state as other replicas read it.
@@ -153,6 +155,7 @@ impl Tasks {
                     let (payload, exit) = match finished {
                         Finished::Result(r) => (completed(&r), Ok(r)),
                         Finished::Cancelled => (TaskPayload::Cancelled, Err(TaskExit::Cancelled)),
+                        Finished::Failed(e) => (failed(&e), Err(TaskExit::Error(e))),
                     };
                     if let Some(m) = &mirror {
                         m.save(payload).await;
@@ -279,6 +282,15 @@ fn completed(result: &CallToolResult) -> TaskPayload {
         _ => Default::default(),
     };
     TaskPayload::Completed { result }
+}
+
+/// A protocol-level error as a failed task's payload.
+fn failed(error: &McpError) -> TaskPayload {
+    let error = match serde_json::to_value(error) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => Default::default(),
+    };
+    TaskPayload::Failed { error }
 }
 
 /// Resolves on `tasks/cancel` at this replica, or (with Redis) at another one.
