@@ -43,7 +43,7 @@ pub struct AppState {
     /// Body and header limits of `/mcp`.
     pub guard: McpGuard,
     /// Who is calling: bearer, API key or Notion token → principal.
-    pub auth: AuthState,
+    pub auth: Arc<AuthState>,
     /// Per-caller request budget.
     pub rate_limit: CallerRateLimit,
     /// The MCP endpoint (tools, sessions, the Notion client).
@@ -75,7 +75,7 @@ part_of_app_state!(
     health: Arc<Health>,
     host_policy: HostPolicy,
     guard: McpGuard,
-    auth: AuthState,
+    auth: Arc<AuthState>,
     rate_limit: CallerRateLimit,
     mcp: Arc<McpEndpoint>,
     webhooks: Arc<WebhookReceiver>,
@@ -306,7 +306,7 @@ pub fn build_with_store(
         ));
     }
     let endpoint = Arc::new(endpoint);
-    let auth = AuthState {
+    let auth = Arc::new(AuthState {
         mode: args.auth_mode,
         registry: registry.clone(),
         demo_token,
@@ -315,7 +315,7 @@ pub fn build_with_store(
         resource_metadata: settings.resource_metadata_url(),
         api_keys,
         notion_version: args.notion_version,
-    };
+    });
     let rate_limit = CallerRateLimit::new(
         RateLimitConfig {
             per_minute: args.oauth.rate_limit_per_minute,
@@ -374,14 +374,21 @@ pub fn build_with_store(
 }
 
 /// The routes, with layers running outside-in: request observation → (for `/mcp`) host check →
-/// guard (body, headers) → authentication → per-caller rate limit → MCP.
+/// guard (body, headers) → authentication → per-caller rate limit → MCP. Each layer holds only its
+/// own part of the state: axum clones a layer's state for every request.
 fn router(state: &AppState) -> Router {
     let mcp_routes: Router<AppState> = Router::new()
         .route(paths::MCP, any(transport::handle))
-        .layer(from_fn_with_state(state.clone(), web::rate_limit))
-        .layer(from_fn_with_state(state.clone(), authenticate))
-        .layer(from_fn_with_state(state.clone(), web::mcp_guard))
-        .layer(from_fn_with_state(state.clone(), web::check_host));
+        .layer(from_fn_with_state(
+            state.rate_limit.clone(),
+            web::rate_limit,
+        ))
+        .layer(from_fn_with_state(state.auth.clone(), authenticate))
+        .layer(from_fn_with_state(state.guard, web::mcp_guard))
+        .layer(from_fn_with_state(
+            state.host_policy.clone(),
+            web::check_host,
+        ));
     let mut router = Router::new()
         .route(paths::HEALTHZ, get(web::healthz))
         .route(paths::READYZ, get(web::readyz))
@@ -399,7 +406,7 @@ fn router(state: &AppState) -> Router {
             crate::oauth::routes(o.clone()).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
         );
     }
-    router.layer(from_fn_with_state(state.clone(), web::observe))
+    router.layer(from_fn_with_state(state.metrics.clone(), web::observe))
 }
 
 /// Serve `app` on `listener` until SIGTERM/SIGINT (or `stop` fires), then drain.

@@ -21,9 +21,13 @@ const BUCKETS: &[f64] = &[
 /// The prefix of every family's name.
 const PREFIX: &str = "notion_mcp";
 
-/// All metrics of one server.
+/// All metrics of one server. Cheap to clone: every layer's state holds one, and axum clones
+/// those states for each request.
 #[derive(Clone)]
-pub struct Metrics {
+pub struct Metrics(Arc<MetricSet>);
+
+/// The registry and the handles of every family, shared by all clones of a [`Metrics`].
+pub struct MetricSet {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
@@ -46,6 +50,14 @@ pub struct Metrics {
     resident_bytes: IntGauge,
     /// Names of every registered family (with the prefix), whether or not it has samples yet.
     families: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl std::ops::Deref for Metrics {
+    type Target = MetricSet;
+
+    fn deref(&self) -> &MetricSet {
+        &self.0
+    }
 }
 
 impl Metrics {
@@ -178,7 +190,7 @@ impl Metrics {
             "process_resident_memory_bytes",
             "Resident memory of this process in bytes (sampled at scrape time, Linux only).",
         );
-        Metrics {
+        Metrics(Arc::new(MetricSet {
             families,
             grant_store_errors,
             alive_tasks,
@@ -200,7 +212,7 @@ impl Metrics {
             redis_degraded,
             redis_roundtrip,
             redis_errors,
-        }
+        }))
     }
 
     pub fn observe_http(&self, route: &str, status: u16, elapsed: Duration) {

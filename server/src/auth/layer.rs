@@ -41,7 +41,7 @@ pub struct AuthState {
 
 /// Authenticate a request and attach its [`Principal`].
 pub async fn authenticate(
-    State(state): State<AuthState>,
+    State(state): State<Arc<AuthState>>,
     mut req: Request,
     next: Next,
 ) -> Response {

@@ -15,6 +15,7 @@ pub mod notion_data;
 mod output;
 mod prompts;
 mod registry;
+mod request;
 mod resources;
 mod server;
 mod sessions;

@@ -12,13 +12,13 @@ use super::context::{Limits, ToolCtx};
 use super::error::ToolError;
 use super::output::ToolOutput;
 use super::registry::Registry;
+use super::request::{declared_capabilities, principal_of, request_span};
 use super::{audit, cache_hints, prompts, resources, tasks};
 use crate::auth::{Principal, ToolAccess};
 use crate::metrics::Metrics;
 use crate::notion::NotionClient;
-use crate::web::RequestSpan;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
     CompleteRequestParams, CompleteResult, DiscoverResult, GetPromptRequestParams,
     GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
@@ -139,31 +139,6 @@ impl NotionMcp {
     }
 }
 
-/// The capabilities the client behind this request declared: in the request's `_meta`
-/// (2026-07-28), or at `initialize` of its session.
-fn declared_capabilities(context: &RequestContext<RoleServer>) -> Option<ClientCapabilities> {
-    let mut caps = context.client_capabilities();
-    let facts = context
-        .extensions
-        .get::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<super::SessionFacts>());
-    if let Some(facts) = facts.filter(|_| context.meta.client_capabilities().is_none()) {
-        // A session kept as a record answers statelessly: its `initialize` declared these.
-        let declared = facts.capabilities;
-        let c = caps.get_or_insert_with(ClientCapabilities::default);
-        if declared.sampling && c.sampling.is_none() {
-            c.sampling = Some(Default::default());
-        }
-        if declared.elicitation && c.elicitation.is_none() {
-            c.elicitation = Some(Default::default());
-        }
-        if declared.roots && c.roots.is_none() {
-            c.roots = Some(Default::default());
-        }
-    }
-    caps
-}
-
 /// The JSON-RPC error of a call that broke inside the server.
 fn internal_error() -> McpError {
     McpError::internal_error(ToolError::Internal.to_string(), None)
@@ -182,25 +157,6 @@ fn check_access(access: &ToolAccess, tool: &str, writes: bool) -> Result<(), Too
             "'{tool}' is not among the tools this caller may use; tools/list shows those it may"
         )))
     }
-}
-
-/// The span of the HTTP request behind this MCP request.
-fn request_span(context: &RequestContext<RoleServer>) -> Option<tracing::Span> {
-    context
-        .extensions
-        .get::<http::request::Parts>()?
-        .extensions
-        .get::<RequestSpan>()
-        .map(|s| s.0.clone())
-}
-
-/// The principal the authentication layer attached to the HTTP request behind this MCP request.
-pub fn principal_of(context: &RequestContext<RoleServer>) -> Option<&Principal> {
-    context
-        .extensions
-        .get::<http::request::Parts>()?
-        .extensions
-        .get::<Principal>()
 }
 
 /// One tool call, for recording how it ended.

@@ -61,6 +61,9 @@ struct Args {
     /// The Node.js that runs the official server (default: the pinned one it installs, else `node`).
     #[arg(long, env = "NOTION_MCP_BENCH_NODE")]
     node: Option<PathBuf>,
+    /// An extra argument for our server, repeatable (e.g. `--ours-arg=--cache-max-age-secs=600`).
+    #[arg(long = "ours-arg", allow_hyphen_values = true)]
+    ours_args: Vec<String>,
 }
 
 #[tokio::main]
@@ -101,6 +104,7 @@ async fn main() -> Result<()> {
         warmup_calls: args.warmup_calls,
         ticks_per_ms: clock_ticks_per_second() as f64 / 1000.0,
         official,
+        ours_args: args.ours_args.clone(),
     };
     eprintln!(
         "comparing {} with @notionhq/notion-mcp-server {} (Node {}): {} round(s), connections {:?}, {}",

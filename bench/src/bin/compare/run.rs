@@ -61,6 +61,8 @@ pub struct Ctx {
     pub budget: Budget,
     pub warmup_calls: usize,
     pub ticks_per_ms: f64,
+    /// Extra arguments for our server.
+    pub ours_args: Vec<String>,
 }
 
 /// One fresh process of `kind`: start, idle footprint, tools/list, warm-up, load per connection
@@ -70,7 +72,10 @@ pub async fn run_server(ctx: &Ctx, kind: Kind) -> Result<Sample> {
     let auth_token = format!("bench-{}", uuid_like());
     let (mut server, ready_path, bearer) = match kind {
         Kind::Ours => (
-            ServerProcess::ours(ctx.fake.base_url(), &[])?,
+            ServerProcess::ours(
+                ctx.fake.base_url(),
+                &ctx.ours_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?,
             "/readyz",
             SAMPLE_TOKEN.to_string(),
         ),
