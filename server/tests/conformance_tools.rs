@@ -47,16 +47,8 @@ async fn send(
         meta.as_object_mut().unwrap().extend(extra);
     }
     params["_meta"] = meta;
-    let mut req = h
-        .mcp_request(TOKEN)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method);
-    let name = params.get("name").or_else(|| params.get("taskId"));
-    if let Some(name) = name.and_then(Value::as_str) {
-        req = req.header("mcp-name", name);
-    }
-    let r = req
-        .body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+    let r = h
+        .stateless_request(TOKEN, method, &params)
         .send()
         .await
         .unwrap();
@@ -203,14 +195,7 @@ async fn open_session(h: &Harness, capabilities: Value) -> String {
 }
 
 async fn post_in(h: &Harness, id: &str, body: &Value) -> (u16, String) {
-    let r = h
-        .mcp_request(TOKEN)
-        .header("mcp-session-id", id)
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = h.session_post(TOKEN, id, body).await;
     (r.status().as_u16(), r.text().await.unwrap())
 }
 

@@ -35,14 +35,7 @@ async fn open(h: &Harness, capabilities: Value) -> (String, String) {
 }
 
 async fn post_in(h: &Harness, id: &str, body: &Value) -> (u16, Value) {
-    let r = h
-        .mcp_request(TOKEN)
-        .header("mcp-session-id", id)
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = h.session_post(TOKEN, id, body).await;
     let status = r.status().as_u16();
     (status, parse_body(&r.text().await.unwrap()))
 }

@@ -50,17 +50,8 @@ async fn send(h: &Harness, token: &str, method: &str, params: Value, tasks: bool
         "io.modelcontextprotocol/clientCapabilities": caps,
         "io.modelcontextprotocol/clientInfo": {"name": "tasks-test", "version": "1"}
     });
-    let mut req = h
-        .mcp_request(token)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method);
-    // The `Mcp-Name` header repeats the tool's name, or the task's id.
-    let name = params.get("name").or_else(|| params.get("taskId"));
-    if let Some(name) = name.and_then(Value::as_str) {
-        req = req.header("mcp-name", name);
-    }
-    let r = req
-        .body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+    let r = h
+        .stateless_request(token, method, &params)
         .send()
         .await
         .unwrap();

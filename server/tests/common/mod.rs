@@ -121,6 +121,37 @@ impl Harness {
         self.mcp_post().bearer_auth(token)
     }
 
+    /// A 2026-07-28 request (`params` already carrying its `_meta`): the version, `Mcp-Method` and,
+    /// for a tool call or a task, `Mcp-Name` headers, and the JSON-RPC body with id 1.
+    pub fn stateless_request(
+        &self,
+        token: &str,
+        method: &str,
+        params: &Value,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .mcp_request(token)
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method);
+        // `Mcp-Name` repeats the tool's name, or the task's id.
+        let name = params.get("name").or_else(|| params.get("taskId"));
+        if let Some(name) = name.and_then(Value::as_str) {
+            req = req.header("mcp-name", name);
+        }
+        req.body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+    }
+
+    /// A 2025-06-18 POST of `body` in session `id`.
+    pub async fn session_post(&self, token: &str, id: &str, body: &Value) -> reqwest::Response {
+        self.mcp_request(token)
+            .header("mcp-session-id", id)
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
     fn mcp_post(&self) -> reqwest::RequestBuilder {
         self.http
             .post(&self.url)
