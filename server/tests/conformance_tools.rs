@@ -10,6 +10,7 @@
 mod common;
 
 use clap::Parser;
+use common::mcp::Mcp;
 use common::{Harness, parse_body};
 use notion_fake::Fixture;
 use serde_json::{Value, json};
@@ -170,28 +171,15 @@ async fn log_messages_go_out_only_at_or_above_the_level_the_request_asked_for() 
 
 /// A 2025-06-18 session kept as a record (no elicitation); its id.
 async fn open_session(h: &Harness, capabilities: Value) -> String {
-    let r = h
-        .mcp_request(TOKEN)
-        .body(
-            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-                "protocolVersion":"2025-06-18","capabilities":capabilities,
-                "clientInfo":{"name":"conformance-tools-test","version":"1"}}})
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let id = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
-    r.text().await.unwrap();
-    let (status, _) = post_in(
-        h,
-        &id,
-        &json!({"jsonrpc":"2.0","method":"notifications/initialized"}),
+    let session = Mcp::session_declaring(
+        h.http.clone(),
+        &h.url,
+        TOKEN,
+        Duration::from_secs(10),
+        capabilities,
     )
     .await;
-    assert!(status == 200 || status == 202, "{status}");
-    id
+    session.session_id().expect("a session").to_string()
 }
 
 async fn post_in(h: &Harness, id: &str, body: &Value) -> (u16, String) {

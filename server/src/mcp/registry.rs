@@ -10,6 +10,7 @@ use super::args::{FieldTypes, decode};
 use super::context::ToolCtx;
 use super::error::ToolError;
 use super::output::ToolOutput;
+use futures::FutureExt;
 use rmcp::model::{ClientCapabilities, JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -107,10 +108,16 @@ impl ToolDef {
         let run: Runner = Arc::new(move |ctx, args| {
             let f = f.clone();
             let decoded = decode::<A>(args, &types);
-            Box::pin(async move {
-                let a = decoded?;
-                f(ctx, a).await.map(Into::into)
-            })
+            // A call that panics ends with `ToolError::Internal` instead of taking its request (or
+            // task) down with it.
+            Box::pin(
+                std::panic::AssertUnwindSafe(async move {
+                    let a = decoded?;
+                    f(ctx, a).await.map(Into::into)
+                })
+                .catch_unwind()
+                .map(|r| r.unwrap_or(Err(ToolError::Internal))),
+            )
         });
         ToolDef {
             tool,
@@ -177,13 +184,7 @@ impl ToolDef {
     /// Run the tool on raw arguments. A call that panics ends with [`ToolError::Internal`] instead
     /// of taking its request (or task) down with it.
     pub fn call(&self, ctx: ToolCtx, args: Option<JsonObject>) -> ToolFuture {
-        use futures::FutureExt;
-        let run = (self.run)(ctx, args);
-        Box::pin(
-            std::panic::AssertUnwindSafe(run)
-                .catch_unwind()
-                .map(|r| r.unwrap_or(Err(ToolError::Internal))),
-        )
+        (self.run)(ctx, args)
     }
 }
 

@@ -112,8 +112,7 @@ impl NotionMcp {
         outcome: Result<ToolOutput, ToolError>,
     ) -> Result<CallToolResponse, McpError> {
         if matches!(outcome, Err(ToolError::Internal)) {
-            call.record(&self.shared, "internal_error", "internal_error", true);
-            return Err(internal_error());
+            return Err(call.broke(&self.shared));
         }
         Ok(call.conclude(&self.shared, outcome).into())
     }
@@ -137,11 +136,6 @@ impl NotionMcp {
                 .cloned(),
         })
     }
-}
-
-/// The JSON-RPC error of a call that broke inside the server.
-fn internal_error() -> McpError {
-    McpError::internal_error(ToolError::Internal.to_string(), None)
 }
 
 /// Whether `access` lets the caller use a tool, and if not, why.
@@ -193,6 +187,12 @@ impl Call<'_> {
     }
 
     /// Records the outcome (span, metrics, audit line) and makes the MCP result.
+    /// Records a call that broke inside the server; the JSON-RPC error it answers with.
+    fn broke(&self, shared: &Shared) -> McpError {
+        self.record(shared, "internal_error", "internal_error", true);
+        McpError::internal_error(ToolError::Internal.to_string(), None)
+    }
+
     fn conclude(&self, shared: &Shared, outcome: Result<ToolOutput, ToolError>) -> CallToolResult {
         let (label, code) = match &outcome {
             Ok(_) => ("ok", "ok".to_string()),
@@ -454,8 +454,7 @@ impl ServerHandler for NotionMcp {
                         span: &span,
                     };
                     if broke {
-                        call.record(&shared, "internal_error", "internal_error", true);
-                        return tasks::Finished::Failed(internal_error());
+                        return tasks::Finished::Failed(call.broke(&shared));
                     }
                     let result = call.conclude(&shared, outcome);
                     if cancelled {

@@ -232,11 +232,7 @@ async fn initialize(ep: &McpEndpoint, sessions: &Sessions, req: Request) -> Resp
         return sessions.workers.handle(req).await.map(Body::new);
     }
     let resp = ep.stateless.handle(req).await;
-    let is_json = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json = content_type_is(resp.headers(), "application/json");
     if !resp.status().is_success() || !is_json {
         return resp.map(Body::new);
     }
@@ -273,11 +269,7 @@ async fn in_worker_session(sessions: &Sessions, mut req: Request) -> Response {
     let closer = StreamCloser::default();
     req.extensions_mut().insert(closer.clone());
     let resp = sessions.workers.handle(req).await;
-    let is_sse = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let is_sse = content_type_is(resp.headers(), "text/event-stream");
     if !is_sse {
         return resp.map(Body::new);
     }
@@ -343,6 +335,14 @@ fn session_ended(id: &str) -> Response {
         },
     });
     (http::StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// Whether a response's `Content-Type` is `media_type` (parameters aside).
+fn content_type_is(headers: &http::HeaderMap, media_type: &str) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(media_type))
 }
 
 #[cfg(test)]

@@ -97,6 +97,12 @@ impl Mcp {
     }
 
     /// `tools/call`; never panics, whatever the server does.
+    /// The session this connection is bound to, if any.
+    #[allow(dead_code)]
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
     pub async fn call(&self, id: u64, tool: &str, args: &Value) -> Reply {
         let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
             "params":{"name":tool,"arguments":args}});
