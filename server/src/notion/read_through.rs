@@ -17,8 +17,9 @@ use crate::cache::{self, Class, Read, ReadCache, Source};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Told about the answers of reads a tool call made (the content index learns pages from them
-/// without asking Notion for anything more). Must not block: queue the work.
+/// Told about the answers Notion gave to reads a tool call made (the content index learns pages
+/// from them without asking Notion for anything more). An answer served from the cache, or shared
+/// from another call's read in flight, is not told again. Must not block: queue the work.
 pub trait ReadObserver: Send + Sync {
     /// Whether answers of this endpoint are of interest.
     fn wants(&self, endpoint: &'static str) -> bool;
@@ -75,8 +76,9 @@ impl NotionClient {
                     .read_observer()
                     .filter(|o| !auth.is_background() && o.wants(req.endpoint))
                     .map(|o| (o.clone(), req.endpoint, req.path.clone()));
-                let answer = self.read_through(&cache, auth, req, read).await?;
-                if let Some((observer, endpoint, path)) = observed
+                let (answer, fresh) = self.read_through(&cache, auth, req, read).await?;
+                // An answer kept in the cache was shown to the observer when it came from Notion.
+                if let Some((observer, endpoint, path)) = observed.filter(|_| fresh)
                     && let Some(workspace) = self.known_workspace(auth)
                 {
                     observer.observed(&workspace, endpoint, &path, &answer);
@@ -93,13 +95,15 @@ impl NotionClient {
         self.cache().apply(&plan, Source::Write);
     }
 
+    /// The answer to `req`, and whether this call itself had it from Notion (`false` for an answer
+    /// from the cache or from another caller's read in flight).
     async fn read_through(
         &self,
         cache: &Arc<ReadCache>,
         auth: &NotionAuth,
         req: NotionRequest,
         read: Read,
-    ) -> Result<Arc<Value>, NotionError> {
+    ) -> Result<(Arc<Value>, bool), NotionError> {
         let endpoint = req.endpoint;
         let identity = auth.identity();
         let access = cache.access_of(read.access);
@@ -108,9 +112,9 @@ impl NotionClient {
         let mut proving = false;
         if let Some(entry) = cache.entry(&read.key) {
             match object {
-                None => return Ok(hit(cache, endpoint, "hit", &read, entry, object)),
+                None => return Ok((hit(cache, endpoint, "hit", &read, entry, object), false)),
                 Some(id) if cache.proven(identity, id) => {
-                    return Ok(hit(cache, endpoint, "hit", &read, entry, object));
+                    return Ok((hit(cache, endpoint, "hit", &read, entry, object), false));
                 }
                 // Reading it again costs what proving access costs: fall through to Notion.
                 Some(_) if read.proves_itself => proving = true,
@@ -119,7 +123,8 @@ impl NotionClient {
                         self.prove_access(cache, auth, proof).await?;
                         // The proof may have found the object changed: serve only a still-current answer.
                         if let Some(entry) = cache.entry(&read.key) {
-                            return Ok(hit(cache, endpoint, "proof", &read, entry, object));
+                            let answer = hit(cache, endpoint, "proof", &read, entry, object);
+                            return Ok((answer, false));
                         }
                     }
                 }
@@ -146,11 +151,13 @@ impl NotionClient {
                     answer
                 })
                 .await;
+            let mut fresh = !joined;
             // Another identity's failure (its rate limit, its refusal) is not this one's: ask itself.
             if let (true, Err(_), Some((req, read))) = (joined, &answer, retry) {
                 let since = cache.begin();
                 answer = self.send_to_notion(auth, req).await.map(Arc::new);
                 settle(cache, auth, &read, since, answer.as_ref());
+                fresh = true;
             }
             let result = match (joined, proving) {
                 (true, _) => "coalesced",
@@ -163,11 +170,12 @@ impl NotionClient {
                 let kept = cache.entry(&key).filter(|e| Arc::ptr_eq(&e.value, value));
                 cache::derived::used(&key, kept, object);
             }
-            answer
+            answer.map(|a| (a, fresh))
         } else {
             looked_up(cache, endpoint, "bypass");
             cache::derived::uncached();
-            self.send_to_notion(auth, req).await.map(Arc::new)
+            let answer = self.send_to_notion(auth, req).await?;
+            Ok((Arc::new(answer), true))
         }
     }
 

@@ -6,13 +6,19 @@ use crate::common::id;
 use crate::{client_with, fast_retry, no_pacing};
 use http::Method;
 use notion_fake::{FakeNotion, Fault, FaultRule, Fixture, RateLimit, RunningFake};
-use notion_mcp_remote::notion::client::{NotionAuth, NotionClient, NotionRequest, NotionVersion};
+use notion_mcp_remote::cache::CacheConfig;
+use notion_mcp_remote::metrics::Metrics;
+use notion_mcp_remote::notion::client::{
+    ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion,
+};
 use notion_mcp_remote::notion::endpoints;
 use notion_mcp_remote::notion::pacer::PacingConfig;
 use notion_mcp_remote::notion::pagination::collect;
+use notion_mcp_remote::notion::read_through::ReadObserver;
 use notion_mcp_remote::notion::retry::RetryPolicy;
 use notion_mcp_remote::notion::tree::{TreeLimits, fetch_block_tree};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DEMO_TOKEN: &str = "ntn_demo_acme";
@@ -345,4 +351,55 @@ async fn fake_sends_version_and_never_logs_the_token() {
         reqs[1].notion_version(),
         Some(NotionVersion::default().as_str())
     );
+}
+
+/// Records what the client shows a read observer (the content index's feed).
+#[derive(Default)]
+struct Seen(std::sync::Mutex<Vec<String>>);
+
+impl ReadObserver for Seen {
+    fn wants(&self, endpoint: &'static str) -> bool {
+        endpoint == "GET /v1/pages/{id}"
+    }
+    fn observed(&self, workspace: &Arc<str>, _endpoint: &'static str, path: &str, _: &Value) {
+        self.0.lock().unwrap().push(format!("{workspace} {path}"));
+    }
+}
+
+#[tokio::test]
+async fn the_read_observer_sees_answers_from_notion_not_cache_hits() {
+    let running = FakeNotion::start(Fixture::sample()).await.unwrap();
+    let cfg = ClientConfig {
+        base_url: url::Url::parse(running.base_url()).unwrap(),
+        pacing: no_pacing(),
+        retry: fast_retry(),
+        cache: CacheConfig {
+            max_bytes: 1 << 20,
+            max_age: Duration::from_secs(60),
+        },
+        ..Default::default()
+    };
+    let c = NotionClient::new(cfg, Metrics::new()).unwrap();
+    let seen = Arc::new(Seen::default());
+    c.set_read_observer(seen.clone());
+    let a = demo().with_workspace("acme");
+    let home = id("acme-home");
+    for _ in 0..3 {
+        let page = endpoints::retrieve_page(&c, &a, &home, &[]).await.unwrap();
+        assert_eq!(page.title(), "Acme Home");
+    }
+    let path = format!("/v1/pages/{home}");
+    let reads = || {
+        let log = running.fake.requests();
+        log.iter().filter(|r| r.path == path).count()
+    };
+    assert_eq!(reads(), 1, "the cache answers the second and third read");
+    assert_eq!(*seen.0.lock().unwrap(), [format!("acme {path}")]);
+
+    // Once the cache no longer holds it, Notion's new answer is shown again.
+    c.cache().set_trusted(false);
+    c.cache().set_trusted(true);
+    endpoints::retrieve_page(&c, &a, &home, &[]).await.unwrap();
+    assert_eq!(reads(), 2);
+    assert_eq!(seen.0.lock().unwrap().len(), 2);
 }
