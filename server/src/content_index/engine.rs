@@ -1,6 +1,10 @@
 //! The tantivy index itself: one schema for every workspace's pages (a `workspace` term keeps them
 //! apart), one writer, a reader reloaded after each commit. Documents are replaced whole by page
 //! id; snippets come from tantivy's `SnippetGenerator` over the stored body and properties.
+//!
+//! The writer lives from a batch's first change to its commit: its indexing thread and arena (15 MB)
+//! go away between batches, so an index that is not being written costs no writer memory (an
+//! allocator keeps what an idle thread freed until that thread allocates again).
 
 use super::document::PageDoc;
 use super::query::{self, Clause};
@@ -34,6 +38,10 @@ pub enum EngineError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("content index directory {path}: {message}")]
     Directory { path: String, message: String },
+}
+
+fn open_writer(index: &Index) -> Result<IndexWriter<TantivyDocument>, EngineError> {
+    Ok(index.writer_with_num_threads(1, WRITER_BYTES)?)
 }
 
 /// The schema's fields.
@@ -111,7 +119,8 @@ pub struct Hit {
 pub struct Engine {
     index: Index,
     fields: Fields,
-    writer: Mutex<IndexWriter<TantivyDocument>>,
+    /// Open while a batch is applied (see the module comment).
+    writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     reader: IndexReader,
     analyzer: TextAnalyzer,
 }
@@ -132,7 +141,8 @@ impl Engine {
             }
             None => Index::create_in_ram(schema),
         };
-        let writer = index.writer_with_num_threads(1, WRITER_BYTES)?;
+        // Opened once here so a directory another process holds is refused at start.
+        let writer = open_writer(&index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -141,14 +151,25 @@ impl Engine {
         Ok(Engine {
             index,
             fields,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             reader,
             analyzer,
         })
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `change` with the writer, opening one if none is open.
+    fn write<T>(
+        &self,
+        change: impl FnOnce(&IndexWriter<TantivyDocument>) -> T,
+    ) -> Result<T, EngineError> {
+        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = match slot.take() {
+            Some(writer) => writer,
+            None => open_writer(&self.index)?,
+        };
+        let out = change(&writer);
+        *slot = Some(writer);
+        Ok(out)
     }
 
     fn id_term(&self, id: Uuid) -> Term {
@@ -173,28 +194,35 @@ impl Engine {
             d.add_text(f.data_source, ds.to_string());
         }
         d.add_i64(f.edited, doc.edited);
-        let writer = self.writer();
-        writer.delete_term(self.id_term(doc.id));
-        writer.add_document(d)?;
+        let id = self.id_term(doc.id);
+        self.write(|writer| {
+            writer.delete_term(id);
+            writer.add_document(d)
+        })??;
         Ok(())
     }
 
-    pub fn delete(&self, id: Uuid) {
-        self.writer().delete_term(self.id_term(id));
+    pub fn delete(&self, id: Uuid) -> Result<(), EngineError> {
+        let id = self.id_term(id);
+        self.write(|writer| writer.delete_term(id)).map(drop)
     }
 
     /// Drop every row of a data source (it was deleted).
-    pub fn delete_data_source(&self, ds: Uuid) {
-        self.writer().delete_term(Term::from_field_text(
-            self.fields.data_source,
-            &ds.to_string(),
-        ));
+    pub fn delete_data_source(&self, ds: Uuid) -> Result<(), EngineError> {
+        let rows = Term::from_field_text(self.fields.data_source, &ds.to_string());
+        self.write(|writer| writer.delete_term(rows)).map(drop)
     }
 
-    /// Make the changes so far durable and visible to searches.
+    /// Make the changes so far durable and visible to searches, then close the writer once the
+    /// merges its commit started are done.
     pub fn commit(&self) -> Result<(), EngineError> {
-        self.writer().commit()?;
+        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(mut writer) = slot.take() else {
+            return Ok(()); // nothing changed since the last commit
+        };
+        writer.commit()?;
         self.reader.reload()?;
+        writer.wait_merging_threads()?;
         Ok(())
     }
 
@@ -448,7 +476,7 @@ mod tests {
         );
         e.upsert(&doc(1, "Roadmap", "Rewritten.", 400), &[])
             .unwrap();
-        e.delete(Uuid::from_u128(3));
+        e.delete(Uuid::from_u128(3)).unwrap();
         e.commit().unwrap();
         assert_eq!(q("budget", &none), vec![2]);
         assert_eq!(e.count("w").unwrap(), 2);

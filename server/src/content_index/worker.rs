@@ -157,7 +157,9 @@ impl Batch {
                 if let Some(ws) = index.catalog.workspace_of(id) {
                     self.send(Arc::from(ws), Entry::Remove(id));
                 }
-                index.engine.delete(id);
+                if let Err(e) = index.engine.delete(id) {
+                    tracing::warn!(error = %e, "page not removed from the content index");
+                }
                 index.catalog.remove(id);
                 self.written.remove(&id);
                 self.changed = true;
@@ -166,7 +168,9 @@ impl Batch {
                 if let Some(ws) = index.catalog.workspace_of_source(ds) {
                     self.send(Arc::from(ws), Entry::RemoveSource(ds));
                 }
-                index.engine.delete_data_source(ds);
+                if let Err(e) = index.engine.delete_data_source(ds) {
+                    tracing::warn!(error = %e, "data source not removed from the content index");
+                }
                 self.written.retain(|_, d| d.data_source != Some(ds));
                 self.changed = true;
             }
