@@ -4,16 +4,15 @@
 //! A flight lives as long as someone waits for it: when every waiter is gone (a tool call timed
 //! out) the request is dropped, and the next identical read starts a new one.
 
-use crate::notion::NotionError;
+use crate::notion::{self, NotionError};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared, WeakShared};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use tracing::Instrument;
 
-type Answer = Result<Arc<Value>, NotionError>;
+type Answer = Result<Arc<notion::Answer>, NotionError>;
 type Flight = Shared<BoxFuture<'static, Answer>>;
 type Running = HashMap<Arc<str>, WeakShared<BoxFuture<'static, Answer>>>;
 
@@ -92,7 +91,7 @@ mod tests {
                     .run(Arc::from("k"), move || async move {
                         sent.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        Ok(Arc::new(serde_json::json!(1)))
+                        Ok(notion::Answer::shared(serde_json::json!(1)))
                     })
                     .await
             }));
@@ -100,7 +99,7 @@ mod tests {
         let mut joined = 0;
         for t in tasks {
             let (answer, j) = t.await.unwrap();
-            assert_eq!(*answer.unwrap(), serde_json::json!(1));
+            assert_eq!(**answer.unwrap(), serde_json::json!(1));
             joined += usize::from(j);
         }
         assert_eq!(sent.load(Ordering::SeqCst), 1);
@@ -113,7 +112,7 @@ mod tests {
         let flights = Flights::default();
         let slow = flights.run(Arc::from("k"), || async {
             tokio::time::sleep(Duration::from_secs(60)).await;
-            Ok(Arc::new(serde_json::json!("old")))
+            Ok(notion::Answer::shared(serde_json::json!("old")))
         });
         assert!(
             tokio::time::timeout(Duration::from_millis(10), slow)
@@ -122,10 +121,10 @@ mod tests {
         );
         let (answer, joined) = flights
             .run(Arc::from("k"), || async {
-                Ok(Arc::new(serde_json::json!("new")))
+                Ok(notion::Answer::shared(serde_json::json!("new")))
             })
             .await;
         assert!(!joined);
-        assert_eq!(*answer.unwrap(), serde_json::json!("new"));
+        assert_eq!(**answer.unwrap(), serde_json::json!("new"));
     }
 }

@@ -25,6 +25,7 @@ pub use metrics::CacheMetrics;
 pub use tags::{Invalidation, Tag, TagKind};
 
 use crate::metrics::Metrics;
+use crate::notion::Answer;
 use moka::notification::RemovalCause;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -73,7 +74,7 @@ impl Source {
 
 /// One cached answer.
 pub struct Entry {
-    pub value: Arc<Value>,
+    pub value: Arc<Answer>,
     tags: Box<[Tag]>,
     /// Nested blocks whose child lists belong to the same page (walked by `Subtree`).
     nested: Box<[Uuid]>,
@@ -228,7 +229,7 @@ impl ReadCache {
     }
 
     /// The cached answer for `key`, if any and trusted.
-    pub fn get(&self, key: &str) -> Option<Arc<Value>> {
+    pub fn get(&self, key: &str) -> Option<Arc<Answer>> {
         let kept = self.kept.as_ref()?;
         if !self.is_trusted() {
             return None;
@@ -285,7 +286,7 @@ impl ReadCache {
     }
 
     /// Keep `answer` under `key`, unless a change touching it happened since `since`.
-    pub fn store(&self, key: Arc<str>, answer: Arc<Value>, request_tags: &[Tag], since: u64) {
+    pub fn store(&self, key: Arc<str>, answer: Arc<Answer>, request_tags: &[Tag], since: u64) {
         let Some(kept) = &self.kept else { return };
         if !self.is_trusted() {
             return;
@@ -301,7 +302,8 @@ impl ReadCache {
         tags.extend_from_slice(request_tags);
         tags.sort();
         tags.dedup();
-        let weight = u32::try_from(approx_bytes(&answer) + key.len() + 64).unwrap_or(u32::MAX);
+        // The JSON, and the typed value decoded from it once a typed reader asks (about as large).
+        let weight = u32::try_from(2 * approx_bytes(&answer) + key.len() + 64).unwrap_or(u32::MAX);
         if u64::from(weight) > self.config.max_bytes / 4 {
             return; // one answer may not push out most of the cache
         }

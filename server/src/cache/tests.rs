@@ -20,13 +20,13 @@ fn cache() -> ReadCache {
     )
 }
 
-fn children(parent: &str, kids: &[(&str, bool)]) -> Arc<Value> {
+fn children(parent: &str, kids: &[(&str, bool)]) -> Arc<Answer> {
     let results: Vec<Value> = kids
         .iter()
         .map(|(k, nested)| json!({"object": "block", "id": k, "type": "toggle", "has_children": nested}))
         .collect();
     let _ = parent;
-    Arc::new(json!({"object": "list", "results": results}))
+    Answer::shared(json!({"object": "list", "results": results}))
 }
 
 #[test]
@@ -185,14 +185,14 @@ fn off_keeps_nothing_and_size_is_bounded() {
         },
         &Metrics::new(),
     );
-    let big = Arc::new(json!({"object": "block", "id": PAGE, "text": "x".repeat(20_000)}));
+    let big = Answer::shared(json!({"object": "block", "id": PAGE, "text": "x".repeat(20_000)}));
     small.store(Arc::from("big"), big, &[], small.begin());
     assert!(
         small.get("big").is_none(),
         "an answer over a quarter of the cache is not kept"
     );
     for i in 0..200 {
-        let v = Arc::new(json!({"object": "block", "id": PAGE, "text": "x".repeat(1000)}));
+        let v = Answer::shared(json!({"object": "block", "id": PAGE, "text": "x".repeat(1000)}));
         small.store(Arc::from(format!("k{i}")), v, &[], small.begin());
     }
     assert!(small.entry_count() < 200);

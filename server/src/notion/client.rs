@@ -403,15 +403,18 @@ impl NotionClient {
         }
     }
 
-    /// Send a request and decode the response into `T`.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        auth: &NotionAuth,
-        req: NotionRequest,
-    ) -> Result<T, NotionError> {
+    /// Send a request and decode the response into `T` (an answer shared with other callers, from
+    /// the cache or a read in flight, is decoded once between them: see [`super::Answer`]).
+    pub async fn call<T>(&self, auth: &NotionAuth, req: NotionRequest) -> Result<T, NotionError>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
         let endpoint = req.endpoint;
-        let value = self.send_shared(auth, req).await?;
-        decode_ref(endpoint, &value)
+        let answer = self.send_shared(auth, req).await?;
+        super::Answer::decode(answer).map_err(|e| NotionError::Decode {
+            endpoint,
+            message: format!("unexpected shape: {e}"),
+        })
     }
 
     /// `POST /v1/oauth/token` (code exchange or refresh) with HTTP Basic client credentials.

@@ -2,6 +2,7 @@
 //! breaker, the typed endpoint calls, pagination, block-tree fetching, appends and uploads. Notion's
 //! objects, ids and readable values are the `notion-model` crate's; Markdown is `notion-markdown`'s.
 
+pub mod answer;
 pub mod append;
 pub mod async_tasks;
 pub mod breaker;
@@ -22,6 +23,7 @@ pub mod uploads;
 pub mod views;
 pub mod writes;
 
+pub use answer::Answer;
 pub use breaker::BreakerConfig;
 pub use client::{
     ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion, TokenRenewer,

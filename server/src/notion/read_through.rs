@@ -10,6 +10,7 @@
 //! metrics and a debug event (`notion cache`, exported to traces as an event of the tool call's span)
 //! tell them apart. A cache hit sends nothing to Notion, so it has no Notion span.
 
+use super::answer::Answer;
 use super::client::{NotionAuth, NotionClient};
 use super::error::NotionError;
 use super::request::NotionRequest;
@@ -30,7 +31,7 @@ pub trait ReadObserver: Send + Sync {
 impl NotionClient {
     /// Send a request through the cache: see the module comment.
     pub async fn send(&self, auth: &NotionAuth, req: NotionRequest) -> Result<Value, NotionError> {
-        self.send_shared(auth, req).await.map(Arc::unwrap_or_clone)
+        self.send_shared(auth, req).await.map(Answer::into_json)
     }
 
     /// As [`Self::send`], but a cached answer is handed out as it is kept, without a copy: callers
@@ -39,7 +40,7 @@ impl NotionClient {
         &self,
         auth: &NotionAuth,
         req: NotionRequest,
-    ) -> Result<Arc<Value>, NotionError> {
+    ) -> Result<Arc<Answer>, NotionError> {
         let cache = self.cache().clone();
         match cache::classify(&req, auth.version, auth.identity()) {
             Class::Pass if req.endpoint == super::async_tasks::POLL_ENDPOINT => {
@@ -47,18 +48,18 @@ impl NotionClient {
                 let answer = self.send_to_notion(auth, req).await?;
                 let plan = cache::writes::task_plan(&answer);
                 cache.apply(&plan, Source::Write);
-                Ok(Arc::new(answer))
+                Ok(Answer::shared(answer))
             }
             Class::Pass if req.endpoint == "POST /v1/search" => {
                 // Search is never cached, but what it found this identity may read.
                 let since = cache.begin();
                 let answer = self.send_to_notion(auth, req).await?;
                 cache.prove_listed(auth.identity(), &answer, since);
-                Ok(Arc::new(answer))
+                Ok(Answer::shared(answer))
             }
             Class::Pass => {
                 cache::derived::uncached();
-                self.send_to_notion(auth, req).await.map(Arc::new)
+                self.send_to_notion(auth, req).await.map(Answer::shared)
             }
             Class::Write => {
                 let endpoint = req.endpoint;
@@ -69,7 +70,7 @@ impl NotionClient {
                     tracing::debug!(endpoint, changes = plan.len(), "write invalidates cache");
                 }
                 cache.apply(&plan, Source::Write);
-                result.map(Arc::new)
+                result.map(Answer::shared)
             }
             Class::Read(read) => {
                 let observed = self
@@ -103,7 +104,7 @@ impl NotionClient {
         auth: &NotionAuth,
         req: NotionRequest,
         read: Read,
-    ) -> Result<(Arc<Value>, bool), NotionError> {
+    ) -> Result<(Arc<Answer>, bool), NotionError> {
         let endpoint = req.endpoint;
         let identity = auth.identity();
         let access = cache.access_of(read.access);
@@ -146,7 +147,7 @@ impl NotionClient {
                 .flights
                 .run(flight_key, move || async move {
                     let since = cache2.begin();
-                    let answer = client.send_to_notion(&auth2, req).await.map(Arc::new);
+                    let answer = client.send_to_notion(&auth2, req).await.map(Answer::shared);
                     settle(&cache2, &auth2, &read, since, answer.as_ref());
                     answer
                 })
@@ -155,7 +156,7 @@ impl NotionClient {
             // Another identity's failure (its rate limit, its refusal) is not this one's: ask itself.
             if let (true, Err(_), Some((req, read))) = (joined, &answer, retry) {
                 let since = cache.begin();
-                answer = self.send_to_notion(auth, req).await.map(Arc::new);
+                answer = self.send_to_notion(auth, req).await.map(Answer::shared);
                 settle(cache, auth, &read, since, answer.as_ref());
                 fresh = true;
             }
@@ -175,7 +176,7 @@ impl NotionClient {
             looked_up(cache, endpoint, "bypass");
             cache::derived::uncached();
             let answer = self.send_to_notion(auth, req).await?;
-            Ok((Arc::new(answer), true))
+            Ok((Answer::shared(answer), true))
         }
     }
 
@@ -190,7 +191,7 @@ impl NotionClient {
             return Ok(());
         };
         let since = cache.begin();
-        let answer = self.send_to_notion(auth, proof).await.map(Arc::new);
+        let answer = self.send_to_notion(auth, proof).await.map(Answer::shared);
         settle(cache, auth, &read, since, answer.as_ref());
         answer.map(drop)
     }
@@ -203,7 +204,7 @@ fn settle(
     auth: &NotionAuth,
     read: &Read,
     since: u64,
-    answer: Result<&Arc<Value>, &NotionError>,
+    answer: Result<&Arc<Answer>, &NotionError>,
 ) {
     let identity = auth.identity();
     match answer {
@@ -230,7 +231,7 @@ fn hit(
     read: &Read,
     entry: Arc<cache::Entry>,
     object: Option<uuid::Uuid>,
-) -> Arc<Value> {
+) -> Arc<Answer> {
     looked_up(cache, endpoint, result);
     let value = entry.value.clone();
     cache::derived::used(&read.key, Some(entry), object);
