@@ -63,7 +63,10 @@ impl ChildServer {
 
     async fn wait_ready(&mut self) {
         notion_mcp_remote::notion::client::install_crypto_provider();
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -195,8 +195,10 @@ impl Default for Browser {
 impl Browser {
     pub fn new() -> Self {
         Browser {
+            // A server killed mid-request must end the request, not hang the test.
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .unwrap(),
             cookies: HashMap::new(),
