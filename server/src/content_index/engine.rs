@@ -1,10 +1,6 @@
 //! The tantivy index itself: one schema for every workspace's pages (a `workspace` term keeps them
 //! apart), one writer, a reader reloaded after each commit. Documents are replaced whole by page
 //! id; snippets come from tantivy's `SnippetGenerator` over the stored body and properties.
-//!
-//! The writer lives from a batch's first change to its commit: its indexing thread and arena (15 MB)
-//! go away between batches, so an index that is not being written costs no writer memory (an
-//! allocator keeps what an idle thread freed until that thread allocates again).
 
 use super::document::PageDoc;
 use super::query::{self, Clause};
@@ -38,10 +34,6 @@ pub enum EngineError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("content index directory {path}: {message}")]
     Directory { path: String, message: String },
-}
-
-fn open_writer(index: &Index) -> Result<IndexWriter<TantivyDocument>, EngineError> {
-    Ok(index.writer_with_num_threads(1, WRITER_BYTES)?)
 }
 
 /// The schema's fields.
@@ -119,8 +111,7 @@ pub struct Hit {
 pub struct Engine {
     index: Index,
     fields: Fields,
-    /// Open while a batch is applied (see the module comment).
-    writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
     reader: IndexReader,
     analyzer: TextAnalyzer,
 }
@@ -141,8 +132,7 @@ impl Engine {
             }
             None => Index::create_in_ram(schema),
         };
-        // Opened once here so a directory another process holds is refused at start.
-        let writer = open_writer(&index)?;
+        let writer = index.writer_with_num_threads(1, WRITER_BYTES)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -151,25 +141,14 @@ impl Engine {
         Ok(Engine {
             index,
             fields,
-            writer: Mutex::new(Some(writer)),
+            writer: Mutex::new(writer),
             reader,
             analyzer,
         })
     }
 
-    /// Runs `change` with the writer, opening one if none is open.
-    fn write<T>(
-        &self,
-        change: impl FnOnce(&IndexWriter<TantivyDocument>) -> T,
-    ) -> Result<T, EngineError> {
-        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let writer = match slot.take() {
-            Some(writer) => writer,
-            None => open_writer(&self.index)?,
-        };
-        let out = change(&writer);
-        *slot = Some(writer);
-        Ok(out)
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn id_term(&self, id: Uuid) -> Term {
@@ -194,35 +173,28 @@ impl Engine {
             d.add_text(f.data_source, ds.to_string());
         }
         d.add_i64(f.edited, doc.edited);
-        let id = self.id_term(doc.id);
-        self.write(|writer| {
-            writer.delete_term(id);
-            writer.add_document(d)
-        })??;
+        let writer = self.writer();
+        writer.delete_term(self.id_term(doc.id));
+        writer.add_document(d)?;
         Ok(())
     }
 
-    pub fn delete(&self, id: Uuid) -> Result<(), EngineError> {
-        let id = self.id_term(id);
-        self.write(|writer| writer.delete_term(id)).map(drop)
+    pub fn delete(&self, id: Uuid) {
+        self.writer().delete_term(self.id_term(id));
     }
 
     /// Drop every row of a data source (it was deleted).
-    pub fn delete_data_source(&self, ds: Uuid) -> Result<(), EngineError> {
-        let rows = Term::from_field_text(self.fields.data_source, &ds.to_string());
-        self.write(|writer| writer.delete_term(rows)).map(drop)
+    pub fn delete_data_source(&self, ds: Uuid) {
+        self.writer().delete_term(Term::from_field_text(
+            self.fields.data_source,
+            &ds.to_string(),
+        ));
     }
 
-    /// Make the changes so far durable and visible to searches, then close the writer once the
-    /// merges its commit started are done.
+    /// Make the changes so far durable and visible to searches.
     pub fn commit(&self) -> Result<(), EngineError> {
-        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(mut writer) = slot.take() else {
-            return Ok(()); // nothing changed since the last commit
-        };
-        writer.commit()?;
+        self.writer().commit()?;
         self.reader.reload()?;
-        writer.wait_merging_threads()?;
         Ok(())
     }
 
@@ -476,7 +448,7 @@ mod tests {
         );
         e.upsert(&doc(1, "Roadmap", "Rewritten.", 400), &[])
             .unwrap();
-        e.delete(Uuid::from_u128(3)).unwrap();
+        e.delete(Uuid::from_u128(3));
         e.commit().unwrap();
         assert_eq!(q("budget", &none), vec![2]);
         assert_eq!(e.count("w").unwrap(), 2);

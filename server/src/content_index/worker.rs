@@ -157,9 +157,7 @@ impl Batch {
                 if let Some(ws) = index.catalog.workspace_of(id) {
                     self.send(Arc::from(ws), Entry::Remove(id));
                 }
-                if let Err(e) = index.engine.delete(id) {
-                    tracing::warn!(error = %e, "page not removed from the content index");
-                }
+                index.engine.delete(id);
                 index.catalog.remove(id);
                 self.written.remove(&id);
                 self.changed = true;
@@ -168,9 +166,7 @@ impl Batch {
                 if let Some(ws) = index.catalog.workspace_of_source(ds) {
                     self.send(Arc::from(ws), Entry::RemoveSource(ds));
                 }
-                if let Err(e) = index.engine.delete_data_source(ds) {
-                    tracing::warn!(error = %e, "data source not removed from the content index");
-                }
+                index.engine.delete_data_source(ds);
                 self.written.retain(|_, d| d.data_source != Some(ds));
                 self.changed = true;
             }
