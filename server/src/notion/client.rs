@@ -488,17 +488,6 @@ pub fn decode<T: DeserializeOwned>(endpoint: &'static str, value: Value) -> Resu
     })
 }
 
-/// As [`decode`], reading a shared answer in place (a cached answer is not copied first).
-pub fn decode_ref<T: DeserializeOwned>(
-    endpoint: &'static str,
-    value: &Value,
-) -> Result<T, NotionError> {
-    T::deserialize(value).map_err(|e| NotionError::Decode {
-        endpoint,
-        message: format!("unexpected shape: {e}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
