@@ -1,26 +1,27 @@
 //! A Notion answer as the read cache and single-flight share it between callers: the JSON, and the
-//! typed value the first typed reader decoded from it, so callers that share one answer (waiters of
-//! one read in flight, hits of one cache entry) decode it once between them.
+//! values computed from it (the typed value a reader decoded, a tool's rendering of it), kept with it
+//! so callers that share one answer (waiters of one read in flight, hits of one cache entry) compute
+//! each of them once between them.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// One answer of Notion's (see the module comment). Reads as the JSON it holds.
 #[derive(Debug)]
 pub struct Answer {
     json: Value,
-    /// Decoded once, as the type the first typed reader asked for.
-    typed: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// What was computed from `json`, one value per type (a handful at most).
+    views: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
 }
 
 impl Answer {
     pub fn shared(json: Value) -> Arc<Answer> {
         Arc::new(Answer {
             json,
-            typed: OnceLock::new(),
+            views: Mutex::new(Vec::new()),
         })
     }
 
@@ -32,27 +33,49 @@ impl Answer {
         }
     }
 
-    /// The answer as a `T`: decoded in place when nobody else holds it, else decoded once and
-    /// cloned for each caller (a clone costs a fraction of decoding JSON again).
+    /// The answer as a `T`: decoded in place when nobody else holds it, else decoded once (as a
+    /// [`Self::view`]) and cloned for each caller (a clone costs a fraction of decoding JSON again).
     pub fn decode<T>(answer: Arc<Answer>) -> Result<T, serde_json::Error>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        let answer = match Arc::try_unwrap(answer) {
-            Ok(a) => return serde_json::from_value(a.json),
-            Err(shared) => shared,
-        };
-        if let Some(typed) = answer.typed.get() {
-            if let Some(t) = typed.downcast_ref::<T>() {
-                return Ok(t.clone());
-            }
-            // Read as another type before: decode this one each time.
-            return T::deserialize(&answer.json);
+        match Arc::try_unwrap(answer) {
+            Ok(a) => serde_json::from_value(a.json),
+            Err(shared) => shared
+                .view(|json| T::deserialize(json))
+                .map(|t| T::clone(&t)),
         }
-        let t = T::deserialize(&answer.json)?;
-        let _ = answer.typed.set(Arc::new(t.clone()));
-        Ok(t)
     }
+
+    /// The value `make` computes from the JSON, computed once per type `V` for everyone who holds
+    /// this answer: `make` must depend on nothing but the JSON. A failure is not kept (the next
+    /// caller tries again). Two callers asking at once may both compute; the first value kept wins.
+    pub fn view<V, E>(&self, make: impl FnOnce(&Value) -> Result<V, E>) -> Result<Arc<V>, E>
+    where
+        V: Send + Sync + 'static,
+    {
+        if let Some(v) = self.kept::<V>() {
+            return Ok(v);
+        }
+        let made = Arc::new(make(&self.json)?);
+        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = find::<V>(&views) {
+            return Ok(v);
+        }
+        views.push((TypeId::of::<V>(), made.clone()));
+        Ok(made)
+    }
+
+    fn kept<V: Send + Sync + 'static>(&self) -> Option<Arc<V>> {
+        find(&self.views.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn find<V: Send + Sync + 'static>(
+    views: &[(TypeId, Arc<dyn Any + Send + Sync>)],
+) -> Option<Arc<V>> {
+    let (_, v) = views.iter().find(|(t, _)| *t == TypeId::of::<V>())?;
+    v.clone().downcast::<V>().ok()
 }
 
 impl Deref for Answer {
@@ -96,7 +119,7 @@ mod tests {
             assert_eq!(Answer::decode::<Counted>(w).unwrap(), Counted("x".into()));
         }
         assert_eq!(DECODED.load(Ordering::SeqCst), 1);
-        // Read as another type: decoded each time, the first type's value stays.
+        // Read as another type too: each type is kept.
         assert_eq!(Answer::decode::<String>(a.clone()).unwrap(), "x");
         assert_eq!(Answer::decode::<Counted>(a.clone()).unwrap().0, "x");
         assert_eq!(DECODED.load(Ordering::SeqCst), 1);
@@ -105,5 +128,23 @@ mod tests {
         assert_eq!(DECODED.load(Ordering::SeqCst), 2);
         assert_eq!(**Answer::shared(Value::from(1)), Value::from(1));
         assert!(Answer::decode::<Counted>(Answer::shared(Value::from(1))).is_err());
+    }
+
+    #[test]
+    fn a_view_is_computed_once_and_a_failure_is_not_kept() {
+        struct Len(usize);
+        let a = Answer::shared(Value::from("abc"));
+        let made = AtomicUsize::new(0);
+        let len = |json: &Value| {
+            made.fetch_add(1, Ordering::SeqCst);
+            json.as_str().map(|s| Len(s.len())).ok_or("not a string")
+        };
+        assert_eq!(a.view(len).unwrap().0, 3);
+        assert_eq!(a.clone().view(len).unwrap().0, 3);
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        let failing = Answer::shared(Value::from(1));
+        assert_eq!(failing.view(len).err(), Some("not a string"));
+        assert_eq!(failing.view(len).err(), Some("not a string"));
+        assert_eq!(made.load(Ordering::SeqCst), 3);
     }
 }

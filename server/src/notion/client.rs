@@ -411,10 +411,28 @@ impl NotionClient {
     {
         let endpoint = req.endpoint;
         let answer = self.send_shared(auth, req).await?;
-        super::Answer::decode(answer).map_err(|e| NotionError::Decode {
-            endpoint,
-            message: format!("unexpected shape: {e}"),
-        })
+        super::Answer::decode(answer).map_err(|e| NotionError::unexpected_shape(endpoint, e))
+    }
+
+    /// Send a request and compute `make` from its decoded answer once per answer: callers that
+    /// share the answer (a read in flight, a cache entry) share the result, so a repeated read
+    /// neither decodes nor computes again (see [`super::Answer::view`]). `V` must be a type only
+    /// this `make` builds: the result is kept by type.
+    pub async fn call_view<T, V>(
+        &self,
+        auth: &NotionAuth,
+        req: NotionRequest,
+        make: impl FnOnce(T) -> V,
+    ) -> Result<Arc<V>, NotionError>
+    where
+        T: DeserializeOwned,
+        V: Send + Sync + 'static,
+    {
+        let endpoint = req.endpoint;
+        let answer = self.send_shared(auth, req).await?;
+        answer
+            .view(|json| T::deserialize(json).map(make))
+            .map_err(|e| NotionError::unexpected_shape(endpoint, e))
     }
 
     /// `POST /v1/oauth/token` (code exchange or refresh) with HTTP Basic client credentials.
@@ -482,10 +500,7 @@ impl NotionClient {
 
 /// Decode a response body into `T`, naming the endpoint on failure.
 pub fn decode<T: DeserializeOwned>(endpoint: &'static str, value: Value) -> Result<T, NotionError> {
-    serde_json::from_value(value).map_err(|e| NotionError::Decode {
-        endpoint,
-        message: format!("unexpected shape: {e}"),
-    })
+    serde_json::from_value(value).map_err(|e| NotionError::unexpected_shape(endpoint, e))
 }
 
 #[cfg(test)]

@@ -135,6 +135,17 @@ pub async fn retrieve_page(
     c.call(auth, page_request(id, filter_properties)?).await
 }
 
+/// [`retrieve_page`] (every property) with `make` computed from the page once per answer, shared by
+/// every caller that shares the answer (see [`NotionClient::call_view`]).
+pub async fn retrieve_page_view<V: Send + Sync + 'static>(
+    c: &NotionClient,
+    auth: &NotionAuth,
+    id: &str,
+    make: impl FnOnce(Page) -> V,
+) -> Result<std::sync::Arc<V>, NotionError> {
+    c.call_view(auth, page_request(id, &[])?, make).await
+}
+
 /// [`retrieve_page`] returning Notion's JSON.
 pub async fn retrieve_page_raw(
     c: &NotionClient,

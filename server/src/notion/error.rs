@@ -79,6 +79,14 @@ impl From<notion_model::InputError> for NotionError {
 }
 
 impl NotionError {
+    /// An answer of `endpoint` that does not have the shape its type expects.
+    pub fn unexpected_shape(endpoint: &'static str, error: impl std::fmt::Display) -> Self {
+        NotionError::Decode {
+            endpoint,
+            message: format!("unexpected shape: {error}"),
+        }
+    }
+
     /// A stable machine-readable code: Notion's own code (`rate_limited`, `object_not_found`, ...) or
     /// `timeout`, `connection_error`, `invalid_response`, `invalid_argument`, `configuration_error`,
     /// `upstream_unavailable`.

@@ -1,7 +1,6 @@
 //! Page properties: `get_page` and `get_page_property` (complete values past the 25-reference cap).
 
 use super::{Format, find_property, id_arg, json_out, limit_arg};
-use crate::cache::derived;
 use crate::mcp::context::ToolCtx;
 use crate::mcp::error::ToolError;
 use crate::mcp::registry::{Effect, ToolDef};
@@ -39,46 +38,38 @@ pub struct GetPageArgs {
     format: Option<Format>,
 }
 
-/// A page's header. One rendered before is served again while the page read it was built from is
-/// unchanged in the cache and the caller has proven access to the page (see [`derived`]): a repeated
-/// read neither decodes nor renders again.
+/// A page's header, rendered once per page answer: callers that share the answer (a read in flight,
+/// a cache entry) share the rendering, so a repeated read neither decodes nor renders again.
 async fn get_page(ctx: ToolCtx, a: GetPageArgs) -> Result<String, ToolError> {
     let id = id_arg("id", &a.id)?;
-    let json = a.format == Some(Format::Json);
-    let cache = ctx.notion.cache();
-    if json || !cache.config().keeps_anything() {
-        return page_header(&ctx, &id, json).await;
-    }
-    let key = format!("get_page {:?} {id}", ctx.auth.version);
-    if let Some(out) = cache.derived::<String>(&key, ctx.auth.identity()) {
-        return Ok(out);
-    }
-    let (result, deps) = derived::record(page_header(&ctx, &id, false)).await;
-    if let Ok(out) = &result {
-        cache.store_derived(&key, out.clone(), out.len(), deps);
-    }
-    result
-}
-
-async fn page_header(ctx: &ToolCtx, id: &str, json: bool) -> Result<String, ToolError> {
-    let page: Page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, id, &[]).await?;
-    if json {
+    if a.format == Some(Format::Json) {
+        let page: Page = endpoints::retrieve_page(&ctx.notion, &ctx.auth, &id, &[]).await?;
         return Ok(json_out(&serde_json::to_value(&page).unwrap_or_default()));
     }
-    let mut out = markdown::page_header(&page);
-    let capped: Vec<&str> = page
-        .properties
-        .iter()
-        .filter(|(_, p)| p.has_more())
-        .map(|(n, _)| n.as_str())
-        .collect();
-    if !capped.is_empty() {
-        out.push_str(&format!(
-            "\n\nNotion shows at most 25 items of: {}. Use `get_page_property` for all of them.",
-            capped.join(", ")
-        ));
+    let header = endpoints::retrieve_page_view(&ctx.notion, &ctx.auth, &id, PageHeader::of).await?;
+    Ok(header.0.clone())
+}
+
+/// [`get_page`]'s Markdown of a page (kept with the page's answer, see [`crate::notion::Answer::view`]).
+struct PageHeader(String);
+
+impl PageHeader {
+    fn of(page: Page) -> PageHeader {
+        let mut out = markdown::page_header(&page);
+        let capped: Vec<&str> = page
+            .properties
+            .iter()
+            .filter(|(_, p)| p.has_more())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !capped.is_empty() {
+            out.push_str(&format!(
+                "\n\nNotion shows at most 25 items of: {}. Use `get_page_property` for all of them.",
+                capped.join(", ")
+            ));
+        }
+        PageHeader(out)
     }
-    Ok(out)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
