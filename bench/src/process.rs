@@ -19,6 +19,12 @@ pub fn server_binary() -> Result<PathBuf> {
     Ok(std::env::current_exe()?.with_file_name("notion-mcp-remote"))
 }
 
+/// mimalloc settings the image (`Dockerfile`) gives our server; the benches start it with the same ones,
+/// unless the environment already sets them. A thread that exits (tantivy starts a new indexing thread
+/// for each commit of the content index) returns the free memory it held instead of leaving it parked
+/// with its abandoned heap; no cost on the request path (docs/benchmarks.md, "The allocator").
+pub const IMAGE_ALLOCATOR_ENV: &[(&str, &str)] = &[("MIMALLOC_ABANDONED_PAGE_PURGE", "1")];
+
 /// The first executable file named `name` in a directory of `$PATH`.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
@@ -145,6 +151,11 @@ impl ServerProcess {
             .args(["--log", "warn"])
             .args(extra)
             .env_remove("RUST_LOG");
+        for (key, value) in IMAGE_ALLOCATOR_ENV {
+            if std::env::var_os(key).is_none() {
+                cmd.env(key, value);
+            }
+        }
         Self::spawn("notion-mcp-remote", cmd, port)
     }
 
@@ -337,6 +348,19 @@ mod tests {
         assert_eq!(parse_cpu_ticks("42 (x) S 1"), None);
         assert!(process_cpu_ticks(std::process::id()).is_some());
         assert!(clock_ticks_per_second() > 0);
+    }
+
+    #[test]
+    fn the_allocator_settings_are_the_images() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../Dockerfile");
+        let dockerfile = std::fs::read_to_string(path).expect("the Dockerfile");
+        for (key, value) in IMAGE_ALLOCATOR_ENV {
+            let line = format!("ENV {key}={value}");
+            assert!(
+                dockerfile.lines().any(|l| l.trim() == line),
+                "the Dockerfile should have `{line}`"
+            );
+        }
     }
 
     #[test]
