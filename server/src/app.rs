@@ -374,11 +374,12 @@ pub fn build_with_store(
 }
 
 /// The routes, with layers running outside-in: request observation → (for `/mcp`) host check →
-/// guard (body, headers) → authentication → per-caller rate limit → MCP. Each layer holds only its
-/// own part of the state: axum clones a layer's state for every request.
+/// guard (body, headers) → authentication → per-caller rate limit → MCP. Each layer and handler holds
+/// only its own part of the state: axum clones a handler's or layer's state for every request.
 fn router(state: &AppState) -> Router {
-    let mcp_routes: Router<AppState> = Router::new()
+    let mcp_routes: Router = Router::new()
         .route(paths::MCP, any(transport::handle))
+        .with_state(state.mcp.clone())
         .layer(from_fn_with_state(
             state.rate_limit.clone(),
             web::rate_limit,
@@ -399,8 +400,8 @@ fn router(state: &AppState) -> Router {
                 crate::webhooks::MAX_BODY_BYTES,
             )),
         )
-        .merge(mcp_routes)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(mcp_routes);
     if let Some(o) = &state.oauth {
         router = router.merge(
             crate::oauth::routes(o.clone()).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
