@@ -4,6 +4,7 @@
 
 use super::document::PageDoc;
 use super::{ContentIndex, Job};
+use crate::notion::Answer;
 use crate::notion::read_through::ReadObserver;
 use notion_model::types::Page;
 use serde::Deserialize;
@@ -20,9 +21,14 @@ impl ReadObserver for ContentIndex {
         matches!(endpoint, PAGE | QUERY | MARKDOWN)
     }
 
-    fn observed(&self, workspace: &Arc<str>, endpoint: &'static str, path: &str, answer: &Value) {
+    fn observed(&self, workspace: &Arc<str>, endpoint: &'static str, path: &str, answer: &Answer) {
         match endpoint {
-            PAGE => self.page_json(workspace, answer),
+            // Decoded as the tool that made the read decodes it, which then finds it done.
+            PAGE => {
+                if let Ok(page) = answer.view(|json| Page::deserialize(json)) {
+                    self.page_read(workspace, &page, None);
+                }
+            }
             QUERY => {
                 for row in answer
                     .get("results")

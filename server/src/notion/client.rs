@@ -416,23 +416,26 @@ impl NotionClient {
 
     /// Send a request and compute `make` from its decoded answer once per answer: callers that
     /// share the answer (a read in flight, a cache entry) share the result, so a repeated read
-    /// neither decodes nor computes again (see [`super::Answer::view`]). `V` must be a type only
-    /// this `make` builds: the result is kept by type.
+    /// neither decodes nor computes again (see [`super::Answer::view`]); the decoded `T` is kept as
+    /// a view too. `V` must be a type only this `make` builds: the result is kept by type.
     pub async fn call_view<T, V>(
         &self,
         auth: &NotionAuth,
         req: NotionRequest,
-        make: impl FnOnce(T) -> V,
+        make: impl FnOnce(&T) -> V,
     ) -> Result<Arc<V>, NotionError>
     where
-        T: DeserializeOwned,
+        T: DeserializeOwned + Send + Sync + 'static,
         V: Send + Sync + 'static,
     {
         let endpoint = req.endpoint;
         let answer = self.send_shared(auth, req).await?;
         answer
-            .view(|json| T::deserialize(json).map(make))
-            .map_err(|e| NotionError::unexpected_shape(endpoint, e))
+            .view(|_| {
+                let t = answer.view(|json| T::deserialize(json))?;
+                Ok(make(&t))
+            })
+            .map_err(|e: serde_json::Error| NotionError::unexpected_shape(endpoint, e))
     }
 
     /// `POST /v1/oauth/token` (code exchange or refresh) with HTTP Basic client credentials.

@@ -141,7 +141,7 @@ pub async fn retrieve_page_view<V: Send + Sync + 'static>(
     c: &NotionClient,
     auth: &NotionAuth,
     id: &str,
-    make: impl FnOnce(Page) -> V,
+    make: impl FnOnce(&Page) -> V,
 ) -> Result<std::sync::Arc<V>, NotionError> {
     c.call_view(auth, page_request(id, &[])?, make).await
 }

@@ -24,8 +24,9 @@ use std::sync::Arc;
 pub trait ReadObserver: Send + Sync {
     /// Whether answers of this endpoint are of interest.
     fn wants(&self, endpoint: &'static str) -> bool;
-    /// `answer` of a read of `path` by a connection of `workspace`.
-    fn observed(&self, workspace: &Arc<str>, endpoint: &'static str, path: &str, answer: &Value);
+    /// `answer` of a read of `path` by a connection of `workspace`. What the observer decodes from it
+    /// is best kept as a view of it ([`Answer::view`]): the tool that made the read decodes it next.
+    fn observed(&self, workspace: &Arc<str>, endpoint: &'static str, path: &str, answer: &Answer);
 }
 
 impl NotionClient {

@@ -8,6 +8,7 @@ use http::Method;
 use notion_fake::{FakeNotion, Fault, FaultRule, Fixture, RateLimit, RunningFake};
 use notion_mcp_remote::cache::CacheConfig;
 use notion_mcp_remote::metrics::Metrics;
+use notion_mcp_remote::notion::Answer;
 use notion_mcp_remote::notion::client::{
     ClientConfig, NotionAuth, NotionClient, NotionRequest, NotionVersion,
 };
@@ -17,7 +18,7 @@ use notion_mcp_remote::notion::pagination::collect;
 use notion_mcp_remote::notion::read_through::ReadObserver;
 use notion_mcp_remote::notion::retry::RetryPolicy;
 use notion_mcp_remote::notion::tree::{TreeLimits, fetch_block_tree};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -361,7 +362,7 @@ impl ReadObserver for Seen {
     fn wants(&self, endpoint: &'static str) -> bool {
         endpoint == "GET /v1/pages/{id}"
     }
-    fn observed(&self, workspace: &Arc<str>, _endpoint: &'static str, path: &str, _: &Value) {
+    fn observed(&self, workspace: &Arc<str>, _endpoint: &'static str, path: &str, _: &Answer) {
         self.0.lock().unwrap().push(format!("{workspace} {path}"));
     }
 }

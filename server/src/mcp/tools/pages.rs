@@ -54,8 +54,8 @@ async fn get_page(ctx: ToolCtx, a: GetPageArgs) -> Result<String, ToolError> {
 struct PageHeader(String);
 
 impl PageHeader {
-    fn of(page: Page) -> PageHeader {
-        let mut out = markdown::page_header(&page);
+    fn of(page: &Page) -> PageHeader {
+        let mut out = markdown::page_header(page);
         let capped: Vec<&str> = page
             .properties
             .iter()
