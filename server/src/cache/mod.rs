@@ -302,7 +302,8 @@ impl ReadCache {
         tags.extend_from_slice(request_tags);
         tags.sort();
         tags.dedup();
-        // The JSON, and the typed value decoded from it once a typed reader asks (about as large).
+        // The JSON, and what is computed from it once a reader asks (`Answer::view`: the typed value,
+        // about as large, and smaller renderings).
         let weight = u32::try_from(2 * approx_bytes(&answer) + key.len() + 64).unwrap_or(u32::MAX);
         if u64::from(weight) > self.config.max_bytes / 4 {
             return; // one answer may not push out most of the cache

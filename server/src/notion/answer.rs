@@ -41,14 +41,10 @@ impl Answer {
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
         match Arc::try_unwrap(answer) {
-            Ok(mut a) => {
-                let views = a.views.get_mut().unwrap_or_else(|e| e.into_inner());
-                let kept = views.iter().position(|(t, _)| *t == TypeId::of::<T>());
-                match kept.map(|i| views.swap_remove(i).1.downcast::<T>()) {
-                    Some(Ok(t)) => Ok(Arc::unwrap_or_clone(t)),
-                    _ => serde_json::from_value(a.json),
-                }
-            }
+            Ok(mut a) => match a.take_view::<T>() {
+                Some(t) => Ok(Arc::unwrap_or_clone(t)),
+                None => serde_json::from_value(a.json),
+            },
             Err(shared) => shared
                 .view(|json| T::deserialize(json))
                 .map(|t| T::clone(&t)),
@@ -67,7 +63,9 @@ impl Answer {
         }
         let made = Arc::new(make(&self.json)?);
         let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = find::<V>(&views) {
+        if let Some(i) = find::<V>(&views)
+            && let Ok(v) = views[i].1.clone().downcast::<V>()
+        {
             return Ok(v);
         }
         views.push((TypeId::of::<V>(), made.clone()));
@@ -75,15 +73,20 @@ impl Answer {
     }
 
     fn kept<V: Send + Sync + 'static>(&self) -> Option<Arc<V>> {
-        find(&self.views.lock().unwrap_or_else(|e| e.into_inner()))
+        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        find::<V>(&views).and_then(|i| views[i].1.clone().downcast::<V>().ok())
+    }
+
+    /// The kept `V`, out of an answer nobody else holds.
+    fn take_view<V: Send + Sync + 'static>(&mut self) -> Option<Arc<V>> {
+        let views = self.views.get_mut().unwrap_or_else(|e| e.into_inner());
+        find::<V>(views).and_then(|i| views.swap_remove(i).1.downcast::<V>().ok())
     }
 }
 
-fn find<V: Send + Sync + 'static>(
-    views: &[(TypeId, Arc<dyn Any + Send + Sync>)],
-) -> Option<Arc<V>> {
-    let (_, v) = views.iter().find(|(t, _)| *t == TypeId::of::<V>())?;
-    v.clone().downcast::<V>().ok()
+/// Where the view of type `V` is kept.
+fn find<V: 'static>(views: &[(TypeId, Arc<dyn Any + Send + Sync>)]) -> Option<usize> {
+    views.iter().position(|(t, _)| *t == TypeId::of::<V>())
 }
 
 impl Deref for Answer {
